@@ -1,0 +1,92 @@
+"""Parse arguments, run a command, render its report, return the exit status."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from validator import __version__
+from validator.errors import ValidatorError
+from validator.render import render, summary_line, to_text, write_atomic
+from validator.report import Report
+
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        raise SystemExit(f"mfc-validator: error: {message}")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="mfc-validator",
+        description="Validate an MLflow models-from-code project before it is registered.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    shared = argparse.ArgumentParser(add_help=False)
+    shared.add_argument("project", nargs="?", default=".", help="the project folder [.]")
+    shared.add_argument("--format", choices=("text", "json", "junit"), default="text",
+                        help="report format [text]")
+    shared.add_argument("--output", metavar="FILE",
+                        help="write the report to FILE; a short summary still goes to the terminal")
+    shared.add_argument("--tracking-uri", metavar="URI",
+                        help="MLflow tracking store [MLFLOW_TRACKING_URI, else a SQLite store in "
+                        "the project's .mlflow/ folder]")
+    shared.add_argument("-v", "--verbose", action="store_true",
+                        help="list passed checks too (text format)")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands.required = True
+    commands.add_parser("check", parents=[shared],
+                        help="static checks only: fast, imports neither mlflow nor the model")
+    commands.add_parser("validate", parents=[shared],
+                        help="static checks, then log the model and check it at run time")
+    return parser
+
+
+def _emit(report: Report, fmt: str, output: str | None, verbose: bool) -> None:
+    if output:
+        write_atomic(Path(output), render(report, fmt))
+        sys.stdout.write(to_text(report, verbose=verbose) if fmt == "text" else "")
+        if fmt != "text":
+            sys.stdout.write(summary_line(report) + f" (report: {output})\n")
+        return
+    if fmt == "text":
+        sys.stdout.write(to_text(report, verbose=verbose))
+    else:
+        sys.stdout.write(render(report, fmt))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exc:  # argparse: --help/--version exit 0, errors exit 2
+        if isinstance(exc.code, str):
+            sys.stderr.write(exc.code + "\n")
+            return EXIT_USAGE
+        return int(exc.code or 0)
+    root = Path(args.project)
+    try:
+        if args.command == "check":
+            from validator.pipeline import run_check
+
+            report = run_check(root, args.project)
+        else:
+            from validator.pipeline import run_validate
+
+            report = run_validate(root, args.project, args.tracking_uri)
+    except ValidatorError as exc:
+        sys.stderr.write(f"mfc-validator: error: {exc}\n")
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        sys.stderr.write("mfc-validator: interrupted\n")
+        return 130
+    try:
+        _emit(report, args.format, args.output, args.verbose)
+    except OSError as exc:
+        sys.stderr.write(f"mfc-validator: error: cannot write {args.output}: {exc.strerror}\n")
+        return EXIT_USAGE
+    return report.exit_code

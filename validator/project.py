@@ -1,0 +1,77 @@
+"""A loaded project: its config plus the parsed sources the static checks share."""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from validator.config import ProjectConfig
+
+
+@dataclass(frozen=True)
+class Source:
+    relative: str  # as shown to the user, relative to the project root
+    path: Path
+    text: str
+    tree: ast.Module | None
+    error: SyntaxError | None = None
+
+
+@dataclass
+class Project:
+    config: ProjectConfig
+    _cache: dict[Path, Source] = field(default_factory=dict)
+
+    @property
+    def root(self) -> Path:
+        return self.config.root
+
+    def source(self, path: Path) -> Source:
+        if path not in self._cache:
+            relative = _relative(path, self.root)
+            text = path.read_text(encoding="utf-8", errors="replace")
+            try:
+                tree: ast.Module | None = ast.parse(text, filename=relative)
+                error = None
+            except SyntaxError as exc:
+                tree, error = None, exc
+            self._cache[path] = Source(relative, path, text, tree, error)
+        return self._cache[path]
+
+    @cached_property
+    def script(self) -> Source | None:
+        path = self.config.path(self.config.script)
+        return self.source(path) if path.is_file() else None
+
+    @cached_property
+    def code_path_files(self) -> list[Path]:
+        """Every .py file shipped through code_paths."""
+        files: list[Path] = []
+        for entry in self.config.code_paths:
+            path = self.config.path(entry)
+            if path.is_file() and path.suffix == ".py":
+                files.append(path)
+            elif path.is_dir():
+                files.extend(
+                    sorted(
+                        p
+                        for p in path.rglob("*.py")
+                        if "__pycache__" not in p.parts and ".nox" not in p.parts
+                    )
+                )
+        return files
+
+    def code_sources(self) -> list[Source]:
+        """The script and every code_paths module that parses."""
+        sources = [self.script] if self.script else []
+        sources += [self.source(path) for path in self.code_path_files]
+        return [source for source in sources if source.tree is not None]
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return str(path)

@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from validator import __version__
+from validator.codes import CODES
+
+Status = Literal["passed", "failed", "warning", "skipped"]
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str
+    status: Status
+    message: str
+    location: str | None = None
+    hint: str | None = None
+
+    @property
+    def family(self) -> str:
+        return CODES[self.code].family
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "family": self.family,
+            "status": self.status,
+            "message": self.message,
+            "location": self.location,
+            "hint": self.hint,
+        }
+
+
+def failed(code: str, message: str, location: str | None = None, hint: str | None = None) -> Finding:
+    return Finding(code, "failed", message, location, hint)
+
+
+def warning(code: str, message: str, location: str | None = None, hint: str | None = None) -> Finding:
+    return Finding(code, "warning", message, location, hint)
+
+
+def skipped(code: str, message: str) -> Finding:
+    return Finding(code, "skipped", message)
+
+
+def passed(code: str) -> Finding:
+    return Finding(code, "passed", CODES[code].title)
+
+
+def complete(codes: Iterable[str], findings: list[Finding]) -> list[Finding]:
+    """Return the findings plus a passed entry for every code that found nothing."""
+    seen = {finding.code for finding in findings}
+    return findings + [passed(code) for code in codes if code not in seen]
+
+
+@dataclass
+class Report:
+    command: str
+    project: str
+    checks: list[Finding] = field(default_factory=list)
+    mlflow_version: str | None = None
+    run_id: str | None = None
+    model_uri: str | None = None
+    duration_s: float = 0.0
+    notes: list[str] = field(default_factory=list)
+    # set when the run could not be completed (exit 2), e.g. a file model.yaml names is missing
+    unusable: bool = False
+
+    @property
+    def status(self) -> Literal["passed", "failed"]:
+        if self.unusable or any(check.status == "failed" for check in self.checks):
+            return "failed"
+        return "passed"
+
+    @property
+    def exit_code(self) -> int:
+        if self.unusable:
+            return 2
+        return 1 if self.status == "failed" else 0
+
+    def count(self, status: Status) -> int:
+        return sum(1 for check in self.checks if check.status == status)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "command": self.command,
+            "status": self.status,
+            "project": self.project,
+            "validator_version": __version__,
+            "mlflow_version": self.mlflow_version,
+            "run_id": self.run_id,
+            "model_uri": self.model_uri,
+            "duration_s": round(self.duration_s, 3),
+            "checks": [check.as_dict() for check in self.checks],
+        }

@@ -1,0 +1,273 @@
+"""Log the model from code and check it in-process. Imports mlflow: never used by `check`."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import logging
+import os
+import sys
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from validator.config import ProjectConfig, load_model_config
+from validator.errors import ValidatorError
+from validator.report import Finding, failed, skipped, warning
+from validator.traceback_location import innermost, user_frame
+
+STORE_DIR = ".mlflow"
+RUNTIME_CODES = ("SCR007", "SIG004", "SIG005", "SCR008")
+
+
+@dataclass
+class Logged:
+    findings: list[Finding] = field(default_factory=list)
+    run_id: str | None = None
+    model_uri: str | None = None
+    model_dir: Path | None = None  # local copy of the logged model folder
+    predictions: str | None = None  # the in-process predictions, as the scoring server's JSON
+    mlflow_version: str | None = None
+
+
+def import_mlflow() -> Any:
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    os.environ.setdefault("DO_NOT_TRACK", "true")
+    try:
+        import mlflow
+    except ImportError:
+        raise ValidatorError(
+            "mlflow is not installed in this environment, and `validate` logs the model with "
+            "it: install the project's requirements (pip install -r requirements.txt) or run "
+            "`nox -s validate`"
+        ) from None
+    return mlflow
+
+
+def default_tracking_uri(root: Path) -> str:
+    return f"sqlite:///{(root / STORE_DIR / 'mlflow.db').resolve().as_posix()}"
+
+
+def resolve_tracking_uri(root: Path, given: str | None) -> tuple[str, bool]:
+    """(uri, whether it is the embedded default store)."""
+    uri = given or os.environ.get("MLFLOW_TRACKING_URI")
+    if uri:
+        return uri, False
+    return default_tracking_uri(root), True
+
+
+def prepare_default_store(root: Path) -> Path:
+    store = root / STORE_DIR
+    store.mkdir(exist_ok=True)
+    ignore = store / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text("# the embedded MLflow store of mfc-validator\n*\n", encoding="utf-8")
+    return store
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[io.StringIO]:
+    """Keep MLflow's INFO logs, warnings and the script's prints out of our report."""
+    buffer = io.StringIO()
+    mlflow_logger = logging.getLogger("mlflow")
+    level = mlflow_logger.level
+    mlflow_logger.setLevel(logging.ERROR)
+    try:
+        with (
+            warnings.catch_warnings(),
+            contextlib.redirect_stdout(buffer),
+            contextlib.redirect_stderr(buffer),
+        ):
+            warnings.simplefilter("ignore")
+            yield buffer
+    finally:
+        mlflow_logger.setLevel(level)
+
+
+@contextlib.contextmanager
+def _as_if_run_from(root: Path) -> Iterator[None]:
+    """Run the script as its author does: from the project folder, with it on sys.path."""
+    cwd = Path.cwd()
+    path = str(root.resolve())
+    sys.path.insert(0, path)
+    os.chdir(root)
+    try:
+        yield
+    finally:
+        os.chdir(cwd)
+        with contextlib.suppress(ValueError):
+            sys.path.remove(path)
+
+
+def _experiment_id(mlflow: Any, config: ProjectConfig, default_store: bool) -> str:
+    client = mlflow.MlflowClient()
+    experiment = client.get_experiment_by_name(config.name)
+    if experiment is not None:
+        return str(experiment.experiment_id)
+    artifact_location = None
+    if default_store:
+        artifacts = (config.root / STORE_DIR / "artifacts").resolve()
+        artifact_location = artifacts.as_uri()
+    return str(client.create_experiment(config.name, artifact_location=artifact_location))
+
+
+def _script_failure(exc: BaseException, config: ProjectConfig, extra_roots: list[Path]) -> Finding:
+    roots = [(config.root, "")] + [(root, "code/") for root in extra_roots]
+    found = user_frame(exc, roots)
+    script = config.script
+    if found:
+        location, message = found
+    else:
+        cause = innermost(exc)
+        location, message = script, f"{type(cause).__name__}: {cause}"
+    hint = "fix the error at that line; run `python " + script + "` to reproduce it"
+    cause = innermost(exc)
+    if isinstance(cause, ModuleNotFoundError) and cause.name:
+        hint = (
+            f"install the package that provides '{cause.name}' and add it to "
+            f"{config.requirements}, or list the module's file in model.yaml code_paths if it "
+            "is yours"
+        )
+    return failed(
+        "SCR007", f"{script} raised while MLflow ran it: {message}", location, hint
+    )
+
+
+def log_and_check(
+    config: ProjectConfig, tracking_uri: str, default_store: bool, tags: dict[str, str]
+) -> Logged:
+    mlflow = import_mlflow()
+    from mlflow.pyfunc.scoring_server import infer_and_parse_data
+
+    result = Logged(mlflow_version=mlflow.__version__)
+    root = config.root.resolve()
+    payload = json.loads((root / config.input_example).read_text(encoding="utf-8"))
+    params = payload.get("params")
+    data = {key: value for key, value in payload.items() if key != "params"}
+    mlflow.set_tracking_uri(tracking_uri)
+    try:
+        with _quiet():
+            experiment_id = _experiment_id(mlflow, config, default_store)
+    except Exception as exc:  # the store itself is unusable: a run cannot be made
+        raise ValidatorError(f"cannot use the tracking store {tracking_uri}: {exc}") from None
+
+    with _quiet(), _as_if_run_from(root):
+        example: Any = infer_and_parse_data(data)
+        if params:
+            example = (example, params)
+        model_config: Any = config.model_config
+        if isinstance(model_config, str):
+            model_config = str(root / model_config)
+        run = mlflow.start_run(experiment_id=experiment_id, run_name=f"validate-{config.name}",
+                               tags=tags)
+        result.run_id = run.info.run_id
+        try:
+            info = mlflow.pyfunc.log_model(
+                name="model",
+                python_model=str(root / config.script),
+                input_example=example,
+                pip_requirements=str(root / config.requirements),
+                code_paths=[str(root / path) for path in config.code_paths] or None,
+                artifacts={name: str(root / path) for name, path in config.artifacts.items()}
+                or None,
+                model_config=model_config or None,
+            )
+        except Exception as exc:
+            mlflow.end_run("FAILED")
+            result.findings.append(_script_failure(exc, config, []))
+            for code in RUNTIME_CODES[1:]:
+                result.findings.append(skipped(code, "the model could not be logged"))
+            return result
+        result.model_uri = info.model_uri
+        result.model_dir = Path(mlflow.artifacts.download_artifacts(info.model_uri))
+        _check_logged(mlflow, config, info, payload, result)
+        mlflow.end_run("FINISHED")
+    return result
+
+
+def _check_logged(mlflow: Any, config: ProjectConfig, info: Any, payload: dict[str, Any],
+                  result: Logged) -> None:
+    from mlflow.models.utils import _enforce_schema
+    from mlflow.pyfunc.scoring_server import _parse_json_data, predictions_to_json
+
+    signature = info.signature
+    if signature is None or signature.inputs is None:
+        result.findings.append(
+            failed(
+                "SIG004",
+                "the logged model has no signature, so serving cannot check requests",
+                config.script,
+                f"make sure {config.input_example} is a valid request, or type-hint predict",
+            )
+        )
+    else:
+        result.findings.append(_passed_note("SIG004"))
+    try:
+        model = mlflow.pyfunc.load_model(info.model_uri)
+    except Exception as exc:
+        assert result.model_dir is not None
+        result.findings.append(_script_failure(exc, config, [result.model_dir]))
+        result.findings += [skipped(c, "the logged model does not load") for c in ("SIG005",
+                                                                                  "SCR008")]
+        return
+    input_schema = model.metadata.get_input_schema()
+    try:
+        parsed = _parse_json_data(json.dumps(payload), model.metadata, input_schema)
+        if input_schema is not None and not model.metadata._is_signature_from_type_hint():
+            _enforce_schema(parsed.data, input_schema)
+    except Exception as exc:
+        result.findings.append(
+            failed(
+                "SIG005",
+                f"{config.input_example} does not conform to the logged input schema: "
+                f"{innermost(exc)}",
+                config.input_example,
+                "make the example match what predict expects (column names and types)",
+            )
+        )
+        result.findings.append(skipped("SCR008", "the input example does not conform"))
+        return
+    try:
+        if parsed.params:
+            predictions = model.predict(parsed.data, params=parsed.params)
+        else:
+            predictions = model.predict(parsed.data)
+    except Exception as exc:
+        assert result.model_dir is not None
+        roots = [(config.root, ""), (result.model_dir, "code/")]
+        found = user_frame(exc, roots)
+        location, message = found or (config.script, f"{type(exc).__name__}: {exc}")
+        result.findings.append(
+            failed(
+                "SCR008",
+                f"predict raised on {config.input_example}: {message}",
+                location,
+                "fix predict so it handles the example request; MLflow logs and registers a "
+                "model whose predict raises, and serving then fails on every request",
+            )
+        )
+        return
+    out = io.StringIO()
+    try:
+        predictions_to_json(predictions, out)
+    except Exception as exc:
+        result.findings.append(
+            warning(
+                "SCR008",
+                f"predict returned {type(predictions).__name__}, which the scoring server "
+                f"cannot turn into JSON: {exc}",
+                config.script,
+                "return a DataFrame, Series, numpy array, list or dict of plain values",
+            )
+        )
+        return
+    result.predictions = out.getvalue()
+
+
+def _passed_note(code: str) -> Finding:
+    from validator.report import passed
+
+    return passed(code)

@@ -1,0 +1,60 @@
+"""Point at the user's own file and line in an exception raised by their code."""
+
+from __future__ import annotations
+
+import traceback
+from pathlib import Path
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return chain
+
+
+def user_frame(exc: BaseException, roots: list[tuple[Path, str]]) -> tuple[str, str] | None:
+    """(location 'file:line', message) from the deepest frame inside one of ROOTS.
+
+    ROOTS are (folder, prefix to drop) pairs: the project, and the logged model's folder,
+    whose copy of the script MLflow runs on load.
+    """
+    resolved = [(root.resolve(), prefix) for root, prefix in roots]
+    for error in _chain(exc):
+        if isinstance(error, SyntaxError) and error.filename:
+            where = _relative(Path(error.filename), resolved)
+            if where:
+                return f"{where}:{error.lineno or 1}", f"SyntaxError: {error.msg}"
+        best: str | None = None
+        for frame in traceback.extract_tb(error.__traceback__):
+            where = _relative(Path(frame.filename), resolved)
+            if where:
+                best = f"{where}:{frame.lineno}"
+        if best:
+            text = str(error) or "(no message)"
+            return best, f"{type(error).__name__}: {text}"
+    return None
+
+
+def innermost(exc: BaseException) -> BaseException:
+    return _chain(exc)[-1]
+
+
+def _relative(path: Path, roots: list[tuple[Path, str]]) -> str | None:
+    try:
+        path = path.resolve()
+    except OSError:
+        return None
+    if "site-packages" in path.parts:
+        return None
+    for root, prefix in roots:
+        try:
+            relative = path.relative_to(root).as_posix()
+        except ValueError:
+            continue
+        if prefix and relative.startswith(prefix):
+            relative = relative[len(prefix) :]
+        return relative
+    return None
