@@ -21,7 +21,10 @@ def user_frame(exc: BaseException, roots: list[tuple[Path, str]]) -> tuple[str, 
     ROOTS are (folder, prefix to drop) pairs: the project, and the logged model's folder,
     whose copy of the script MLflow runs on load.
     """
-    resolved = [(root.resolve(), prefix) for root, prefix in roots]
+    # the deepest root first: the logged model's folder may sit inside the project
+    resolved = sorted(
+        ((root.resolve(), prefix) for root, prefix in roots), key=lambda r: -len(r[0].parts)
+    )
     for error in _chain(exc):
         if isinstance(error, SyntaxError) and error.filename:
             where = _relative(Path(error.filename), resolved)

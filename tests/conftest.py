@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+GOOD_MODEL = '''\
+from __future__ import annotations
+
+import mlflow
+import numpy as np
+import pandas as pd
+
+
+class Scorer(mlflow.pyfunc.PythonModel):
+    def load_context(self, context) -> None:
+        self.weights = np.array([0.5, 1.5])
+
+    def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
+        x = model_input[["a", "b"]].to_numpy(dtype=float)
+        return pd.DataFrame({"score": x @ self.weights})
+
+
+mlflow.models.set_model(Scorer())
+'''
+
+GOOD_FILES = {
+    "model.yaml": "name: tiny-scorer\n",
+    "model.py": GOOD_MODEL,
+    "requirements.txt": "mlflow==3.17.2\nnumpy==2.4.6\npandas==3.1.1\n",
+    "input_example.json": json.dumps(
+        {"dataframe_split": {"columns": ["a", "b"], "data": [[1.0, 2.0], [3.0, 4.0]]}}
+    ),
+}
+
+ProjectFactory = Callable[..., Path]
+
+
+@pytest.fixture
+def repo_root() -> Path:
+    return REPO_ROOT
+
+
+@pytest.fixture
+def make_project(tmp_path: Path) -> ProjectFactory:
+    """A small valid project; FILES replace or add files by relative path (None: leave out)."""
+
+    def make(files: dict[str, str | None] | None = None, name: str = "proj") -> Path:
+        root = tmp_path / name
+        root.mkdir()
+        contents: dict[str, str | None] = {**GOOD_FILES, **(files or {})}
+        for relative, text in contents.items():
+            if text is None:
+                continue
+            path = root / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(textwrap.dedent(text) if relative.endswith(".py") else text)
+        return root
+
+    return make
+
+
+def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
+            timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    """Run `python -m validator ARGS` as a whole process, the way users do."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "validator", *args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
