@@ -43,14 +43,23 @@ def demo(session: nox.Session) -> None:
     report = project / "report.json"
     session.chdir(project)
     session.run(
-        "nox", "-s", "validate", "--", "--format", "json", "--output", str(report),
+        "nox",
+        "-s",
+        "validate",
+        "--",
+        "--format",
+        "json",
+        "--output",
+        str(report),
         env={"MFC_VALIDATOR_SPEC": str(ROOT)},
     )
     status = json.loads(report.read_text())["status"]
     session.log(f"validation {status}")
     session.log(f"project: {project}")
-    session.log(f"store:   {project / '.mlflow'} (mlflow ui --backend-store-uri "
-                f"sqlite:///{project / '.mlflow' / 'mlflow.db'})")
+    session.log(
+        f"store:   {project / '.mlflow'} (mlflow ui --backend-store-uri "
+        f"sqlite:///{project / '.mlflow' / 'mlflow.db'})"
+    )
     session.log(f"report:  {report}")
 
 
@@ -60,5 +69,3 @@ def bench(session: nox.Session) -> None:
     session.install("-e", ".[dev]")
     for script in sorted((ROOT / "benchmarks").glob("bench_*.py")):
         session.run("python", str(script), *session.posargs)
-
-

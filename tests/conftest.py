@@ -12,7 +12,7 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
-GOOD_MODEL = '''\
+GOOD_MODEL = """\
 from __future__ import annotations
 
 import mlflow
@@ -30,7 +30,7 @@ class Scorer(mlflow.pyfunc.PythonModel):
 
 
 mlflow.models.set_model(Scorer())
-'''
+"""
 
 GOOD_FILES = {
     "model.yaml": "name: tiny-scorer\n",
@@ -68,8 +68,9 @@ def make_project(tmp_path: Path) -> ProjectFactory:
     return make
 
 
-def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
-            timeout: float = 600) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
     """Run `python -m validator ARGS` as a whole process, the way users do."""
     full_env = {**os.environ, **(env or {})}
     return subprocess.run(

@@ -21,8 +21,12 @@ BAD = [
     ("model_config: 3\n", "model.yaml:1", "'model_config' must be a mapping or the path", ""),
     ("env: API_KEY\n", "model.yaml:1", "'env' must be a list", "a string"),
     ("env:\n  - {name: 1X}\n", "model.yaml:1", "'env[0].name' must be a variable name", "1X"),
-    ("env:\n  - {name: A, secret: yes please}\n", "model.yaml:1", "'env[0].secret' must be true",
-     ""),
+    (
+        "env:\n  - {name: A, secret: yes please}\n",
+        "model.yaml:1",
+        "'env[0].secret' must be true",
+        "",
+    ),
     ("env:\n  - {name: A, requird: false}\n", "model.yaml:1", "unknown key 'requird'", "required"),
     ("env:\n  - A\n  - A\n", "model.yaml:1", "declared twice", "A"),
     ("- a\n- b\n", "model.yaml", "must be a mapping of keys", "a list"),
@@ -49,7 +53,10 @@ def test_defaults_from_an_empty_file(tmp_path: Path) -> None:
     loaded = config.load(project)
     assert loaded.name == "my_model"
     assert (loaded.script, loaded.requirements, loaded.input_example) == (
-        "model.py", "requirements.txt", "input_example.json")
+        "model.py",
+        "requirements.txt",
+        "input_example.json",
+    )
     assert loaded.code_paths == () and loaded.artifacts == {} and loaded.env == ()
 
 

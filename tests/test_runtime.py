@@ -113,8 +113,9 @@ def test_predict_raises(make_project: ProjectFactory) -> None:
 
 
 def test_text_and_junit_formats(make_project: ProjectFactory) -> None:
-    project = make_project({"model.py": GOOD_MODEL.replace("mlflow.models.set_model(Scorer())",
-                                                           "")})
+    project = make_project(
+        {"model.py": GOOD_MODEL.replace("mlflow.models.set_model(Scorer())", "")}
+    )
     text = run_cli("validate", str(project))
     assert text.returncode == 1
     assert "FAIL SCR002" in text.stdout and "fix:" in text.stdout
@@ -124,8 +125,9 @@ def test_text_and_junit_formats(make_project: ProjectFactory) -> None:
     assert '<failure message="model.py never calls mlflow.models.set_model' in junit.stdout
 
 
-def test_tracking_uri_option_overrides_the_default(make_project: ProjectFactory,
-                                                   tmp_path: Path) -> None:
+def test_tracking_uri_option_overrides_the_default(
+    make_project: ProjectFactory, tmp_path: Path
+) -> None:
     project = make_project()
     store = tmp_path / "elsewhere.db"
     code, report, _ = _report(project, "--tracking-uri", f"sqlite:///{store}")

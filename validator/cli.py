@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,29 +22,55 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(f"mfc-validator: error: {message}")
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser() -> _Parser:
     parser = _Parser(
         prog="mfc-validator",
         description="Validate an MLflow models-from-code project before it is registered.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    shared = argparse.ArgumentParser(add_help=False)
+    shared = _Parser(add_help=False)
     shared.add_argument("project", nargs="?", default=".", help="the project folder [.]")
-    shared.add_argument("--format", choices=("text", "json", "junit"), default="text",
-                        help="report format [text]")
-    shared.add_argument("--output", metavar="FILE",
-                        help="write the report to FILE; a short summary still goes to the terminal")
-    shared.add_argument("--tracking-uri", metavar="URI",
-                        help="MLflow tracking store [MLFLOW_TRACKING_URI, else a SQLite store in "
-                        "the project's .mlflow/ folder]")
-    shared.add_argument("-v", "--verbose", action="store_true",
-                        help="list passed checks too (text format)")
+    shared.add_argument(
+        "--format", choices=("text", "json", "junit"), default="text", help="report format [text]"
+    )
+    shared.add_argument(
+        "--output",
+        metavar="FILE",
+        help="write the report to FILE; a short summary still goes to the terminal",
+    )
+    shared.add_argument(
+        "--tracking-uri",
+        metavar="URI",
+        help="MLflow tracking store [MLFLOW_TRACKING_URI, else a SQLite store in "
+        "the project's .mlflow/ folder]",
+    )
+    shared.add_argument(
+        "-v", "--verbose", action="store_true", help="list passed checks too (text format)"
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
-    commands.add_parser("check", parents=[shared],
-                        help="static checks only: fast, imports neither mlflow nor the model")
-    commands.add_parser("validate", parents=[shared],
-                        help="static checks, then log the model and check it at run time")
+    commands.add_parser(
+        "check",
+        parents=[shared],
+        help="static checks only: fast, imports neither mlflow nor the model",
+    )
+    validate = commands.add_parser(
+        "validate",
+        parents=[shared],
+        help="static checks, then log the model and check it in an isolated sandbox",
+    )
+    validate.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="build the sandbox environment afresh and do not keep it",
+    )
+    validate.add_argument(
+        "--timeout",
+        type=float,
+        default=300.0,
+        metavar="SECONDS",
+        help="how long the sandbox may take to load and predict [300]",
+    )
     return parser
 
 
@@ -60,6 +87,11 @@ def _emit(report: Report, fmt: str, output: str | None, verbose: bool) -> None:
         sys.stdout.write(render(report, fmt))
 
 
+def _terminated(signum: int, frame: object) -> None:
+    # so that `finally` blocks remove temporary folders when a CI job or a user kills us
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = _parser().parse_args(argv)
@@ -69,21 +101,25 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_USAGE
         return int(exc.code or 0)
     root = Path(args.project)
+    previous = signal.signal(signal.SIGTERM, _terminated)
     try:
         if args.command == "check":
             from validator.pipeline import run_check
 
             report = run_check(root, args.project)
         else:
-            from validator.pipeline import run_validate
+            from validator.pipeline import ValidateOptions, run_validate
 
-            report = run_validate(root, args.project, args.tracking_uri)
+            options = ValidateOptions(args.tracking_uri, not args.no_cache, args.timeout)
+            report = run_validate(root, args.project, options)
     except ValidatorError as exc:
         sys.stderr.write(f"mfc-validator: error: {exc}\n")
         return EXIT_USAGE
     except KeyboardInterrupt:
-        sys.stderr.write("mfc-validator: interrupted\n")
+        sys.stderr.write("mfc-validator: interrupted; nothing half-made was left behind\n")
         return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     try:
         _emit(report, args.format, args.output, args.verbose)
     except OSError as exc:

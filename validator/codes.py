@@ -51,7 +51,11 @@ _TABLE: tuple[tuple[str, str, str], ...] = (
     ("DEP006", "dependencies", "every requirement is pinned with =="),
     ("DEP007", "dependencies", "mlflow is a requirement"),
     ("DEP008", "dependencies", "no distribution is listed twice"),
-    ("DEP009", "dependencies", "no module used at run time comes only from a transitive requirement"),
+    (
+        "DEP009",
+        "dependencies",
+        "no module used at run time comes only from a transitive requirement",
+    ),
     ("DEP010", "dependencies", "every declared requirement is imported at run time"),
     ("ENV001", "environment", "every variable the code reads is declared in model.yaml env"),
     ("ENV002", "environment", "every declared variable is read by the code"),

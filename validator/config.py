@@ -126,7 +126,9 @@ def _relative_path(value: object, where: str, key: str) -> str:
 
 def _string_map(value: object, where: str, key: str) -> dict[str, str]:
     if not isinstance(value, dict):
-        raise _fail(where, f"'{key}' must be a mapping of names to strings, got {_type_name(value)}")
+        raise _fail(
+            where, f"'{key}' must be a mapping of names to strings, got {_type_name(value)}"
+        )
     result: dict[str, str] = {}
     for name, item in value.items():
         if not isinstance(name, str) or isinstance(item, (dict, list)) or item is None:
@@ -137,8 +139,11 @@ def _string_map(value: object, where: str, key: str) -> dict[str, str]:
 
 def _env(value: object, where: str) -> tuple[EnvVar, ...]:
     if not isinstance(value, list):
-        raise _fail(where, f"'env' must be a list of {{name, description, secret, required}}, "
-                    f"got {_type_name(value)}")
+        raise _fail(
+            where,
+            f"'env' must be a list of {{name, description, secret, required}}, "
+            f"got {_type_name(value)}",
+        )
     result: list[EnvVar] = []
     for index, item in enumerate(value):
         label = f"env[{index}]"
@@ -151,7 +156,9 @@ def _env(value: object, where: str) -> tuple[EnvVar, ...]:
                 raise _fail(where, f"'{label}': {_unknown(str(key), ENV_KEYS)}")
         name = item.get("name")
         if not isinstance(name, str) or not _ENV_NAME.match(name):
-            raise _fail(where, f"'{label}.name' must be a variable name like API_TOKEN, got {name!r}")
+            raise _fail(
+                where, f"'{label}.name' must be a variable name like API_TOKEN, got {name!r}"
+            )
         description = item.get("description", "")
         if not isinstance(description, str):
             raise _fail(where, f"'{label}.description' must be a string")
@@ -159,9 +166,7 @@ def _env(value: object, where: str) -> tuple[EnvVar, ...]:
         for flag, default in (("secret", False), ("required", True)):
             flag_value = item.get(flag, default)
             if not isinstance(flag_value, bool):
-                raise _fail(
-                    where, f"'{label}.{flag}' must be true or false, got {flag_value!r}"
-                )
+                raise _fail(where, f"'{label}.{flag}' must be true or false, got {flag_value!r}")
             flags[flag] = flag_value
         if any(var.name == name for var in result):
             raise _fail(where, f"'{label}': variable {name} is declared twice")
@@ -188,9 +193,9 @@ def load(root: Path) -> ProjectConfig:
         raise ValidatorError(f"{CONFIG_FILE}: not UTF-8 text ({exc.reason})") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f"{CONFIG_FILE}:{mark.line + 1}" if mark else CONFIG_FILE
+        place = f"{CONFIG_FILE}:{mark.line + 1}" if mark else CONFIG_FILE
         problem = getattr(exc, "problem", None) or str(exc)
-        raise ValidatorError(f"{where}: not valid YAML ({problem})") from None
+        raise ValidatorError(f"{place}: not valid YAML ({problem})") from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -218,8 +223,10 @@ def load(root: Path) -> ProjectConfig:
         if code_paths is None:
             code_paths = []
         if not isinstance(code_paths, list):
-            raise _fail(where("code_paths"),
-                        f"'code_paths' must be a list of paths, got {_type_name(code_paths)}")
+            raise _fail(
+                where("code_paths"),
+                f"'code_paths' must be a list of paths, got {_type_name(code_paths)}",
+            )
         values["code_paths"] = tuple(
             _relative_path(item, where("code_paths"), f"code_paths[{index}]")
             for index, item in enumerate(code_paths)
@@ -236,16 +243,20 @@ def load(root: Path) -> ProjectConfig:
         if isinstance(model_config, str):
             _relative_path(model_config, where("model_config"), "model_config")
         elif not isinstance(model_config, dict):
-            raise _fail(where("model_config"), "'model_config' must be a mapping or the path of "
-                        f"a YAML file, got {_type_name(model_config)}")
+            raise _fail(
+                where("model_config"),
+                "'model_config' must be a mapping or the path of "
+                f"a YAML file, got {_type_name(model_config)}",
+            )
         values["model_config"] = model_config
     if "env" in data:
         values["env"] = _env(data["env"] or [], where("env"))
     if "registry" in data:
         registry = data["registry"] or {}
         if not isinstance(registry, dict):
-            raise _fail(where("registry"),
-                        f"'registry' must be a mapping, got {_type_name(registry)}")
+            raise _fail(
+                where("registry"), f"'registry' must be a mapping, got {_type_name(registry)}"
+            )
         for key in registry:
             if key not in REGISTRY_KEYS:
                 raise _fail(where("registry"), f"'registry': {_unknown(str(key), REGISTRY_KEYS)}")
@@ -263,8 +274,9 @@ def load_model_config(config: ProjectConfig) -> dict[str, Any]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise ValidatorError(f"{config.where('model_config')}: cannot read "
-                             f"{config.model_config}: {exc.strerror}") from None
+        raise ValidatorError(
+            f"{config.where('model_config')}: cannot read {config.model_config}: {exc.strerror}"
+        ) from None
     except yaml.YAMLError as exc:
         raise ValidatorError(f"{config.model_config}: not valid YAML ({exc})") from None
     if data is None:

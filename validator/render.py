@@ -8,7 +8,9 @@ import tempfile
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
-from validator.report import Finding, Report
+from validator.report import Finding, Report, Status
+
+STATUSES: tuple[Status, ...] = ("failed", "warning", "passed", "skipped")
 
 _MARK = {"passed": "PASS", "failed": "FAIL", "warning": "WARN", "skipped": "SKIP"}
 
@@ -23,9 +25,7 @@ def _finding_lines(finding: Finding) -> list[str]:
 
 def summary_line(report: Report) -> str:
     counts = ", ".join(
-        f"{report.count(status)} {status}"  # type: ignore[arg-type]
-        for status in ("failed", "warning", "passed", "skipped")
-        if report.count(status)  # type: ignore[arg-type]
+        f"{report.count(status)} {status}" for status in STATUSES if report.count(status)
     )
     return f"{report.command} {report.status}: {counts or 'no checks'} ({report.duration_s:.1f} s)"
 
@@ -79,7 +79,9 @@ def to_junit(report: Report) -> str:
     suites = ET.Element("testsuites")
     suites.append(suite)
     ET.indent(suites)
-    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
+    )
 
 
 RENDERERS = {"text": to_text, "json": to_json, "junit": to_junit}

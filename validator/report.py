@@ -34,11 +34,15 @@ class Finding:
         }
 
 
-def failed(code: str, message: str, location: str | None = None, hint: str | None = None) -> Finding:
+def failed(
+    code: str, message: str, location: str | None = None, hint: str | None = None
+) -> Finding:
     return Finding(code, "failed", message, location, hint)
 
 
-def warning(code: str, message: str, location: str | None = None, hint: str | None = None) -> Finding:
+def warning(
+    code: str, message: str, location: str | None = None, hint: str | None = None
+) -> Finding:
     return Finding(code, "warning", message, location, hint)
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from validator.config import ProjectConfig, load_model_config
+from validator.config import ProjectConfig
 from validator.errors import ValidatorError
 from validator.report import Finding, failed, skipped, warning
 from validator.traceback_location import innermost, user_frame
@@ -131,9 +131,7 @@ def _script_failure(exc: BaseException, config: ProjectConfig, extra_roots: list
             f"{config.requirements}, or list the module's file in model.yaml code_paths if it "
             "is yours"
         )
-    return failed(
-        "SCR007", f"{script} raised while MLflow ran it: {message}", location, hint
-    )
+    return failed("SCR007", f"{script} raised while MLflow ran it: {message}", location, hint)
 
 
 def log_and_check(
@@ -161,8 +159,9 @@ def log_and_check(
         model_config: Any = config.model_config
         if isinstance(model_config, str):
             model_config = str(root / model_config)
-        run = mlflow.start_run(experiment_id=experiment_id, run_name=f"validate-{config.name}",
-                               tags=tags)
+        run = mlflow.start_run(
+            experiment_id=experiment_id, run_name=f"validate-{config.name}", tags=tags
+        )
         result.run_id = run.info.run_id
         try:
             info = mlflow.pyfunc.log_model(
@@ -188,8 +187,9 @@ def log_and_check(
     return result
 
 
-def _check_logged(mlflow: Any, config: ProjectConfig, info: Any, payload: dict[str, Any],
-                  result: Logged) -> None:
+def _check_logged(
+    mlflow: Any, config: ProjectConfig, info: Any, payload: dict[str, Any], result: Logged
+) -> None:
     from mlflow.models.utils import _enforce_schema
     from mlflow.pyfunc.scoring_server import _parse_json_data, predictions_to_json
 
@@ -210,8 +210,9 @@ def _check_logged(mlflow: Any, config: ProjectConfig, info: Any, payload: dict[s
     except Exception as exc:
         assert result.model_dir is not None
         result.findings.append(_script_failure(exc, config, [result.model_dir]))
-        result.findings += [skipped(c, "the logged model does not load") for c in ("SIG005",
-                                                                                  "SCR008")]
+        result.findings += [
+            skipped(c, "the logged model does not load") for c in ("SIG005", "SCR008")
+        ]
         return
     input_schema = model.metadata.get_input_schema()
     try:

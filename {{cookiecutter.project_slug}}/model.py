@@ -35,7 +35,7 @@ class DemandForecast(mlflow.pyfunc.PythonModel):
             raise ValueError(f"unknown model_config keys: {', '.join(unknown)}")
         self.params = {key: float(value) for key, value in config.items()}
 {%- if env_names %}
-        # Declared under `env` in model.yaml: the validator checks they are set where the model runs.
+        # Declared under `env` in model.yaml: the validator checks that they are set.
         settings = {
 {%- for name in env_names %}
             "{{ name }}": os.environ.get("{{ name }}"),

@@ -76,8 +76,19 @@ def _in_nested_scope(statement: ast.stmt, call: ast.Call) -> bool:
     """Whether the call only runs conditionally, or inside a function or class body."""
     if isinstance(
         statement,
-        (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.If, ast.Try, ast.For, ast.While,
-         ast.With, ast.AsyncWith, ast.AsyncFor, ast.Match),
+        (
+            ast.FunctionDef,
+            ast.AsyncFunctionDef,
+            ast.ClassDef,
+            ast.If,
+            ast.Try,
+            ast.For,
+            ast.While,
+            ast.With,
+            ast.AsyncWith,
+            ast.AsyncFor,
+            ast.Match,
+        ),
     ):
         return True
     # a lambda or comprehension at module level does not run the call itself

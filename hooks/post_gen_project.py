@@ -1,0 +1,125 @@
+"""Write where the validator comes from into noxfile.py and .pre-commit-config.yaml.
+
+The files are rendered with cookiecutter's `_repo_dir`, which may be relative to the folder
+cookiecutter was started from, or a clone of a git template: here it becomes a pip requirement
+that works from the generated project (an absolute path, or git+URL[@checkout]).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from pathlib import Path
+
+# Cookiecutter renders this script with Jinja; tojson makes every value a safe JSON literal.
+CONTEXT: dict[str, str | None] = json.loads(
+    r""" {
+        "template": {{ cookiecutter._template | tojson }},
+        "repo_dir": {{ cookiecutter._repo_dir | tojson }},
+        "checkout": {{ cookiecutter._checkout | tojson }}
+    } """
+)
+
+NOXFILE_LINE = re.compile(r"^DEFAULT_VALIDATOR_SPEC = .*$", re.MULTILINE)
+PRE_COMMIT_LINE = re.compile(r"^(?P<head>\s*- ).*?(?P<tail>  # mfc-validator: .*)$", re.MULTILINE)
+SCP_LIKE_URL = re.compile(r"^(?P<user_host>[\w.-]+@[\w.-]+):(?!//)(?P<path>.*)$")
+
+
+class SpecError(Exception):
+    pass
+
+
+def is_template_folder(path: Path) -> bool:
+    return (path / "cookiecutter.json").is_file()
+
+
+def local_folder(repo_dir: str) -> Path:
+    path = Path(repo_dir)
+    if path.is_absolute():
+        return path.resolve()
+    # Hooks run with the generated project as working directory while cookiecutter itself works
+    # in the template folder: on Linux its cwd is the exact answer.
+    candidates = [Path(f"/proc/{os.getppid()}/cwd")]
+    # Otherwise the shell's PWD, which os.chdir() inside a Python caller does not update.
+    if os.environ.get("PWD"):
+        candidates.append(Path(os.environ["PWD"], path))
+    for candidate in candidates:
+        try:
+            if is_template_folder(candidate):
+                return candidate.resolve()
+        except OSError:
+            continue
+    raise SpecError(f"cannot tell which folder the relative template path {repo_dir!r} is")
+
+
+def local_file(template: str) -> Path:
+    path = Path(template).expanduser()
+    if not path.is_absolute() and os.environ.get("PWD"):
+        path = Path(os.environ["PWD"], path)
+    if not path.is_file():
+        raise SpecError(f"cannot find the template archive {template!r}")
+    return path.resolve()
+
+
+def vcs_spec(url: str, checkout: str | None) -> str:
+    from cookiecutter.vcs import identify_repo
+
+    repo_type, repo_url = identify_repo(url)
+    scp_like = SCP_LIKE_URL.match(repo_url)
+    if scp_like:
+        # pip needs ssh://user@host/path where git accepts user@host:path.
+        repo_url = f"ssh://{scp_like['user_host']}/{scp_like['path']}"
+    return f"{repo_type}+{repo_url}" + (f"@{checkout}" if checkout else "")
+
+
+def validator_spec(template: str, repo_dir: str, checkout: str | None) -> str:
+    # The hook runs with cookiecutter's own interpreter, so its helpers are importable.
+    from cookiecutter.config import get_user_config
+    from cookiecutter.repository import expand_abbreviations, is_repo_url, is_zip_file
+
+    expanded = expand_abbreviations(template, get_user_config()["abbreviations"])
+    if is_zip_file(expanded):
+        return expanded if is_repo_url(expanded) else str(local_file(expanded))
+    if is_repo_url(expanded):
+        return vcs_spec(expanded, checkout)
+    return str(local_folder(repo_dir))
+
+
+def write_spec(project: Path, spec: str) -> None:
+    literal = json.dumps(spec, ensure_ascii=False)
+    noxfile = project / "noxfile.py"
+    noxfile.write_text(
+        NOXFILE_LINE.sub(
+            lambda _: f"DEFAULT_VALIDATOR_SPEC = {literal}", noxfile.read_text("utf-8")
+        ),
+        encoding="utf-8",
+    )
+    pre_commit = project / ".pre-commit-config.yaml"
+    pre_commit.write_text(
+        PRE_COMMIT_LINE.sub(
+            lambda match: f"{match['head']}{literal}{match['tail']}", pre_commit.read_text("utf-8")
+        ),
+        encoding="utf-8",
+    )
+
+
+def main() -> int:
+    template, repo_dir = str(CONTEXT["template"]), str(CONTEXT["repo_dir"])
+    try:
+        spec = validator_spec(template, repo_dir, CONTEXT["checkout"])
+        write_spec(Path.cwd(), spec)
+    # The project works without it once MFC_VALIDATOR_SPEC is set: warn rather than fail.
+    except Exception as error:
+        print(
+            f"warning: could not resolve where the validator comes from ({error}); set "
+            "MFC_VALIDATOR_SPEC or edit DEFAULT_VALIDATOR_SPEC in noxfile.py and "
+            ".pre-commit-config.yaml",
+            file=sys.stderr,
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
