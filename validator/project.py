@@ -30,7 +30,7 @@ class Project:
 
     def source(self, path: Path) -> Source:
         if path not in self._cache:
-            relative = _relative(path, self.root)
+            relative = relative_path(path, self.root)
             text = path.read_text(encoding="utf-8", errors="replace")
             try:
                 tree: ast.Module | None = ast.parse(text, filename=relative)
@@ -70,7 +70,7 @@ class Project:
         return [source for source in sources if source.tree is not None]
 
 
-def _relative(path: Path, root: Path) -> str:
+def relative_path(path: Path, root: Path) -> str:
     try:
         return path.resolve().relative_to(root.resolve()).as_posix()
     except ValueError:

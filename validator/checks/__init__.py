@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from types import ModuleType
 
-from validator.checks import config_files, input_example, script
+from validator.checks import config_files, dependencies, environment, input_example, script
 from validator.project import Project
 from validator.report import Finding
 
-STATIC: tuple[ModuleType, ...] = (config_files, script, input_example)
+STATIC: tuple[ModuleType, ...] = (config_files, script, input_example, dependencies, environment)
 
 
 def run_static(project: Project) -> list[Finding]:

@@ -10,7 +10,7 @@ CODES = ("SCR001", "SCR002", "SCR003", "SCR004", "SCR005", "SCR006")
 SET_MODEL = "mlflow.models.set_model"
 
 
-def _aliases(tree: ast.Module) -> dict[str, str]:
+def aliases(tree: ast.Module) -> dict[str, str]:
     """Local name -> the dotted name it was imported as."""
     names: dict[str, str] = {}
     for node in ast.walk(tree):
@@ -38,12 +38,12 @@ def _dotted(node: ast.expr) -> str | None:
     return ".".join(reversed(parts))
 
 
-def resolves_to(node: ast.expr, aliases: dict[str, str], target: str) -> bool:
+def resolves_to(node: ast.expr, names: dict[str, str], target: str) -> bool:
     dotted = _dotted(node)
     if dotted is None:
         return False
     head, _, rest = dotted.partition(".")
-    origin = aliases.get(head)
+    origin = names.get(head)
     if origin is None:
         return False
     return (f"{origin}.{rest}" if rest else origin) == target
@@ -51,7 +51,7 @@ def resolves_to(node: ast.expr, aliases: dict[str, str], target: str) -> bool:
 
 def _set_model_sites(tree: ast.Module) -> tuple[list[tuple[ast.Call, bool]], list[ast.expr]]:
     """(call, at module level) for every set_model call, and every use as a decorator."""
-    aliases = _aliases(tree)
+    names = aliases(tree)
     top_level_calls: set[int] = set()
     for statement in tree.body:
         for node in ast.walk(statement):
@@ -63,40 +63,52 @@ def _set_model_sites(tree: ast.Module) -> tuple[list[tuple[ast.Call, bool]], lis
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             for decorator in node.decorator_list:
                 target = decorator.func if isinstance(decorator, ast.Call) else decorator
-                if resolves_to(target, aliases, SET_MODEL):
+                if resolves_to(target, names, SET_MODEL):
                     decorators.append(decorator)
-        if isinstance(node, ast.Call) and resolves_to(node.func, aliases, SET_MODEL):
+        if isinstance(node, ast.Call) and resolves_to(node.func, names, SET_MODEL):
             if any(node is d for d in decorators):
                 continue
             calls.append((node, id(node) in top_level_calls))
     return calls, decorators
 
 
+_CONDITIONAL = (
+    ast.FunctionDef,
+    ast.AsyncFunctionDef,
+    ast.ClassDef,
+    ast.If,
+    ast.Try,
+    getattr(ast, "TryStar", ast.Try),
+    ast.For,
+    ast.While,
+    ast.AsyncFor,
+    ast.Match,
+)
+_DEFERRED = (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp, ast.IfExp)
+
+
 def _in_nested_scope(statement: ast.stmt, call: ast.Call) -> bool:
-    """Whether the call only runs conditionally, or inside a function or class body."""
-    if isinstance(
-        statement,
-        (
-            ast.FunctionDef,
-            ast.AsyncFunctionDef,
-            ast.ClassDef,
-            ast.If,
-            ast.Try,
-            ast.For,
-            ast.While,
-            ast.With,
-            ast.AsyncWith,
-            ast.AsyncFor,
-            ast.Match,
-        ),
-    ):
+    """Whether the call only runs conditionally, or inside a function or class body.
+
+    A `with` block always runs its body, so a call there counts as module level.
+    """
+    if isinstance(statement, (ast.With, ast.AsyncWith)):
+        return any(
+            _in_nested_scope(inner, call)
+            for inner in statement.body
+            if any(node is call for node in ast.walk(inner))
+        )
+    if isinstance(statement, _CONDITIONAL):
         return True
-    # a lambda or comprehension at module level does not run the call itself
-    return any(
-        isinstance(node, (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp))
-        and any(inner is call for inner in ast.walk(node))
-        for node in ast.walk(statement)
-    )
+    for node in ast.walk(statement):
+        if isinstance(node, _DEFERRED) and any(inner is call for inner in ast.walk(node)):
+            return True
+        # `ready and set_model(...)`: only the first operand always runs
+        if isinstance(node, ast.BoolOp) and any(
+            inner is call for value in node.values[1:] for inner in ast.walk(value)
+        ):
+            return True
+    return False
 
 
 def _at(source: Source, node: ast.AST) -> str:

@@ -1,0 +1,265 @@
+"""Every import is shipped, standard or required (DEP001-DEP004); requirements (DEP005-DEP008).
+
+What counts as shipped mirrors MLflow: each code_paths entry is copied into the model's code/
+folder, and only that folder is put on sys.path where the model is served, so an entry makes its
+basename importable (helpers.py -> helpers, a folder pkg/ -> pkg and pkg.*), and nothing inside a
+listed folder is importable by its own name. Any other module in the project is local but not
+shipped: it imports on the developer's machine only.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
+
+from validator.checks import modules
+from validator.checks.requirements import MLFLOW, Requirements, read_requirements
+from validator.project import relative_path
+from validator.report import Finding, failed, skipped, warning
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from validator.project import Project, Source
+
+CODES = ("DEP001", "DEP002", "DEP003", "DEP004", "DEP005", "DEP006", "DEP007", "DEP008")
+IMPORT_CODES = CODES[:4]
+
+_IMPORT_ERRORS = {"ImportError", "ModuleNotFoundError", "Exception", "BaseException"}
+_SKIPPED_DIRS = {"__pycache__", "node_modules", "site-packages", "mlruns", "mlartifacts"}
+
+
+class Import(NamedTuple):
+    name: str  # dotted: a.b for `import a.b` and for `from a import b`
+    line: int
+    guarded: bool  # inside try/except ImportError
+
+
+def _catches_import_error(handler: ast.ExceptHandler) -> bool:
+    if handler.type is None:
+        return True
+    types = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+    return any(
+        (isinstance(t, ast.Name) and t.id in _IMPORT_ERRORS)
+        or (isinstance(t, ast.Attribute) and t.attr in _IMPORT_ERRORS)
+        for t in types
+    )
+
+
+def _type_checking(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def imports(tree: ast.AST, guarded: bool = False) -> Iterator[Import]:
+    """Every absolute import that runs, in order; `if TYPE_CHECKING:` blocks never run."""
+    if isinstance(tree, ast.Import):
+        for alias in tree.names:
+            yield Import(alias.name, tree.lineno, guarded)
+    elif isinstance(tree, ast.ImportFrom):
+        if not tree.level and tree.module:
+            for alias in tree.names:
+                name = tree.module if alias.name == "*" else f"{tree.module}.{alias.name}"
+                yield Import(name, tree.lineno, guarded)
+    elif isinstance(tree, ast.If) and _type_checking(tree.test):
+        for statement in tree.orelse:
+            yield from imports(statement, guarded)
+    elif isinstance(tree, ast.Try):
+        optional = guarded or any(_catches_import_error(h) for h in tree.handlers)
+        for statement in tree.body:
+            yield from imports(statement, optional)
+        for child in [*tree.handlers, *tree.orelse, *tree.finalbody]:
+            yield from imports(child, guarded)
+    else:
+        for node in ast.iter_child_nodes(tree):
+            yield from imports(node, guarded)
+
+
+def _module_at(folder: Path, top: str) -> Path | None:
+    """folder/top.py, or folder/top/ when it is a package or namespace folder of .py files."""
+    file = folder / f"{top}.py"
+    if file.is_file():
+        return file
+    package = folder / top
+    if package.is_dir() and ((package / "__init__.py").is_file() or any(package.glob("*.py"))):
+        return package
+    return None
+
+
+class _Resolver:
+    def __init__(self, project: Project, requirements: set[str]) -> None:
+        self.project = project
+        self.requirements = requirements
+        self.shipped: dict[str, str] = {}  # importable name -> the code_paths entry
+        for entry in project.config.code_paths:
+            path = project.config.path(entry)
+            name = path.resolve().name
+            self.shipped[name[:-3] if path.is_file() and name.endswith(".py") else name] = entry
+        script = project.config.path(project.config.script).parent
+        self.beside = [script, project.root]
+        self._nested: dict[str, Path] | None = None
+
+    def nested(self, top: str) -> Path | None:
+        """A module of that name anywhere in the project (virtualenvs and caches aside)."""
+        if self._nested is None:
+            self._nested = {}
+            for folder in sorted(self._folders(self.project.root), key=lambda p: len(p.parts)):
+                for child in sorted(folder.iterdir()):
+                    name = child.name[:-3] if child.suffix == ".py" else child.name
+                    if name.isidentifier() and name not in self._nested:
+                        found = _module_at(folder, name)
+                        if found is not None:
+                            self._nested[name] = found
+        return self._nested.get(top)
+
+    def _folders(self, root: Path) -> Iterator[Path]:
+        yield root
+        for child in root.iterdir():
+            if (
+                child.is_dir()
+                and not child.is_symlink()
+                and not child.name.startswith(".")
+                and child.name not in _SKIPPED_DIRS
+                and not (child / "pyvenv.cfg").exists()
+            ):
+                yield from self._folders(child)
+
+    def relative(self, path: Path) -> str:
+        return relative_path(path, self.project.root) + ("/" if path.is_dir() else "")
+
+    def resolve(self, source: Source, item: Import) -> Finding | None:
+        top = item.name.split(".")[0]
+        if top == "__future__" or top in sys.stdlib_module_names or top in self.shipped:
+            return None
+        # a module beside the script shadows any distribution, as on sys.path
+        local = next((m for folder in self.beside if (m := _module_at(folder, top))), None)
+        if local is None:
+            if self.provided(item.name):
+                return None
+            local = self.nested(top)
+        if local is not None:
+            return self.not_shipped(source, item, top, local)
+        return self.unrequired(source, item)
+
+    def provided(self, dotted: str) -> bool:
+        if modules.provided_by(dotted, self.requirements):
+            return True
+        return any(dist.key in self.requirements for dist in modules.providers(dotted))
+
+    def not_shipped(self, source: Source, item: Import, top: str, local: Path) -> Finding:
+        relative = self.relative(local)
+        entry = relative.rstrip("/")
+        inside = next(
+            (listed for listed in self.shipped.values()
+             if entry.startswith(listed.rstrip("/") + "/")),
+            None,
+        )  # fmt: skip
+        if inside is not None:
+            package = Path(inside).name
+            hint = (
+                f"MLflow ships code_paths entry '{inside}' as the package '{package}': import "
+                f"{package}.{top} instead, or add '{entry}' itself to code_paths in model.yaml"
+            )
+        else:
+            hint = f"add '{entry}' to code_paths in model.yaml"
+        where = f"{source.relative}:{item.line}"
+        if item.guarded:
+            return warning(
+                "DEP004",
+                f"{source.relative} imports '{top}' ({relative}) inside try/except ImportError, "
+                "but it is not shipped in code_paths, so the served model takes the other branch",
+                where,
+                hint,
+            )
+        return failed(
+            "DEP002",
+            f"{source.relative} imports '{top}' ({relative}), a local module not shipped in "
+            "code_paths: it works on your machine but fails where the model is served",
+            where,
+            hint,
+        )
+
+    def unrequired(self, source: Source, item: Import) -> Finding:
+        requirements = self.project.config.requirements
+        where = f"{source.relative}:{item.line}"
+        found = modules.providers(item.name)
+        entry = modules.known(item.name)
+        if found:
+            shown = entry[0] if entry else modules.shown_name(item.name, found[0])
+            fix = f"add {found[0].name}=={found[0].version} to {requirements}"
+        elif entry:
+            shown, (usual, *others) = entry
+            fix = f"add {usual} to {requirements}, pinned with =="
+            if others:
+                fix += f" (or one of {', '.join(others)})"
+        else:
+            shown = item.name.split(".")[0]
+            fix = f"add the distribution that provides '{shown}' to {requirements}, pinned with =="
+        if item.guarded:
+            return warning(
+                "DEP004",
+                f"{source.relative} imports '{shown}' inside try/except ImportError and no "
+                "requirement provides it, so the served model may take the other branch",
+                where,
+                f"{fix}, so that serving runs the code you tested; or drop the optional import",
+            )
+        if not found and not entry:
+            return warning(
+                "DEP003",
+                f"{source.relative} imports '{shown}', which is not installed here, not local "
+                "and not named by any requirement, so the validator cannot tell what provides it",
+                where,
+                f"{fix}; if one is listed already, install the requirements here so that the "
+                "validator can read what it provides",
+            )
+        return failed(
+            "DEP001",
+            f"{source.relative} imports '{shown}' but no requirement provides it",
+            where,
+            fix,
+        )
+
+
+def _import_findings(project: Project, requirements: set[str]) -> list[Finding]:
+    resolver = _Resolver(project, requirements)
+    findings: list[Finding] = []
+    for source in project.code_sources():
+        assert source.tree is not None
+        reported: set[tuple[str, str]] = set()
+        for item in imports(source.tree):
+            finding = resolver.resolve(source, item)
+            if finding is not None and (finding.code, finding.message) not in reported:
+                reported.add((finding.code, finding.message))
+                findings.append(finding)
+    return findings
+
+
+def run(project: Project) -> list[Finding]:
+    config = project.config
+    findings: list[Finding] = []
+    requirements: Requirements | None = None
+    if config.path(config.requirements).is_file():
+        requirements = read_requirements(project)
+        findings += requirements.findings
+    else:
+        reason = f"{config.requirements} does not exist"
+        findings += [skipped(code, reason) for code in CODES if code != "DEP002"]
+    script = project.script
+    if script is None or script.tree is None:
+        reason = "the script does not exist" if script is None else "the script does not parse"
+        findings += [
+            skipped(code, reason)
+            for code in IMPORT_CODES
+            if requirements is not None or code == "DEP002"
+        ]
+    else:
+        provided = requirements.keys if requirements else set()
+        if not provided & set(MLFLOW):
+            provided.add("mlflow")  # DEP007 says so already, once
+        found = _import_findings(project, provided)
+        # without requirements only the local modules can be judged
+        findings += [f for f in found if requirements is not None or f.code == "DEP002"]
+    return sorted(findings, key=lambda finding: CODES.index(finding.code))

@@ -1,0 +1,259 @@
+"""Read requirements.txt as MLflow reads it when logging the model.
+
+-r FILE is followed, -c FILE must exist (constraints provide nothing), pip's per-requirement
+options (--hash, as pip-compile writes them) are accepted. Options that change where pip looks
+for packages are copied into the logged model's requirements, so they are warnings (DEP005):
+wherever the model is served must reach that index too. Editable installs and other options are
+failures. Lines with environment markers count as present whatever the markers say.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, NamedTuple
+
+from validator.checks import modules
+from validator.project import relative_path
+from validator.report import Finding, failed, warning
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+    from validator.project import Project
+
+MLFLOW = ("mlflow", "mlflow-skinny")
+_COMMENT = re.compile(r"(^|\s)#.*$")
+_TRAILING_OPTION = re.compile(r"\s+(?=--?[A-Za-z])")
+_PER_REQUIREMENT = ("--hash", "--config-settings", "--global-option", "--install-option")
+_INDEX_OPTIONS = {
+    "-i", "--index-url", "--extra-index-url", "--no-index", "-f", "--find-links",
+    "--trusted-host", "--pre", "--prefer-binary", "--only-binary", "--no-binary",
+    "--require-hashes", "--use-feature",
+}  # fmt: skip
+_INCLUDE_OPTIONS = {"-r": "-r", "--requirement": "-r", "-c": "-c", "--constraint": "-c"}
+_SIMPLE = re.compile(r"^([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*===?\s*(\d+(?:\.\d+)*)$")
+_EXACT_URL = re.compile(r"(\.whl|\.tar\.gz|\.zip)(#.*)?$|@[0-9a-f]{40}$")
+
+
+class Listed(NamedTuple):
+    key: str  # normalized distribution name
+    where: str  # requirements.txt:3
+    has_marker: bool
+
+
+class Requirements(NamedTuple):
+    listed: list[Listed]
+    findings: list[Finding]
+
+    @property
+    def keys(self) -> set[str]:
+        return {item.key for item in self.listed}
+
+
+def _logical_lines(text: str) -> Iterator[tuple[int, str]]:
+    """(first line number, text) with comments removed and continued lines joined."""
+    pending: list[str] = []
+    start = 0
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = _COMMENT.sub("", raw).rstrip()
+        if not pending:
+            start = number
+        if line.endswith("\\"):
+            pending.append(line[:-1])
+            continue
+        pending.append(line)
+        joined = " ".join(part.strip() for part in pending).strip()
+        pending = []
+        if joined:
+            yield start, joined
+    if pending and " ".join(pending).strip():
+        yield start, " ".join(part.strip() for part in pending).strip()
+
+
+def _option(line: str) -> tuple[str, str]:
+    """('--index-url', 'https://…') from '--index-url=https://…', '-i https://…' or '-rfile'."""
+    name, _, value = line.partition("=") if line.startswith("--") else (line, "", "")
+    if not value:
+        name, _, value = line.partition(" ")
+    if not name.startswith("--") and len(name) > 2:
+        name, value = name[:2], name[2:] + value
+    return name, value.strip()
+
+
+def _pinned(specifiers: str, url: str | None) -> bool:
+    if url:
+        return bool(_EXACT_URL.search(url))
+    return any(
+        part.strip().startswith("===") or (part.strip().startswith("==") and "*" not in part)
+        for part in specifiers.split(",")
+    )
+
+
+class _Line(NamedTuple):
+    path: Path
+    relative: str  # the file, as shown to the user
+    number: int
+    text: str
+
+    @property
+    def where(self) -> str:
+        return f"{self.relative}:{self.number}"
+
+
+class _Reader:
+    def __init__(self, project: Project) -> None:
+        self.project = project
+        self.requirements = Requirements([], [])
+        self.seen: set[Path] = set()
+
+    def read(self, path: Path) -> None:
+        if path.resolve() in self.seen:
+            return
+        self.seen.add(path.resolve())
+        relative = relative_path(path, self.project.root)
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except OSError as exc:
+            self.problem(
+                _Line(path, relative, 0, ""),
+                f"{relative} cannot be read: {exc.strerror}",
+                "make it readable",
+            )
+            return
+        for number, text_line in _logical_lines(text):
+            line = _Line(path, relative, number, text_line)
+            if text_line.startswith("-"):
+                self.option(line)
+            else:
+                self.requirement(line)
+
+    def problem(self, line: _Line, message: str, hint: str, *, fatal: bool = True) -> None:
+        make = failed if fatal else warning
+        where = line.where if line.number else line.relative
+        self.requirements.findings.append(make("DEP005", message, where, hint))
+
+    def requirement(self, line: _Line) -> None:
+        simple = _SIMPLE.match(line.text)
+        if simple:  # name==1.2.3, most lines: no need to import packaging's parser
+            self.listed(line, simple.group(1), pinned=True, has_marker=False)
+            return
+        # pip-compile writes `name==1.0 --hash=sha256:…` (over continued lines)
+        text, *options = _TRAILING_OPTION.split(line.text)
+        unknown = [o for o in options if not o.startswith(_PER_REQUIREMENT)]
+        if unknown:
+            self.problem(
+                line,
+                f"{line.relative} has '{line.text}', but after a requirement pip accepts only "
+                f"--hash, not '{unknown[0]}'",
+                "keep one requirement per line, e.g. scikit-learn==1.5.2, with only --hash "
+                "options after it",
+            )
+            return
+        from packaging.requirements import InvalidRequirement, Requirement
+
+        try:
+            parsed = Requirement(text)
+        except InvalidRequirement as exc:
+            self.invalid(line, text, str(exc).splitlines()[0])
+            return
+        pinned = _pinned(str(parsed.specifier), parsed.url)
+        self.listed(line, parsed.name, pinned=pinned, has_marker=parsed.marker is not None)
+
+    def listed(self, line: _Line, name: str, *, pinned: bool, has_marker: bool) -> None:
+        key = modules.normalize(name)
+        self.requirements.listed.append(Listed(key, line.where, has_marker))
+        if not pinned:
+            version = modules.installed().get(key)
+            example = f"{name}=={version.version}" if version else f"{name}==X.Y.Z"
+            self.requirements.findings.append(
+                warning(
+                    "DEP006",
+                    f"{line.relative} has '{line.text}', which is not pinned, so the served "
+                    "model may get another version than the one validated",
+                    line.where,
+                    f"pin it: {example}",
+                )
+            )
+
+    def invalid(self, line: _Line, text: str, reason: str) -> None:
+        if text.startswith((".", "/", "~")) or "://" in text:
+            self.problem(
+                line,
+                f"{line.relative} has '{text}', a path or URL without a distribution name",
+                "name it (name @ https://…), or ship local code through code_paths in model.yaml",
+            )
+        else:
+            self.problem(
+                line,
+                f"{line.relative} has '{text}', which is not a valid requirement ({reason})",
+                "write it as name==version, e.g. scikit-learn==1.5.2",
+            )
+
+    def option(self, line: _Line) -> None:
+        name, value = _option(line.text)
+        if name in _INCLUDE_OPTIONS:
+            included = line.path.parent / value
+            if not value or not included.is_file():
+                self.problem(
+                    line,
+                    f"{line.relative} has '{line.text}', which names a file that does not exist",
+                    "correct the path (relative to this file), or remove the line",
+                )
+            elif _INCLUDE_OPTIONS[name] == "-r":
+                self.read(included)
+        elif name in _INDEX_OPTIONS:
+            self.problem(
+                line,
+                f"{line.relative} has '{line.text}', which is copied into the logged model's "
+                "requirements, so wherever the model is served must honour it too",
+                "keep index settings in pip's configuration (pip.conf or PIP_INDEX_URL) rather "
+                "than in the model's requirements",
+                fatal=False,
+            )
+        elif name in ("-e", "--editable"):
+            self.problem(
+                line,
+                f"{line.relative} has '{line.text}', an editable install, which cannot be "
+                "rebuilt where the model is served",
+                "pin a published version (name==version), or ship the code through code_paths "
+                "in model.yaml",
+            )
+        else:
+            self.problem(
+                line,
+                f"{line.relative} has '{line.text}', an option a model's requirements cannot carry",
+                "remove the line; keep only requirements (name==version), -r and -c lines",
+            )
+
+
+def read_requirements(project: Project) -> Requirements:
+    reader = _Reader(project)
+    reader.read(project.config.path(project.config.requirements))
+    requirements = reader.requirements
+    relative = project.config.requirements
+    if not requirements.keys & set(MLFLOW):
+        version = modules.installed().get("mlflow")
+        pin = f"mlflow=={version.version}" if version else "mlflow (pinned with ==)"
+        requirements.findings.append(
+            failed(
+                "DEP007",
+                f"{relative} does not list mlflow, which loads the model where it is served",
+                relative,
+                f"add {pin} to {relative}",
+            )
+        )
+    first: dict[str, Listed] = {}
+    for item in requirements.listed:
+        earlier = first.setdefault(item.key, item)
+        if earlier is not item and not (earlier.has_marker and item.has_marker):
+            requirements.findings.append(
+                failed(
+                    "DEP008",
+                    f"{item.key} is listed twice: {earlier.where} and {item.where}",
+                    item.where,
+                    "keep one line per distribution (different environment markers on both "
+                    "lines are allowed)",
+                )
+            )
+    return requirements
