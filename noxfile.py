@@ -35,11 +35,11 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def demo(session: nox.Session) -> None:
     """Bake the template with its defaults and validate the new project on the embedded store."""
-    session.install("cookiecutter", "nox")
+    session.install("cookiecutter", "nox[uv]")
     work = Path(session.create_tmp()) / f"demo-{time.strftime('%Y%m%d-%H%M%S')}"
     work.mkdir(parents=True)
     session.run("cookiecutter", str(ROOT), "--no-input", "-o", str(work), external=False)
-    (project,) = [path for path in work.iterdir() if path.is_dir()]
+    (project,) = [path.resolve() for path in work.iterdir() if path.is_dir()]
     report = project / "report.json"
     session.chdir(project)
     session.run(

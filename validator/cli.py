@@ -54,22 +54,54 @@ def _parser() -> _Parser:
         parents=[shared],
         help="static checks only: fast, imports neither mlflow nor the model",
     )
-    validate = commands.add_parser(
-        "validate",
-        parents=[shared],
-        help="static checks, then log the model and check it in an isolated sandbox",
-    )
-    validate.add_argument(
+    sandboxed = _Parser(add_help=False)
+    sandboxed.add_argument(
         "--no-cache",
         action="store_true",
         help="build the sandbox environment afresh and do not keep it",
     )
-    validate.add_argument(
+    sandboxed.add_argument(
         "--timeout",
         type=float,
         default=300.0,
         metavar="SECONDS",
         help="how long the sandbox may take to load and predict [300]",
+    )
+    commands.add_parser(
+        "validate",
+        parents=[shared, sandboxed],
+        help="static checks, then log the model and check it in an isolated sandbox",
+        description="Run the static checks, log the model from code to the tracking store, and "
+        "load it and predict with it in an isolated sandbox. The run gets the report "
+        "(validation/report.json and validation/report.md) and the verdict as tags "
+        "(mfc.validation.status, mfc.content_hash, ...); it ends FINISHED when the validation "
+        "passed and FAILED when it did not.",
+    )
+    register = commands.add_parser(
+        "register",
+        parents=[shared, sandboxed],
+        help="register the model version, only for content whose validation passed",
+        description="Register the model under model.yaml's name, only for content whose "
+        "validation passed. The content hash (model.yaml, the script, code_paths, artifacts, "
+        "requirements, the input example and a model_config file) is looked up among the "
+        "validation runs of the experiment named after the model. When no passed validation "
+        "of exactly this content exists, register validates it first, as `validate` does, and "
+        "registers only if that passes (--require-validated refuses instead). The signature is "
+        "compared with the latest registered version: a breaking change fails (SIG007) unless "
+        "--allow-breaking. Content that is already the latest version is not registered "
+        "twice. Prints the model URI, models:/<name>/<version>.",
+    )
+    register.add_argument(
+        "--allow-breaking",
+        action="store_true",
+        help="register even if the signature breaks compatibility with the latest version "
+        "(SIG007 becomes a warning)",
+    )
+    register.add_argument(
+        "--require-validated",
+        action="store_true",
+        help="refuse (REG001 failed) instead of validating when no passed validation of this "
+        "exact content exists",
     )
     return parser
 
@@ -108,10 +140,19 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             report = run_check(root, args.project)
         else:
-            from validator.pipeline import ValidateOptions, run_validate
+            from validator.pipeline import (
+                RegisterOptions,
+                ValidateOptions,
+                run_register,
+                run_validate,
+            )
 
             options = ValidateOptions(args.tracking_uri, not args.no_cache, args.timeout)
-            report = run_validate(root, args.project, options)
+            if args.command == "register":
+                register = RegisterOptions(args.allow_breaking, args.require_validated)
+                report = run_register(root, args.project, options, register)
+            else:
+                report = run_validate(root, args.project, options)
     except ValidatorError as exc:
         sys.stderr.write(f"mfc-validator: error: {exc}\n")
         return EXIT_USAGE

@@ -72,6 +72,10 @@ _TABLE: tuple[tuple[str, str, str], ...] = (
     ("SBX004", "sandbox", "the sandbox finishes within its timeout"),
     ("SBX005", "sandbox", "the sandbox predictions equal the in-process predictions"),
     ("SBX006", "sandbox", "a Python of the logged major.minor version is available"),
+    ("SIG007", "signature", "the signature is compatible with the latest registered version"),
+    ("REG001", "registry", "a passed validation of this exact content exists"),
+    ("REG002", "registry", "the model version was registered"),
+    ("REG003", "registry", "the Datagrok tags were derived from the signature"),
 )
 
 CODES: dict[str, Code] = {code: Code(code, family, title) for code, family, title in _TABLE}

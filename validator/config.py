@@ -25,7 +25,7 @@ KEYS = (
     "registry",
 )
 ENV_KEYS = ("name", "description", "secret", "required")
-REGISTRY_KEYS = ("tags",)
+REGISTRY_KEYS = ("tags", "datagrok")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -49,6 +49,8 @@ class ProjectConfig:
     model_config: dict[str, Any] | str = field(default_factory=dict)
     env: tuple[EnvVar, ...] = ()
     registry_tags: dict[str, str] = field(default_factory=dict)
+    # also tag the registered model for Datagrok's MLflow connector
+    registry_datagrok: bool = False
     lines: dict[str, int] = field(default_factory=dict, compare=False)
 
     @property
@@ -263,6 +265,13 @@ def load(root: Path) -> ProjectConfig:
         values["registry_tags"] = _string_map(
             registry.get("tags") or {}, where("registry"), "registry.tags"
         )
+        datagrok = registry.get("datagrok", False)
+        if not isinstance(datagrok, bool):
+            raise _fail(
+                where("registry"),
+                f"'registry.datagrok' must be true or false, got {_type_name(datagrok)}",
+            )
+        values["registry_datagrok"] = datagrok
     return ProjectConfig(**values)
 
 

@@ -7,7 +7,9 @@ import io
 import json
 import logging
 import os
+import shutil
 import sys
+import tempfile
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -16,10 +18,11 @@ from typing import Any
 
 from validator.config import ProjectConfig
 from validator.errors import ValidatorError
-from validator.report import Finding, failed, skipped, warning
+from validator.report import Finding, Report, failed, skipped, warning
 from validator.traceback_location import innermost, user_frame
 
 STORE_DIR = ".mlflow"
+REPORT_DIR = "validation"  # the run's artifact folder for the report
 RUNTIME_CODES = ("SCR007", "SIG004", "SIG005", "SCR008")
 
 
@@ -31,6 +34,7 @@ class Logged:
     model_dir: Path | None = None  # local copy of the logged model folder
     predictions: str | None = None  # the in-process predictions, as the scoring server's JSON
     mlflow_version: str | None = None
+    signature: dict[str, Any] | None = None  # {"inputs": [...], "outputs": [...]}, to_dict() form
 
 
 def import_mlflow() -> Any:
@@ -69,7 +73,7 @@ def prepare_default_store(root: Path) -> Path:
 
 
 @contextlib.contextmanager
-def _quiet() -> Iterator[io.StringIO]:
+def quiet() -> Iterator[io.StringIO]:
     """Keep MLflow's INFO logs, warnings and the script's prints out of our report."""
     buffer = io.StringIO()
     mlflow_logger = logging.getLogger("mlflow")
@@ -100,6 +104,27 @@ def _as_if_run_from(root: Path) -> Iterator[None]:
         os.chdir(cwd)
         with contextlib.suppress(ValueError):
             sys.path.remove(path)
+
+
+@contextlib.contextmanager
+def _without_requirement_scan(mlflow_module: Any) -> Iterator[None]:
+    """Skip MLflow's scan of installed packages against the requirements: it only warns, takes
+    most of a second, and the sandbox checks the requirements for real."""
+    import mlflow.pyfunc
+    import mlflow.utils.environment as environment
+
+    def skip(*args: object, **kwargs: object) -> None:
+        return None
+
+    modules = (environment, mlflow.pyfunc)
+    saved = [module.warn_dependency_requirement_mismatches for module in modules]
+    for module in modules:
+        module.warn_dependency_requirement_mismatches = skip
+    try:
+        yield
+    finally:
+        for module, original in zip(modules, saved, strict=True):
+            module.warn_dependency_requirement_mismatches = original
 
 
 def _experiment_id(mlflow: Any, config: ProjectConfig, default_store: bool) -> str:
@@ -134,35 +159,83 @@ def _script_failure(exc: BaseException, config: ProjectConfig, extra_roots: list
     return failed("SCR007", f"{script} raised while MLflow ran it: {message}", location, hint)
 
 
-def log_and_check(
+class ValidationRun:
+    """The MLflow run of one validation, open until the whole report exists."""
+
+    def __init__(self, mlflow: Any, run_id: str, tracking_uri: str) -> None:
+        self.mlflow = mlflow
+        self.run_id = run_id
+        self.tracking_uri = tracking_uri
+        self.ended = False
+
+    def finish(self, report: Report, tags: dict[str, str]) -> None:
+        """Log the report (JSON and Markdown) and the verdict's tags, and end the run: FINISHED
+        when the validation passed, FAILED when it did not."""
+        from mlflow.entities import RunTag
+
+        from validator.render import to_json, to_markdown
+
+        client = self.mlflow.MlflowClient()
+        try:
+            with quiet():
+                client.log_text(self.run_id, to_json(report), f"{REPORT_DIR}/report.json")
+                client.log_text(self.run_id, to_markdown(report), f"{REPORT_DIR}/report.md")
+                run_tags = [RunTag(key, value) for key, value in tags.items()]
+                client.log_batch(self.run_id, tags=run_tags)
+                self.mlflow.end_run("FINISHED" if report.status == "passed" else "FAILED")
+        except Exception as exc:
+            raise ValidatorError(
+                f"cannot record the report in the tracking store {self.tracking_uri}: {exc}"
+            ) from None
+        self.ended = True
+
+
+@contextlib.contextmanager
+def validation_run(
     config: ProjectConfig, tracking_uri: str, default_store: bool, tags: dict[str, str]
-) -> Logged:
+) -> Iterator[ValidationRun]:
+    """Start the run; one left without `finish` (an error, Ctrl-C) ends FAILED or KILLED."""
     mlflow = import_mlflow()
+    mlflow.set_tracking_uri(tracking_uri)
+    try:
+        with quiet():
+            experiment_id = _experiment_id(mlflow, config, default_store)
+            run = mlflow.start_run(
+                experiment_id=experiment_id, run_name=f"validate-{config.name}", tags=tags
+            )
+    except Exception as exc:  # the store itself is unusable: a run cannot be made
+        raise ValidatorError(f"cannot use the tracking store {tracking_uri}: {exc}") from None
+    handle = ValidationRun(mlflow, run.info.run_id, tracking_uri)
+    status = "FAILED"
+    try:
+        yield handle
+    except KeyboardInterrupt:
+        status = "KILLED"
+        raise
+    finally:
+        if not handle.ended:
+            with quiet(), contextlib.suppress(Exception):
+                mlflow.end_run(status)
+
+
+def log_and_check(config: ProjectConfig, run: ValidationRun, download_to: Path) -> Logged:
+    """Log the model from code in RUN, download it to DOWNLOAD_TO and check it in-process."""
+    mlflow = run.mlflow
     from mlflow.pyfunc.scoring_server import infer_and_parse_data
 
-    result = Logged(mlflow_version=mlflow.__version__)
+    result = Logged(mlflow_version=mlflow.__version__, run_id=run.run_id)
     root = config.root.resolve()
     payload = json.loads((root / config.input_example).read_text(encoding="utf-8"))
     params = payload.get("params")
     data = {key: value for key, value in payload.items() if key != "params"}
-    mlflow.set_tracking_uri(tracking_uri)
-    try:
-        with _quiet():
-            experiment_id = _experiment_id(mlflow, config, default_store)
-    except Exception as exc:  # the store itself is unusable: a run cannot be made
-        raise ValidatorError(f"cannot use the tracking store {tracking_uri}: {exc}") from None
 
-    with _quiet(), _as_if_run_from(root):
+    with quiet(), _as_if_run_from(root), _without_requirement_scan(mlflow):
         example: Any = infer_and_parse_data(data)
         if params:
             example = (example, params)
         model_config: Any = config.model_config
         if isinstance(model_config, str):
             model_config = str(root / model_config)
-        run = mlflow.start_run(
-            experiment_id=experiment_id, run_name=f"validate-{config.name}", tags=tags
-        )
-        result.run_id = run.info.run_id
         try:
             info = mlflow.pyfunc.log_model(
                 name="model",
@@ -175,16 +248,39 @@ def log_and_check(
                 model_config=model_config or None,
             )
         except Exception as exc:
-            mlflow.end_run("FAILED")
             result.findings.append(_script_failure(exc, config, []))
             for code in RUNTIME_CODES[1:]:
                 result.findings.append(skipped(code, "the model could not be logged"))
             return result
         result.model_uri = info.model_uri
-        result.model_dir = Path(mlflow.artifacts.download_artifacts(info.model_uri))
+        result.signature = _signature_dict(info.signature)
+        # from the store, as a consumer gets it: for a server this is a real download
+        result.model_dir = Path(
+            mlflow.artifacts.download_artifacts(
+                artifact_uri=info.model_uri, dst_path=str(download_to)
+            )
+        )
         _check_logged(mlflow, config, info, payload, result)
-        mlflow.end_run("FINISHED")
     return result
+
+
+def _signature_dict(signature: Any) -> dict[str, Any] | None:
+    if signature is None:
+        return None
+    return {
+        side: schema.to_dict() if schema is not None else None
+        for side, schema in (("inputs", signature.inputs), ("outputs", signature.outputs))
+    }
+
+
+@contextlib.contextmanager
+def scratch_folder(prefix: str = "mfc-model-") -> Iterator[Path]:
+    """A temporary folder for downloads from the store, removed afterwards."""
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def _check_logged(
@@ -205,8 +301,9 @@ def _check_logged(
         )
     else:
         result.findings.append(_passed_note("SIG004"))
+    assert result.model_dir is not None
     try:
-        model = mlflow.pyfunc.load_model(info.model_uri)
+        model = mlflow.pyfunc.load_model(str(result.model_dir))
     except Exception as exc:
         assert result.model_dir is not None
         result.findings.append(_script_failure(exc, config, [result.model_dir]))

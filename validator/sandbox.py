@@ -18,6 +18,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -127,8 +128,30 @@ def environment_key(python_version: str, installer: str, requirements: str) -> s
     return f"py{python_version}-{installer}-{digest[:16]}"
 
 
-def _run(command: list[str], what: str, timeout: float | None = None) -> None:
+class Cancelled(Exception):
+    """The validation stopped (Ctrl-C, SIGTERM) while the environment was being built."""
+
+
+class _Canceller:
+    """Lets the main thread stop a build running in another thread, child processes included."""
+
+    def __init__(self) -> None:
+        self.cancelled = threading.Event()
+        self.processes: list[subprocess.Popen[str]] = []
+
+    def cancel(self) -> None:
+        self.cancelled.set()
+        for process in list(self.processes):
+            _kill_group(process)
+
+    def check(self) -> None:
+        if self.cancelled.is_set():
+            raise Cancelled
+
+
+def _run(command: list[str], what: str, canceller: _Canceller) -> None:
     """Run an installer step; on failure raise SandboxError with its own output."""
+    canceller.check()
     process = subprocess.Popen(
         command,
         stdout=subprocess.PIPE,
@@ -136,11 +159,15 @@ def _run(command: list[str], what: str, timeout: float | None = None) -> None:
         text=True,
         start_new_session=True,
     )
+    canceller.processes.append(process)
     try:
-        output, _ = process.communicate(timeout=timeout)
+        output, _ = process.communicate()
     except BaseException:
         _kill_group(process)
         raise
+    finally:
+        canceller.processes.remove(process)
+    canceller.check()
     if process.returncode != 0:
         raise SandboxError(f"{what} failed (exit {process.returncode})", output)
 
@@ -152,15 +179,18 @@ def _kill_group(process: subprocess.Popen[str]) -> None:
         process.communicate(timeout=10)
 
 
-def _build(target: Path, python: str, requirements: Path, installer: str) -> None:
-    from virtualenv import cli_run
-
+def _build(
+    target: Path, python: str, requirements: Path, installer: str, canceller: _Canceller
+) -> None:
+    # virtualenv runs as its own process: it can then be stopped like the installer, and no
+    # module is imported in the build thread (imports racing across threads can deadlock
+    # when a signal interrupts one of them)
     seed = ["--no-seed"] if installer == "uv" else ["--no-setuptools", "--no-wheel"]
-    try:
-        with contextlib.redirect_stdout(sys.stderr):
-            cli_run([str(target), "--python", python, "--quiet", *seed], setup_logging=False)
-    except Exception as exc:  # virtualenv raises its own RuntimeError and friends
-        raise SandboxError(f"creating the virtualenv with {python} failed: {exc}") from None
+    _run(
+        [sys.executable, "-m", "virtualenv", str(target), "--python", python, "--quiet", *seed],
+        f"creating the virtualenv with {python}",
+        canceller,
+    )
     env_python = _env_python(target)
     if installer == "uv":
         uv = find_uv()
@@ -187,17 +217,33 @@ def _build(target: Path, python: str, requirements: Path, installer: str) -> Non
             "-r",
             str(requirements),
         ]
-    _run(command, f"installing {requirements.name} with {installer}")
+    _run(command, f"installing {requirements.name} with {installer}", canceller)
 
 
 def _env_python(path: Path) -> Path:
     return path / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 
 
-def _lock(path: Path) -> Any:
-    from filelock import FileLock
+@contextlib.contextmanager
+def _acquired(path: Path, canceller: _Canceller, progress: Progress) -> Iterator[None]:
+    """Hold the file lock at PATH; wait for another build of the same environment if need be."""
+    from filelock import FileLock, Timeout  # imported by Sandbox() in the main thread first
 
-    return FileLock(str(path))
+    lock = FileLock(str(path))
+    told = False
+    while True:
+        canceller.check()
+        try:
+            lock.acquire(timeout=0.5)
+            break
+        except Timeout:
+            if not told:
+                progress("waiting for another validation building the same environment")
+                told = True
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def prepare(
@@ -208,8 +254,10 @@ def prepare(
     use_cache: bool,
     progress: Progress,
     scratch: Path,
+    canceller: _Canceller | None = None,
 ) -> Environment:
     """An environment with REQUIREMENTS installed: from the cache, or built now."""
+    canceller = canceller or _Canceller()
     installer = "uv" if find_uv() else "pip"
     key = environment_key(python_version, installer, requirements.read_text(encoding="utf-8"))
     count = len(requirement_lines(requirements.read_text(encoding="utf-8")))
@@ -218,7 +266,7 @@ def prepare(
         target = scratch / "env"
         started = time.perf_counter()
         progress(f"building a sandbox environment ({what}), not cached")
-        _build(target, python, requirements, installer)
+        _build(target, python, requirements, installer, canceller)
         elapsed = time.perf_counter() - started
         progress(f"sandbox environment built in {elapsed:.1f} s")
         return Environment(target, _env_python(target), key, False, elapsed, installer)
@@ -226,7 +274,7 @@ def prepare(
     envs = cache_root() / "envs"
     envs.mkdir(parents=True, exist_ok=True)
     final = envs / key
-    with _lock(envs / f"{key}.lock"):
+    with _acquired(envs / f"{key}.lock", canceller, progress):
         if _env_python(final).exists():
             progress(f"sandbox environment reused from the cache ({key})")
             return Environment(final, _env_python(final), key, True, 0.0, installer)
@@ -236,7 +284,7 @@ def prepare(
         started = time.perf_counter()
         progress(f"building the sandbox environment ({what}) in {envs}")
         try:
-            _build(building, python, requirements, installer)
+            _build(building, python, requirements, installer, canceller)
             (building / "mfc-environment.json").write_text(
                 json.dumps(
                     {
@@ -272,49 +320,116 @@ class ProbeRun:
     duration_s: float
 
 
-def run_probe(
-    env: Environment,
-    model_dir: Path,
-    payload: Path,
-    declared: list[str],
-    timeout: float,
-    scratch: Path,
-) -> ProbeRun:
-    workdir = scratch / "cwd"
-    workdir.mkdir()
-    output = scratch / "probe-result.json"
-    child_env = scrubbed_environment(declared)
-    child_env["TMPDIR"] = str(scratch)
-    started = time.perf_counter()
-    process = subprocess.Popen(
-        [str(env.python), "-I", str(PROBE), str(model_dir), str(payload), str(output)],
-        cwd=workdir,
-        env=child_env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        printed, _ = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        _kill_group(process)
-        return ProbeRun(None, True, "", None, time.perf_counter() - started)
-    except BaseException:
-        _kill_group(process)
-        raise
-    duration = time.perf_counter() - started
-    result = None
-    if output.exists():
-        with contextlib.suppress(ValueError):
-            result = json.loads(output.read_text(encoding="utf-8"))
-    return ProbeRun(result, False, printed, process.returncode, duration)
+class Sandbox:
+    """Builds or finds the environment and starts the probe in the background.
 
+    The probe imports mlflow (the slow part of its start) while the validator is still logging
+    the model; `run` then hands it the logged model folder. Always use as a context manager:
+    leaving it stops the build and the probe and removes the scratch folder.
+    """
 
-@contextlib.contextmanager
-def scratch_folder() -> Iterator[Path]:
-    path = Path(tempfile.mkdtemp(prefix="mfc-sandbox-"))
-    try:
-        yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
+    def __init__(
+        self,
+        python: str,
+        python_version: str,
+        requirements_text: str,
+        declared: list[str],
+        *,
+        use_cache: bool,
+        progress: Progress,
+    ) -> None:
+        self.python = python
+        self.python_version = python_version
+        self.requirements_text = requirements_text
+        self.declared = declared
+        self.use_cache = use_cache
+        self.progress = progress
+        import filelock  # noqa: F401  # here, in the main thread: see _build
+
+        find_uv()  # imports uv here too
+
+        self.scratch = Path(tempfile.mkdtemp(prefix="mfc-sandbox-"))
+        self._canceller = _Canceller()
+        self._thread: threading.Thread | None = None
+        self._env: Environment | None = None
+        self._error: BaseException | None = None
+        self._probe: subprocess.Popen[str] | None = None
+        self._output = self.scratch / "probe-result.json"
+
+    def __enter__(self) -> Sandbox:
+        self._thread = threading.Thread(target=self._prepare, name="mfc-sandbox", daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _prepare(self) -> None:
+        try:
+            requirements = self.scratch / "requirements.txt"
+            requirements.write_text(self.requirements_text, encoding="utf-8")
+            self._env = prepare(
+                self.python,
+                self.python_version,
+                requirements,
+                use_cache=self.use_cache,
+                progress=self.progress,
+                scratch=self.scratch,
+                canceller=self._canceller,
+            )
+            self._canceller.check()
+            workdir = self.scratch / "cwd"
+            workdir.mkdir()
+            child_env = scrubbed_environment(self.declared)
+            child_env["TMPDIR"] = str(self.scratch)
+            self._probe = subprocess.Popen(
+                [str(self._env.python), "-I", str(PROBE), str(self._output)],
+                cwd=workdir,
+                env=child_env,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                start_new_session=True,
+            )
+        except BaseException as exc:  # handed to the main thread by environment()
+            self._error = exc
+
+    def environment(self) -> Environment:
+        """Wait for the build; raise SandboxError if it failed."""
+        assert self._thread is not None
+        while self._thread.is_alive():
+            self._thread.join(timeout=0.2)  # short waits keep Ctrl-C responsive
+        if self._error is not None:
+            raise self._error
+        assert self._env is not None
+        return self._env
+
+    def run(self, model_dir: Path, payload: Path, timeout: float) -> ProbeRun:
+        self.environment()
+        process = self._probe
+        assert process is not None
+        request = json.dumps({"model_dir": str(model_dir), "payload": str(payload)}) + "\n"
+        started = time.perf_counter()
+        try:
+            printed, _ = process.communicate(request, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _kill_group(process)
+            return ProbeRun(None, True, "", None, time.perf_counter() - started)
+        except BaseException:
+            _kill_group(process)
+            raise
+        duration = time.perf_counter() - started
+        result = None
+        if self._output.exists():
+            with contextlib.suppress(ValueError):
+                result = json.loads(self._output.read_text(encoding="utf-8"))
+        return ProbeRun(result, False, printed, process.returncode, duration)
+
+    def close(self) -> None:
+        self._canceller.cancel()
+        if self._thread is not None:
+            self._thread.join()
+        if self._probe is not None and self._probe.poll() is None:
+            _kill_group(self._probe)
+        shutil.rmtree(self.scratch, ignore_errors=True)

@@ -37,6 +37,6 @@ def validate(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def register(session: nox.Session) -> None:
-    """Register the model version in the Model Registry, once it validates."""
+    """Register the model once these exact files passed validation (validates if need be)."""
     session.install("-r", REQUIREMENTS, validator_spec())
     session.run("mfc-validator", "register", ".", *session.posargs)

@@ -1,0 +1,288 @@
+"""The registry family: register a model version only for content whose validation passed.
+
+The tags are plain functions; everything that talks to MLflow goes through `Registry`, which
+imports mlflow when made (never at import time).
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from validator import __version__, runtime
+from validator.config import ProjectConfig
+from validator.errors import ValidatorError
+from validator.report import Finding, Report, failed, skipped, warning
+from validator.signature_compat import Change, Schema, compare
+
+STATUS_TAG = "mfc.validation.status"
+VALIDATOR_TAG = "mfc.validator.version"
+HASH_TAG = "mfc.content_hash"
+FAILED_TAG = "mfc.checks.failed"
+WARNING_TAG = "mfc.checks.warning"
+VALIDATION_TAGS = (STATUS_TAG, VALIDATOR_TAG, HASH_TAG, FAILED_TAG, WARNING_TAG)
+DATAGROK_TAG = "datagrok"
+REGISTRY_CODES = ("REG001", "SIG007", "REG002", "REG003")
+
+# {"inputs": schema or None, "outputs": schema or None}, schemas in Schema.to_dict() form
+Signature = Mapping[str, Schema | None]
+
+
+def validation_tags(report: Report, content_hash: str) -> dict[str, str]:
+    """The verdict of a validation, as tags on its run and on the version registered from it."""
+    return {
+        STATUS_TAG: report.status,
+        VALIDATOR_TAG: __version__,
+        HASH_TAG: content_hash,
+        FAILED_TAG: str(report.count("failed")),
+        WARNING_TAG: str(report.count("warning")),
+    }
+
+
+def datagrok_tags(signature: Signature | None) -> dict[str, str]:
+    """Datagrok's MLflow connector fetches models tagged `datagrok` and names their parameters
+    from `datagrok-inputs-N-name` / `datagrok-outputs-N-name` (N counts from 0)."""
+    tags = {DATAGROK_TAG: "true"}
+    for side in ("inputs", "outputs"):
+        for index, column in enumerate((signature or {}).get(side) or ()):
+            if column.get("name"):
+                tags[f"datagrok-{side}-{index}-name"] = str(column["name"])
+    return tags
+
+
+def model_tags(config: ProjectConfig, signature: Signature | None) -> dict[str, str]:
+    """model.yaml's registry tags, plus Datagrok's when model.yaml asks for them."""
+    tags = dict(config.registry_tags)
+    if config.registry_datagrok:
+        tags.update(datagrok_tags(signature))
+    return tags
+
+
+def datagrok_check(config: ProjectConfig, signature: Signature | None) -> Finding:
+    if not config.registry_datagrok:
+        return skipped("REG003", "model.yaml does not set registry.datagrok")
+    tags = datagrok_tags(signature)
+    names = len(tags) - 1
+    if not names:
+        return warning(
+            "REG003",
+            "the signature names no columns, so the model is tagged 'datagrok' without "
+            "parameter names",
+            config.where("registry"),
+            f"make {config.input_example} name its columns (dataframe_split or "
+            "dataframe_records) so the signature does",
+        )
+    return Finding(
+        "REG003", "passed", f"tagged for Datagrok: 'datagrok' and {names} parameter names"
+    )
+
+
+def compatibility_check(
+    config: ProjectConfig, changes: list[Change], version: str, allow_breaking: bool
+) -> Finding:
+    breaking = [change.message for change in changes if change.breaking]
+    if not breaking:
+        if not changes:
+            return Finding("SIG007", "passed", f"the signature equals version {version}'s")
+        notes = "; ".join(change.message for change in changes)
+        return Finding("SIG007", "passed", f"compatible with version {version}: {notes}")
+    message = f"breaking change against version {version} of {config.name}: " + "; ".join(breaking)
+    location = (
+        config.input_example
+        if any(change.side == "input" for change in changes if change.breaking)
+        else config.script
+    )
+    if allow_breaking:
+        return warning(
+            "SIG007",
+            message + " (registered anyway: --allow-breaking)",
+            location,
+            f"tell the model's clients: requests or readers built for version {version} may fail",
+        )
+    return failed(
+        "SIG007",
+        message,
+        location,
+        "keep the old inputs and outputs (add new inputs as optional), or give the model a new "
+        "name in model.yaml, or pass --allow-breaking to register it anyway",
+    )
+
+
+def read_signature(mlmodel: Path) -> Signature | None:
+    """The signature recorded in an MLmodel file, in to_dict() form."""
+    data = yaml.safe_load(mlmodel.read_text(encoding="utf-8")) or {}
+    recorded = data.get("signature")
+    if not isinstance(recorded, dict):
+        return None
+    signature: dict[str, Schema | None] = {}
+    for side in ("inputs", "outputs"):
+        value = recorded.get(side)
+        signature[side] = json.loads(value) if isinstance(value, str) else value
+    return signature
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """The model a passed validation logged."""
+
+    run_id: str
+    model_uri: str  # models:/<model id>
+    artifact_location: str
+    tags: dict[str, str]
+
+
+def _quoted(value: str) -> str:
+    """A string literal for MLflow's search filters, which have no escapes."""
+    return f'"{value}"' if "'" in value else f"'{value}'"
+
+
+class Registry:
+    """The tracking store and Model Registry at TRACKING_URI, for one project."""
+
+    def __init__(self, config: ProjectConfig, tracking_uri: str) -> None:
+        self.config = config
+        self.tracking_uri = tracking_uri
+        self.mlflow = runtime.import_mlflow()
+        self.mlflow.set_tracking_uri(tracking_uri)
+        self.client = self.mlflow.MlflowClient()
+
+    @contextmanager
+    def _store(self) -> Iterator[None]:
+        """MLflow quiet; a store that fails is something to fix before trying again (exit 2)."""
+        try:
+            with runtime.quiet():
+                yield
+        except ValidatorError:
+            raise
+        except Exception as exc:
+            raise ValidatorError(
+                f"cannot use the tracking store {self.tracking_uri}: {exc}"
+            ) from None
+
+    def find_validated(self, content_hash: str) -> Candidate | None:
+        """The latest run that validated exactly this content and passed, with its model."""
+        with self._store():
+            return self._find_validated(content_hash)
+
+    def _find_validated(self, content_hash: str) -> Candidate | None:
+        experiment = self.client.get_experiment_by_name(self.config.name)
+        if experiment is None:
+            return None
+        runs = self.client.search_runs(
+            [experiment.experiment_id],
+            filter_string=f"tags.`{HASH_TAG}` = {_quoted(content_hash)} "
+            f"and tags.`{STATUS_TAG}` = 'passed'",
+            order_by=["attributes.start_time DESC"],
+            max_results=1,
+        )
+        if not runs:
+            return None
+        run = runs[0]
+        models = self.client.search_logged_models(
+            experiment_ids=[experiment.experiment_id],
+            filter_string=f"source_run_id = {_quoted(run.info.run_id)}",
+            max_results=1,
+        )
+        if not models:
+            return None
+        model = models[0]
+        return Candidate(
+            run.info.run_id,
+            f"models:/{model.model_id}",
+            str(model.artifact_location),
+            dict(run.data.tags),
+        )
+
+    def _latest_version(self) -> Any | None:
+        versions = self.client.search_model_versions(
+            filter_string=f"name = {_quoted(self.config.name)}",
+            max_results=1,
+            order_by=["version_number DESC"],
+        )
+        return versions[0] if versions else None
+
+    def _signature(self, location: str, scratch: Path) -> Signature | None:
+        target = Path(tempfile.mkdtemp(dir=scratch))
+        local = self.mlflow.artifacts.download_artifacts(
+            artifact_uri=f"{location.rstrip('/')}/MLmodel", dst_path=str(target)
+        )
+        return read_signature(Path(local))
+
+    def _tag_registered_model(self, tags: dict[str, str]) -> None:
+        """Datagrok's connector lists registered models by their tags: make them the latest
+        version's, without the parameter names of an older signature."""
+        current = self.client.get_registered_model(self.config.name).tags
+        for key in current:
+            if key.startswith(f"{DATAGROK_TAG}-") and key not in tags:
+                self.client.delete_registered_model_tag(self.config.name, key)
+        for key, value in tags.items():
+            self.client.set_registered_model_tag(self.config.name, key, value)
+
+    def register(
+        self, candidate: Candidate, content_hash: str, allow_breaking: bool
+    ) -> tuple[list[Finding], str | None]:
+        """SIG007, REG002 and REG003 for registering CANDIDATE, and the registered URI."""
+        with self._store(), runtime.scratch_folder("mfc-register-") as scratch:
+            return self._register(candidate, content_hash, allow_breaking, scratch)
+
+    def _register(
+        self, candidate: Candidate, content_hash: str, allow_breaking: bool, scratch: Path
+    ) -> tuple[list[Finding], str | None]:
+        config = self.config
+        signature = self._signature(candidate.artifact_location, scratch)
+        datagrok = datagrok_check(config, signature)
+        latest = self._latest_version()
+        if latest is not None and latest.tags.get(HASH_TAG) == content_hash:
+            uri = f"models:/{config.name}/{latest.version}"
+            same = Finding("SIG007", "passed", f"version {latest.version} has this same content")
+            again = f"this content is already registered as {uri}: no new version was made"
+            return [same, Finding("REG002", "passed", again), datagrok], uri
+        compatible = self._compatibility(signature, latest, allow_breaking, scratch)
+        if compatible.status == "failed":
+            reason = "the signature breaks compatibility with the latest version (SIG007)"
+            return [compatible, skipped("REG002", reason), skipped("REG003", reason)], None
+        tags = {key: candidate.tags[key] for key in VALIDATION_TAGS if key in candidate.tags}
+        tags.update(model_tags(config, signature))
+        try:
+            version = self.mlflow.register_model(candidate.model_uri, config.name, tags=tags)
+        except Exception as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            refused = failed(
+                "REG002",
+                f"registering {config.name} failed: {first}",
+                config.where("name"),
+                "check that the tracking store has a Model Registry you may write to, and that "
+                "the name is valid there",
+            )
+            return [compatible, refused, skipped("REG003", "nothing was registered")], None
+        if config.registry_datagrok:
+            self._tag_registered_model(datagrok_tags(signature))
+        uri = f"models:/{config.name}/{version.version}"
+        return [compatible, Finding("REG002", "passed", f"registered as {uri}"), datagrok], uri
+
+    def _compatibility(
+        self, signature: Signature | None, latest: Any | None, allow_breaking: bool, scratch: Path
+    ) -> Finding:
+        """SIG007: the candidate's signature against the latest registered version's."""
+        name = self.config.name
+        if latest is None:
+            return skipped("SIG007", f"no version of {name} is registered yet")
+        download = self.client.get_model_version_download_uri(name, latest.version)
+        registered = self._signature(download, scratch)
+        if registered is None:
+            return skipped("SIG007", f"version {latest.version} has no signature to compare")
+        new = signature or {}
+        changes = compare(
+            registered.get("inputs"),
+            new.get("inputs"),
+            registered.get("outputs"),
+            new.get("outputs"),
+        )
+        return compatibility_check(self.config, changes, str(latest.version), allow_breaking)
