@@ -49,13 +49,19 @@ def run_check(root: Path, display: str) -> Report:
 
 
 def _all_later_codes() -> tuple[str, ...]:
-    from validator import runtime, sandbox_checks
+    from validator import evaluation, runtime, sandbox_checks
 
-    return runtime.RUNTIME_CODES + LOGGED_CODES + SANDBOX_CODES + sandbox_checks.PROBE_CODES
+    return (
+        runtime.RUNTIME_CODES
+        + evaluation.CODES
+        + LOGGED_CODES
+        + SANDBOX_CODES
+        + sandbox_checks.PROBE_CODES
+    )
 
 
 def run_validate(root: Path, display: str, options: ValidateOptions) -> Report:
-    from validator import runtime
+    from validator import evaluation, runtime
     from validator.registry import HASH_TAG, model_tags, validation_tags
 
     started = time.perf_counter()
@@ -81,7 +87,14 @@ def run_validate(root: Path, display: str, options: ValidateOptions) -> Report:
         run = stack.enter_context(
             runtime.validation_run(project.config, uri, default_store, {HASH_TAG: content})
         )
-        logged = runtime.log_and_check(project.config, run, download / "model")
+        payload = (project.root / project.config.input_example).resolve()
+
+        def start_probe(model_dir: Path) -> None:
+            # the sandbox loads and predicts while the in-process checks run
+            if early is not None and early.ready() and _fits(early, model_dir):
+                early.start(model_dir, payload)
+
+        logged = runtime.log_and_check(project.config, run, download / "model", start_probe)
         report.checks += complete(runtime.RUNTIME_CODES, logged.findings)
         report.run_id = logged.run_id
         report.model_uri = logged.model_uri
@@ -92,6 +105,7 @@ def run_validate(root: Path, display: str, options: ValidateOptions) -> Report:
                 skipped(c, reason) for c in _all_later_codes() if c not in runtime.RUNTIME_CODES
             ]
         else:
+            report.checks += evaluation.run(project.config, logged)
             report.checks += _sandbox(project, logged, options, early, stack)
         report.duration_s = time.perf_counter() - started
         tags = validation_tags(report, content) | model_tags(project.config, logged.signature)
@@ -181,6 +195,18 @@ def _validated_now(validated: Report, candidate: Candidate | None) -> Finding:
     )
 
 
+def _fits(box: Sandbox, model_dir: Path) -> bool:
+    """Whether BOX was made for the Python and requirements the model was logged with."""
+    from validator import sandbox, sandbox_checks
+
+    version = sandbox_checks.logged_python_version(model_dir) or ""
+    requirements = (model_dir / "requirements.txt").read_text(encoding="utf-8")
+    return (box.python_version, sorted(sandbox.requirement_lines(box.requirements_text))) == (
+        version,
+        sorted(sandbox.requirement_lines(requirements)),
+    )
+
+
 def _early_sandbox(project: Project, options: ValidateOptions) -> Sandbox | None:
     """A sandbox for the requirements the model is about to be logged with."""
     from validator import sandbox, sandbox_checks
@@ -230,15 +256,7 @@ def _sandbox(
     version = sandbox_checks.logged_python_version(model_dir) or ""
     logged_requirements = (model_dir / "requirements.txt").read_text(encoding="utf-8")
     box = early
-    wanted = (version, sorted(sandbox.requirement_lines(logged_requirements)))
-    if (
-        box is None
-        or (
-            box.python_version,
-            sorted(sandbox.requirement_lines(box.requirements_text)),
-        )
-        != wanted
-    ):
+    if box is None or not _fits(box, model_dir):
         if box is not None:  # the logged model asks for something else than we guessed
             box.close()
         python = sandbox.find_python(version) if version else sys.executable

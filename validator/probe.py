@@ -103,10 +103,20 @@ def _chain(exc: BaseException) -> list[BaseException]:
     return chain
 
 
-def _modules() -> dict[str, Any]:
-    from importlib import metadata
+_PROVIDERS: dict[str, list[str]] = {}
 
-    providers = metadata.packages_distributions()
+
+def _providers() -> dict[str, list[str]]:
+    """Top-level module -> the distributions that provide it, computed once."""
+    if not _PROVIDERS:
+        from importlib import metadata
+
+        _PROVIDERS.update(metadata.packages_distributions())
+    return _PROVIDERS
+
+
+def _modules() -> dict[str, Any]:
+    providers = _providers()
     modules: dict[str, Any] = {}
     for name, module in list(sys.modules.items()):
         if "." in name or name in sys.stdlib_module_names:
@@ -120,10 +130,8 @@ def _modules() -> dict[str, Any]:
 
 def _requirement_modules() -> dict[str, list[str]]:
     """Top-level modules each installed distribution provides."""
-    from importlib import metadata
-
     provided: dict[str, list[str]] = {}
-    for module, distributions in metadata.packages_distributions().items():
+    for module, distributions in _providers().items():
         for distribution in distributions:
             key = distribution.lower().replace("_", "-").replace(".", "-")
             provided.setdefault(key, []).append(module)
@@ -157,6 +165,40 @@ def _output_schema_problem(model: Any, predictions: Any) -> str | None:
     return None
 
 
+_STREAM_CHUNKS = 5  # the first chunks are enough to show that predict_stream yields
+
+
+def _streamable(model: Any) -> bool:
+    """MLflow marks a model streamable (`streamable: true` in the MLmodel file's
+    python_function flavor) when its PythonModel defines predict_stream."""
+    return bool(model.metadata.flavors.get("python_function", {}).get("streamable"))
+
+
+def _stream(model: Any, parsed: Any) -> dict[str, Any]:
+    """Call predict_stream on the parsed example, as serving does for a streamable model, and
+    keep its first chunks."""
+    if not _streamable(model):
+        return {"streamable": False}
+    chunks: list[Any] = []
+    kinds: list[str] = []
+    mark = time.perf_counter()
+    try:
+        if parsed.params:
+            stream = model.predict_stream(parsed.data, params=parsed.params)
+        else:
+            stream = model.predict_stream(parsed.data)
+        for chunk in stream:
+            kinds.append(type(chunk).__name__)
+            chunks.append(json.loads(json.dumps(chunk, default=repr)))
+            if len(chunks) >= _STREAM_CHUNKS:
+                break
+        getattr(stream, "close", lambda: None)()
+    except BaseException as exc:
+        return {"streamable": True, "chunks": chunks, "types": kinds, "error": _error(exc)}
+    first_s = time.perf_counter() - mark
+    return {"streamable": True, "chunks": chunks, "types": kinds, "seconds": first_s}
+
+
 def main() -> int:
     global _MODEL_DIR, _stage
     output_path = sys.argv[1]
@@ -168,6 +210,7 @@ def main() -> int:
 
     # the sandbox holds exactly the logged requirements: MLflow's mismatch scan is slow and moot
     mlflow.pyfunc.warn_dependency_requirement_mismatches = lambda *args, **kwargs: None
+    _providers()  # while the validator is still logging: it depends only on the environment
     import_s = time.perf_counter() - started
     line = sys.stdin.readline().strip()
     if not line:
@@ -205,6 +248,7 @@ def main() -> int:
             result["stage"], result["error"] = "predict", _error(exc)
             return 0
         result["timings"]["predict_s"] = time.perf_counter() - mark
+        result["stream"] = _stream(model, parsed)
         _stage = "done"
         result["predictions"] = out.getvalue()
         result["output_schema_problem"] = _output_schema_problem(model, predictions)

@@ -11,11 +11,12 @@ import shutil
 import sys
 import tempfile
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from validator import typed
 from validator.config import ProjectConfig
 from validator.errors import ValidatorError
 from validator.report import Finding, Report, failed, skipped, warning
@@ -23,7 +24,7 @@ from validator.traceback_location import innermost, user_frame
 
 STORE_DIR = ".mlflow"
 REPORT_DIR = "validation"  # the run's artifact folder for the report
-RUNTIME_CODES = ("SCR007", "SIG004", "SIG005", "SCR008")
+RUNTIME_CODES = ("SCR007", "SIG004", "SIG005", "SCR008", "SIG008")
 
 
 @dataclass
@@ -218,11 +219,18 @@ def validation_run(
                 mlflow.end_run(status)
 
 
-def log_and_check(config: ProjectConfig, run: ValidationRun, download_to: Path) -> Logged:
-    """Log the model from code in RUN, download it to DOWNLOAD_TO and check it in-process."""
-    mlflow = run.mlflow
-    from mlflow.pyfunc.scoring_server import infer_and_parse_data
+def log_and_check(
+    config: ProjectConfig,
+    run: ValidationRun,
+    download_to: Path,
+    on_downloaded: Callable[[Path], None] | None = None,
+) -> Logged:
+    """Log the model from code in RUN, download it to DOWNLOAD_TO and check it in-process.
 
+    ON_DOWNLOADED gets the downloaded model folder before the in-process checks, so that the
+    sandbox can work on it at the same time.
+    """
+    mlflow = run.mlflow
     result = Logged(mlflow_version=mlflow.__version__, run_id=run.run_id)
     root = config.root.resolve()
     payload = json.loads((root / config.input_example).read_text(encoding="utf-8"))
@@ -230,7 +238,7 @@ def log_and_check(config: ProjectConfig, run: ValidationRun, download_to: Path) 
     data = {key: value for key, value in payload.items() if key != "params"}
 
     with quiet(), _as_if_run_from(root), _without_requirement_scan(mlflow):
-        example: Any = infer_and_parse_data(data)
+        example: Any = typed.logging_example(data)
         if params:
             example = (example, params)
         model_config: Any = config.model_config
@@ -260,6 +268,8 @@ def log_and_check(config: ProjectConfig, run: ValidationRun, download_to: Path) 
                 artifact_uri=info.model_uri, dst_path=str(download_to)
             )
         )
+        if on_downloaded is not None:
+            on_downloaded(result.model_dir)
         _check_logged(mlflow, config, info, payload, result)
     return result
 
@@ -308,9 +318,10 @@ def _check_logged(
         assert result.model_dir is not None
         result.findings.append(_script_failure(exc, config, [result.model_dir]))
         result.findings += [
-            skipped(c, "the logged model does not load") for c in ("SIG005", "SCR008")
+            skipped(c, "the logged model does not load") for c in ("SIG005", "SCR008", "SIG008")
         ]
         return
+    result.findings.append(typed.check(model, config, payload))
     input_schema = model.metadata.get_input_schema()
     try:
         parsed = _parse_json_data(json.dumps(payload), model.metadata, input_schema)
