@@ -281,3 +281,85 @@ def test_killed_during_build_leaves_no_partial_environment(
         for p in Path(os.environ.get("TMPDIR", "/tmp")).glob("mfc-sandbox-*")
         if p.stat().st_mtime > time.time() - 60
     ]
+
+
+def test_no_cache_builds_afresh_and_keeps_nothing(
+    make_project: ProjectFactory, tmp_path: Path
+) -> None:
+    cache = tmp_path / "untouched-cache"
+    code, checks, _ = validate(make_project(), cache, None, "--no-cache")
+    assert code == 0
+    assert "not cached" in checks["SBX001"]["message"]
+    assert not (cache / "envs").exists() or not any((cache / "envs").iterdir())
+
+
+def test_sandbox_timeout(make_project: ProjectFactory, shared_cache: Path) -> None:
+    # slow only where the caller's environment is missing, i.e. in the sandbox
+    source = with_load(
+        'if not os.environ.get("PATH_TO_NOWHERE_MFC"):\n            time.sleep(120)'
+    ).replace("import mlflow\n", "import os\nimport time\n\nimport mlflow\n")
+    project = make_project({"model.py": source})
+    started = time.monotonic()
+    code, checks, _ = validate(
+        project, shared_cache, {"PATH_TO_NOWHERE_MFC": "1"}, "--timeout", "8"
+    )
+    assert code == 1
+    assert "SBX004" in failures(checks)
+    assert "8 s" in checks["SBX004"]["message"]
+    assert time.monotonic() - started < 100
+
+
+def test_output_schema_violated_in_the_sandbox(
+    make_project: ProjectFactory, shared_cache: Path
+) -> None:
+    source = GOOD_MODEL.replace(
+        'return pd.DataFrame({"score": x @ self.weights})',
+        'if os.environ.get("MFC_TEST_LOCAL_ONLY"):\n'
+        '            return pd.DataFrame({"score": x @ self.weights})\n'
+        '        return pd.DataFrame({"label": ["high"] * len(x)})',
+    ).replace("import mlflow\n", "import os\n\nimport mlflow\n")
+    code, checks, _ = validate(
+        make_project({"model.py": source}), shared_cache, {"MFC_TEST_LOCAL_ONLY": "1"}
+    )
+    assert code == 1
+    assert {"SIG006", "SBX005"} <= failures(checks)
+    assert "output schema" in checks["SIG006"]["message"]
+
+
+def test_requirement_never_imported_warns(make_project: ProjectFactory, shared_cache: Path) -> None:
+    requirements = "mlflow==3.17.2\nnumpy==2.4.6\npandas==3.1.1\ncolorama==0.4.6\n"
+    code, checks, _ = validate(make_project({"requirements.txt": requirements}), shared_cache)
+    assert code == 0, failures(checks)
+    assert checks["DEP010"]["status"] == "warning"
+    assert "colorama" in checks["DEP010"]["message"]
+
+
+def test_recorded_variable_not_declared(make_project: ProjectFactory, shared_cache: Path) -> None:
+    source = with_load('self.key = os.environ.get("SCORER_API_KEY")').replace(
+        "import mlflow\n", "import os\n\nimport mlflow\n"
+    )
+    code, checks, _ = validate(
+        make_project({"model.py": source}), shared_cache, {"SCORER_API_KEY": "k-123456789"}
+    )
+    assert code == 1
+    assert {"ENV001", "ENV004", "ENV005"} <= failures(checks)
+    assert "SCORER_API_KEY" in checks["ENV005"]["message"]
+    assert checks["ENV005"]["location"] == "environment_variables.txt"
+
+
+def test_secret_mlflow_does_not_record_warns(
+    make_project: ProjectFactory, shared_cache: Path
+) -> None:
+    source = with_load('self.passphrase = os.environ["MODEL_PASSPHRASE"]').replace(
+        "import mlflow\n", "import os\n\nimport mlflow\n"
+    )
+    project = make_project(
+        {
+            "model.py": source,
+            "model.yaml": "env:\n  - {name: MODEL_PASSPHRASE, secret: true}\n",
+        }
+    )
+    code, checks, _ = validate(project, shared_cache, {"MODEL_PASSPHRASE": "open-sesame-42"})
+    assert code == 0, failures(checks)
+    assert checks["ENV007"]["status"] == "warning"
+    assert "MODEL_PASSPHRASE" in checks["ENV007"]["message"]
