@@ -1,8 +1,12 @@
-"""Write where the validator comes from into noxfile.py and .pre-commit-config.yaml.
+"""Put the chosen model kind's files in place, then write where the validator comes from.
 
-The files are rendered with cookiecutter's `_repo_dir`, which may be relative to the folder
-cookiecutter was started from, or a clone of a git template: here it becomes a pip requirement
-that works from the generated project (an absolute path, or git+URL[@checkout]).
+Every kind's files are rendered under `_kinds/<kind>/`; the chosen kind's are moved into the
+project and `_kinds/` is removed, as is `.github/` unless the CI workflow was asked for.
+
+noxfile.py and .pre-commit-config.yaml are rendered with cookiecutter's `_repo_dir`, which may be
+relative to the folder cookiecutter was started from, or a clone of a git template: here it
+becomes a pip requirement that works from the generated project (an absolute path, or
+git+URL[@checkout]).
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import sys
 from pathlib import Path
 
@@ -18,16 +23,23 @@ CONTEXT: dict[str, str | None] = json.loads(
     r""" {
         "template": {{ cookiecutter._template | tojson }},
         "repo_dir": {{ cookiecutter._repo_dir | tojson }},
-        "checkout": {{ cookiecutter._checkout | tojson }}
+        "checkout": {{ cookiecutter._checkout | tojson }},
+        "model_kind": {{ cookiecutter.model_kind | tojson }},
+        "ci": {{ cookiecutter.ci | tojson }}
     } """
 )
 
 NOXFILE_LINE = re.compile(r"^DEFAULT_VALIDATOR_SPEC = .*$", re.MULTILINE)
 PRE_COMMIT_LINE = re.compile(r"^(?P<head>\s*- ).*?(?P<tail>  # mfc-validator: .*)$", re.MULTILINE)
 SCP_LIKE_URL = re.compile(r"^(?P<user_host>[\w.-]+@[\w.-]+):(?!//)(?P<path>.*)$")
+KINDS_DIR = "_kinds"
 
 
 class SpecError(Exception):
+    pass
+
+
+class KindError(Exception):
     pass
 
 
@@ -105,8 +117,28 @@ def write_spec(project: Path, spec: str) -> None:
     )
 
 
+def assemble(project: Path, kind: str, ci: str) -> None:
+    """Move the files of model kind KIND into PROJECT; keep .github/ only if CI is 'yes'."""
+    kinds = project / KINDS_DIR
+    chosen = kinds / kind
+    if not chosen.is_dir():
+        raise KindError(f"the template has no model kind {kind!r}")
+    for source in sorted(path for path in chosen.rglob("*") if path.is_file()):
+        target = project / source.relative_to(chosen)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(source), str(target))
+    shutil.rmtree(kinds)
+    if ci != "yes":
+        shutil.rmtree(project / ".github", ignore_errors=True)
+
+
 def main() -> int:
     template, repo_dir = str(CONTEXT["template"]), str(CONTEXT["repo_dir"])
+    try:
+        assemble(Path.cwd(), str(CONTEXT["model_kind"]), str(CONTEXT["ci"]))
+    except (KindError, OSError) as error:
+        print(f"error: could not assemble the project: {error}", file=sys.stderr)
+        return 1
     try:
         spec = validator_spec(template, repo_dir, CONTEXT["checkout"])
         write_spec(Path.cwd(), spec)

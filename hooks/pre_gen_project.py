@@ -15,7 +15,9 @@ ANSWERS: dict[str, object] = json.loads(
         "description": {{ cookiecutter.description | tojson }},
         "model_name": {{ cookiecutter.model_name | tojson }},
         "python_version": {{ cookiecutter.python_version | tojson }},
-        "env_vars": {{ cookiecutter.env_vars | tojson }}
+        "env_vars": {{ cookiecutter.env_vars | tojson }},
+        "model_kind": {{ cookiecutter.model_kind | tojson }},
+        "ci": {{ cookiecutter.ci | tojson }}
     } """
 )
 
@@ -26,6 +28,9 @@ PYTHON_VERSION = re.compile(r"3\.([1-9][0-9]+)")
 MODEL_NAME_FORBIDDEN = ("/", ":", "\\", "%")
 # The SQL registry stores keep a registered model name in a VARCHAR(256).
 MODEL_NAME_MAX_LENGTH = 256
+# The choices in cookiecutter.json.
+MODEL_KINDS = ("dataframe", "artifacts", "streaming", "typed")
+CI_CHOICES = ("no", "yes")
 
 
 class AnswerError(Exception):
@@ -91,6 +96,12 @@ def check_env_vars(value: str) -> None:
         seen.add(name)
 
 
+def check_choice(question: str, value: str, choices: tuple[str, ...]) -> None:
+    # cookiecutter checks choices it asks for, but not those a replay file brings
+    if value not in choices:
+        raise AnswerError(question, value, "one of " + ", ".join(repr(c) for c in choices))
+
+
 def main() -> int:
     answers = {key: str(value) for key, value in ANSWERS.items()}
     try:
@@ -100,6 +111,8 @@ def main() -> int:
         check_model_name(answers["model_name"])
         check_python_version(answers["python_version"])
         check_env_vars(answers["env_vars"])
+        check_choice("model_kind", answers["model_kind"], MODEL_KINDS)
+        check_choice("ci", answers["ci"], CI_CHOICES)
     except AnswerError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

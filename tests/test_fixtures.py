@@ -49,6 +49,7 @@ SCENARIOS: dict[str, Expected] = {
     "dep008_duplicate_requirement": Expected(
         "DEP008", "failed", 1, "requirements.txt:4", "requirements.txt:2"
     ),
+    "dep011_pickled_artifact": Expected("DEP011", "warning", 0, "factor.pkl", "pickle of numpy"),
     "env001_undeclared_variable": Expected("ENV001", "failed", 1, "model.py:16", "SERVICE_URL"),
     "env002_unused_declaration": Expected(
         "ENV002", "warning", 0, "model.yaml:8", "LEGACY_ENDPOINT"
@@ -60,6 +61,7 @@ HINTS = {
     "DEP001": "scikit-learn",
     "DEP002": "code_paths",
     "DEP007": "mlflow==",
+    "DEP011": "safetensors",
     "ENV001": "SERVICE_URL",
     "SCR005": "code_paths",
 }

@@ -45,6 +45,15 @@ BAD_ANSWERS = [
     ("project_name", "Demand\nForecast"),
     ("description", "two\nlines"),
 ]
+# Valid answers to the questions pre_gen_project.py checks, without the choices.
+ANSWERS = {
+    "project_name": "Demand Forecast",
+    "project_slug": "demand_forecast",
+    "description": "Forecasts demand.",
+    "model_name": "demand-forecast",
+    "python_version": "3.11",
+    "env_vars": "",
+}
 # Names MLflow's registry accepts, some unusual.
 GOOD_MODEL_NAMES = ["demand-forecast", "Demand Forecast v2", "team.forecast", "a..b", "x" * 256]
 
@@ -167,11 +176,18 @@ def render_hook(name: str, context: dict[str, Any]) -> ModuleType:
     return module
 
 
+POST_GEN_CONTEXT = {
+    "_template": ".",
+    "_repo_dir": ".",
+    "_checkout": None,
+    "model_kind": "dataframe",
+    "ci": "no",
+}
+
+
 @pytest.fixture
 def post_gen(config_file: Path) -> ModuleType:
-    return render_hook(
-        "post_gen_project.py", {"_template": ".", "_repo_dir": ".", "_checkout": None}
-    )
+    return render_hook("post_gen_project.py", POST_GEN_CONTEXT)
 
 
 @pytest.mark.parametrize(
@@ -222,8 +238,9 @@ def test_unresolvable_template_warns_without_traceback(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     module = render_hook(
-        "post_gen_project.py", {"_template": "gone", "_repo_dir": "gone", "_checkout": None}
+        "post_gen_project.py", {**POST_GEN_CONTEXT, "_template": "gone", "_repo_dir": "gone"}
     )
+    _rendered_kinds(tmp_path)
     monkeypatch.setenv("PWD", str(tmp_path))
     monkeypatch.setattr(os, "getppid", lambda: 2**22 + 1)
     monkeypatch.chdir(tmp_path)
@@ -234,3 +251,66 @@ def test_unresolvable_template_warns_without_traceback(
     assert err.startswith("warning: could not resolve where the validator comes from")
     assert "MFC_VALIDATOR_SPEC" in err
     assert "Traceback" not in err
+
+
+def test_the_choices_the_pre_gen_hook_knows_are_cookiecutter_json_s() -> None:
+    choices = json.loads((REPO_ROOT / "cookiecutter.json").read_text(encoding="utf-8"))
+    pre_gen = render_hook("pre_gen_project.py", {**ANSWERS, "model_kind": "x", "ci": "x"})
+
+    assert list(pre_gen.MODEL_KINDS) == choices["model_kind"]
+    assert list(pre_gen.CI_CHOICES) == choices["ci"]
+    assert set(choices["_requirements"]) == set(choices["model_kind"])
+
+
+@pytest.mark.parametrize(("question", "value"), [("model_kind", "lstm"), ("ci", "maybe")])
+def test_a_choice_cookiecutter_did_not_ask_for_is_refused(
+    capsys: pytest.CaptureFixture[str], question: str, value: str
+) -> None:
+    # a replay file brings its answers unchecked
+    answers = {**ANSWERS, "model_kind": "typed", "ci": "no", question: value}
+
+    assert render_hook("pre_gen_project.py", answers).main() == 1
+
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: invalid answer to {question}: {value!r}; expected one of ")
+
+
+def _rendered_kinds(project: Path) -> None:
+    kinds = {"dataframe": ["model.py"], "typed": ["model.py", "tests/test_model.py"]}
+    for kind, files in kinds.items():
+        for name in files:
+            path = project / "_kinds" / kind / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(f"{kind} {name}", encoding="utf-8")
+    (project / "tests").mkdir()
+    (project / "tests" / "conftest.py").write_text("shared", encoding="utf-8")
+    (project / ".github" / "workflows").mkdir(parents=True)
+    (project / ".github" / "workflows" / "validate.yml").write_text("on: push", encoding="utf-8")
+
+
+@pytest.mark.parametrize("ci", ["no", "yes"])
+def test_the_chosen_kind_s_files_are_moved_into_place(
+    post_gen: ModuleType, tmp_path: Path, ci: str
+) -> None:
+    _rendered_kinds(tmp_path)
+
+    post_gen.assemble(tmp_path, "typed", ci)
+
+    files = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file())
+    workflow = [".github/workflows/validate.yml"] if ci == "yes" else []
+    assert files == sorted([*workflow, "model.py", "tests/conftest.py", "tests/test_model.py"])
+    assert (tmp_path / "model.py").read_text(encoding="utf-8") == "typed model.py"
+
+
+def test_an_unknown_kind_fails_the_hook(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _rendered_kinds(tmp_path)
+    module = render_hook("post_gen_project.py", {**POST_GEN_CONTEXT, "model_kind": "lstm"})
+    monkeypatch.chdir(tmp_path)
+
+    assert module.main() == 1
+
+    assert capsys.readouterr().err == (
+        "error: could not assemble the project: the template has no model kind 'lstm'\n"
+    )

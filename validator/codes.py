@@ -76,6 +76,12 @@ _TABLE: tuple[tuple[str, str, str], ...] = (
     ("REG001", "registry", "a passed validation of this exact content exists"),
     ("REG002", "registry", "the model version was registered"),
     ("REG003", "registry", "the Datagrok tags were derived from the signature"),
+    ("SIG008", "signature", "the input example agrees with predict's type hints"),
+    ("SBX007", "sandbox", "predict_stream yields in the sandbox"),
+    ("DEP011", "dependencies", "no artifact is a pickle"),
+    ("EVL001", "evaluation", "the logged model is evaluated on the evaluation data"),
+    ("EVL002", "evaluation", "every evaluation metric meets its threshold"),
+    ("EVL003", "evaluation", "no evaluation metric falls behind its baseline by more than allowed"),
 )
 
 CODES: dict[str, Code] = {code: Code(code, family, title) for code, family, title in _TABLE}

@@ -6,11 +6,14 @@ import difflib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from validator.errors import ValidatorError
+
+if TYPE_CHECKING:
+    from validator.evaluation_config import Evaluation
 
 CONFIG_FILE = "model.yaml"
 KEYS = (
@@ -23,6 +26,7 @@ KEYS = (
     "model_config",
     "env",
     "registry",
+    "evaluation",
 )
 ENV_KEYS = ("name", "description", "secret", "required")
 REGISTRY_KEYS = ("tags", "datagrok")
@@ -51,6 +55,7 @@ class ProjectConfig:
     registry_tags: dict[str, str] = field(default_factory=dict)
     # also tag the registered model for Datagrok's MLflow connector
     registry_datagrok: bool = False
+    evaluation: Evaluation | None = None
     lines: dict[str, int] = field(default_factory=dict, compare=False)
 
     @property
@@ -75,6 +80,8 @@ class ProjectConfig:
         files += [(f"artifacts.{name}", path) for name, path in self.artifacts.items()]
         if isinstance(self.model_config, str):
             files.append(("model_config", self.model_config))
+        if self.evaluation is not None:
+            files.append(("evaluation.data", self.evaluation.data))
         return files
 
 
@@ -272,6 +279,10 @@ def load(root: Path) -> ProjectConfig:
                 f"'registry.datagrok' must be true or false, got {_type_name(datagrok)}",
             )
         values["registry_datagrok"] = datagrok
+    if "evaluation" in data:
+        from validator.evaluation_config import parse  # it builds on this module's helpers
+
+        values["evaluation"] = parse(data["evaluation"], where("evaluation"))
     return ProjectConfig(**values)
 
 

@@ -19,7 +19,17 @@ ENV_FILE = "environment_variables.txt"
 RECORD_SWITCH = "MLFLOW_RECORD_ENV_VARS_IN_MODEL_LOGGING"
 _SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL", re.IGNORECASE)
 _MIN_SECRET = 6  # shorter values match too much to be worth reporting
-PROBE_CODES = ("SBX002", "SBX003", "SBX004", "SBX005", "SIG006", "DEP009", "DEP010", "ENV004")
+PROBE_CODES = (
+    "SBX002",
+    "SBX003",
+    "SBX004",
+    "SBX005",
+    "SIG006",
+    "DEP009",
+    "DEP010",
+    "ENV004",
+    "SBX007",
+)
 
 
 def _normalize(name: str) -> str:
@@ -246,7 +256,7 @@ def probe_checks(
         findings.append(_load_failure(result["error"], model_dir, config))
         return findings + [
             skipped(c, "the model did not load in the sandbox")
-            for c in ("SBX003", "SBX005", "SIG006", "DEP009", "DEP010")
+            for c in ("SBX003", "SBX005", "SIG006", "DEP009", "DEP010", "SBX007")
         ]
     if result.get("stage") == "predict":
         error = result["error"]
@@ -259,11 +269,58 @@ def probe_checks(
                 "fix predict so it works with only what the model declares",
             )
         )
-        findings += [skipped(c, "predict failed in the sandbox") for c in ("SBX005", "SIG006")]
+        findings += [
+            skipped(c, "predict failed in the sandbox") for c in ("SBX005", "SIG006", "SBX007")
+        ]
     else:
         findings += _compare(config, result, local_predictions)
+        findings.append(stream_check(config, model_dir, result.get("stream") or {}))
     findings += _dependencies(config, model_dir, result)
     return findings
+
+
+STREAM_CHUNK_TYPES = ("dict", "str")
+
+
+def stream_check(config: ProjectConfig, model_dir: Path, stream: dict[str, Any]) -> Finding:
+    """SBX007 from the probe's report of predict_stream (`stream`), for a streamable model."""
+    if not stream.get("streamable"):
+        return skipped(
+            "SBX007", "the model does not stream: its PythonModel defines no predict_stream"
+        )
+    hint = "make predict_stream a generator that yields dicts or strings for the input example"
+    error = stream.get("error")
+    if error:
+        return failed(
+            "SBX007",
+            f"predict_stream raised in the sandbox on {config.input_example}: {error['type']}: "
+            f"{error['message']}",
+            _user_location(error, model_dir, config) or config.script,
+            hint + " (serving streams a single input: a one-row example)",
+        )
+    chunks, kinds = stream.get("chunks") or [], stream.get("types") or []
+    if not chunks:
+        return failed(
+            "SBX007",
+            f"predict_stream yielded nothing on {config.input_example} in the sandbox",
+            config.script,
+            hint,
+        )
+    wrong = sorted({kind for kind in kinds if kind not in STREAM_CHUNK_TYPES})
+    if wrong:
+        return failed(
+            "SBX007",
+            f"predict_stream yields {', '.join(wrong)} chunks; serving streams only dicts or "
+            "strings",
+            config.script,
+            hint,
+        )
+    first = json.dumps(chunks[0])[:120]
+    return Finding(
+        "SBX007",
+        "passed",
+        f"predict_stream yields in the sandbox ({len(chunks)} chunks read, the first: {first})",
+    )
 
 
 def _compare(config: ProjectConfig, result: dict[str, Any], local: str | None) -> list[Finding]:

@@ -1,4 +1,6 @@
-"""Sessions of this model project: `nox -s tests`, `nox -s validate`, `nox -s register`."""
+"""Sessions of this model project: `nox -s tests`, `nox -s validate`, `nox -s register`
+{%- if cookiecutter.model_kind == "artifacts" %},
+and `nox -s train`{% endif %}."""
 
 from __future__ import annotations
 
@@ -40,3 +42,12 @@ def register(session: nox.Session) -> None:
     """Register the model once these exact files passed validation (validates if need be)."""
     session.install("-r", REQUIREMENTS, validator_spec())
     session.run("mfc-validator", "register", ".", *session.posargs)
+{%- if cookiecutter.model_kind == "artifacts" %}
+
+
+@nox.session(python=PYTHON)
+def train(session: nox.Session) -> None:
+    """Retrain the estimator: rewrite model.skops and evaluation.csv (deterministic)."""
+    session.install("-r", REQUIREMENTS)
+    session.run("python", "train.py", *session.posargs)
+{%- endif %}

@@ -5,11 +5,25 @@ from __future__ import annotations
 from collections.abc import Callable
 from types import ModuleType
 
-from validator.checks import config_files, dependencies, environment, input_example, script
+from validator.checks import (
+    artifacts,
+    config_files,
+    dependencies,
+    environment,
+    input_example,
+    script,
+)
 from validator.project import Project
 from validator.report import Finding
 
-STATIC: tuple[ModuleType, ...] = (config_files, script, input_example, dependencies, environment)
+STATIC: tuple[ModuleType, ...] = (
+    config_files,
+    script,
+    input_example,
+    dependencies,
+    artifacts,
+    environment,
+)
 
 
 def run_static(project: Project) -> list[Finding]:

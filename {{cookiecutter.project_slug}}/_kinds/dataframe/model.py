@@ -4,11 +4,9 @@
 
 from __future__ import annotations
 
+{% import "_kinds/_shared/env.j2" as env -%}
 {% set env_names = cookiecutter.env_vars.split(",") | map("trim") | reject("equalto", "") | list -%}
-{% if env_names -%}
-import os
-{% endif -%}
-from typing import Any
+{{ env.import_os(env_names) }}from typing import Any
 
 import mlflow
 import numpy as np
@@ -34,18 +32,7 @@ class DemandForecast(mlflow.pyfunc.PythonModel):
         if unknown:
             raise ValueError(f"unknown model_config keys: {', '.join(unknown)}")
         self.params = {key: float(value) for key, value in config.items()}
-{%- if env_names %}
-        # Declared under `env` in model.yaml: the validator checks that they are set.
-        settings = {
-{%- for name in env_names %}
-            "{{ name }}": os.environ.get("{{ name }}"),
-{%- endfor %}
-        }
-        missing = [name for name, value in settings.items() if value is None]
-        if missing:
-            raise RuntimeError(f"environment variables not set: {', '.join(missing)}")
-        self.settings = {name: str(value) for name, value in settings.items()}
-{%- endif %}
+{{- env.read_settings(env_names) }}
 
     def predict(
         self,

@@ -103,21 +103,6 @@ def test_unknown_model_config_key_is_refused(model_module: ModuleType, env: dict
         model.load_context(context)
 
 
-def test_declared_environment_variables_are_required(
-    model_module: ModuleType,
-    model_config: dict[str, Any],
-    env: dict[str, str],
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    for name in env:
-        with monkeypatch.context() as patch:
-            patch.delenv(name)
-            model = model_module.DemandForecast()
-            context = mlflow.pyfunc.PythonModelContext(artifacts={}, model_config=model_config)
-            with pytest.raises(RuntimeError, match=name):
-                model.load_context(context)
-
-
 def test_input_example_has_the_columns_predict_expects(
     model: mlflow.pyfunc.PythonModel, model_module: ModuleType, input_example: pd.DataFrame
 ) -> None:
