@@ -172,12 +172,11 @@ def run(config: ProjectConfig, logged: Logged) -> list[Finding]:
     if evaluation is None:
         return [skipped(code, "model.yaml has no evaluation") for code in CODES]
     broken = [f.code for f in logged.findings if f.status == "failed" and f.code in _PREDICTS]
-    if broken or logged.model_dir is None:
+    if broken or logged.model is None:
         reason = (
             f"{broken[0] if broken else 'SCR007'} failed: the model does not predict in-process"
         )
         return [skipped(code, reason) for code in CODES]
-    model_dir = logged.model_dir
     location = config.where("evaluation")
     try:
         data = load_data(config.root, evaluation)
@@ -191,9 +190,8 @@ def run(config: ProjectConfig, logged: Logged) -> list[Finding]:
     mlflow = import_mlflow()
     try:
         with quiet():
-            model = mlflow.pyfunc.load_model(str(model_dir))
             result = mlflow.models.evaluate(
-                model,
+                logged.model,
                 data,
                 targets=evaluation.targets,
                 model_type=evaluation.model_type,

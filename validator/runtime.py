@@ -19,7 +19,7 @@ from typing import Any
 from validator import typed
 from validator.config import ProjectConfig
 from validator.errors import ValidatorError
-from validator.report import Finding, Report, failed, skipped, warning
+from validator.report import Finding, Report, failed, passed, skipped, warning
 from validator.traceback_location import innermost, user_frame
 
 STORE_DIR = ".mlflow"
@@ -36,6 +36,7 @@ class Logged:
     predictions: str | None = None  # the in-process predictions, as the scoring server's JSON
     mlflow_version: str | None = None
     signature: dict[str, Any] | None = None  # {"inputs": [...], "outputs": [...]}, to_dict() form
+    model: Any = None  # the logged model loaded in-process, so that no one runs the script again
 
 
 def import_mlflow() -> Any:
@@ -108,7 +109,7 @@ def _as_if_run_from(root: Path) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _without_requirement_scan(mlflow_module: Any) -> Iterator[None]:
+def _without_requirement_scan() -> Iterator[None]:
     """Skip MLflow's scan of installed packages against the requirements: it only warns, takes
     most of a second, and the sandbox checks the requirements for real."""
     import mlflow.pyfunc
@@ -144,13 +145,9 @@ def _script_failure(exc: BaseException, config: ProjectConfig, extra_roots: list
     roots = [(config.root, "")] + [(root, "code/") for root in extra_roots]
     found = user_frame(exc, roots)
     script = config.script
-    if found:
-        location, message = found
-    else:
-        cause = innermost(exc)
-        location, message = script, f"{type(cause).__name__}: {cause}"
-    hint = "fix the error at that line; run `python " + script + "` to reproduce it"
     cause = innermost(exc)
+    location, message = found or (script, f"{type(cause).__name__}: {cause}")
+    hint = "fix the error at that line; run `python " + script + "` to reproduce it"
     if isinstance(cause, ModuleNotFoundError) and cause.name:
         hint = (
             f"install the package that provides '{cause.name}' and add it to "
@@ -237,7 +234,7 @@ def log_and_check(
     params = payload.get("params")
     data = {key: value for key, value in payload.items() if key != "params"}
 
-    with quiet(), _as_if_run_from(root), _without_requirement_scan(mlflow):
+    with quiet(), _as_if_run_from(root), _without_requirement_scan():
         example: Any = typed.logging_example(data)
         if params:
             example = (example, params)
@@ -310,17 +307,17 @@ def _check_logged(
             )
         )
     else:
-        result.findings.append(_passed_note("SIG004"))
+        result.findings.append(passed("SIG004"))
     assert result.model_dir is not None
     try:
         model = mlflow.pyfunc.load_model(str(result.model_dir))
     except Exception as exc:
-        assert result.model_dir is not None
         result.findings.append(_script_failure(exc, config, [result.model_dir]))
         result.findings += [
             skipped(c, "the logged model does not load") for c in ("SIG005", "SCR008", "SIG008")
         ]
         return
+    result.model = model
     result.findings.append(typed.check(model, config, payload))
     input_schema = model.metadata.get_input_schema()
     try:
@@ -345,7 +342,6 @@ def _check_logged(
         else:
             predictions = model.predict(parsed.data)
     except Exception as exc:
-        assert result.model_dir is not None
         roots = [(config.root, ""), (result.model_dir, "code/")]
         found = user_frame(exc, roots)
         location, message = found or (config.script, f"{type(exc).__name__}: {exc}")
@@ -374,9 +370,3 @@ def _check_logged(
         )
         return
     result.predictions = out.getvalue()
-
-
-def _passed_note(code: str) -> Finding:
-    from validator.report import passed
-
-    return passed(code)

@@ -67,10 +67,9 @@ def find_python(version: str) -> str | None:
     """An interpreter of major.minor VERSION: this one, one on PATH, or one uv manages."""
     if f"{sys.version_info.major}.{sys.version_info.minor}" == version:
         return sys.executable
-    for name in (f"python{version}",):
-        found = shutil.which(name)
-        if found and _reports_version(found, version):
-            return found
+    found = shutil.which(f"python{version}")
+    if found and _reports_version(found, version):
+        return found
     uv = find_uv()
     if uv:
         with contextlib.suppress(OSError, subprocess.SubprocessError):

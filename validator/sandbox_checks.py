@@ -11,9 +11,11 @@ from typing import Any
 
 import yaml
 
+from validator.checks.modules import normalize
 from validator.config import ProjectConfig
 from validator.report import Finding, failed, passed, skipped, warning
 from validator.sandbox import ProbeRun, requirement_lines
+from validator.traceback_location import deepest_location
 
 ENV_FILE = "environment_variables.txt"
 RECORD_SWITCH = "MLFLOW_RECORD_ENV_VARS_IN_MODEL_LOGGING"
@@ -30,10 +32,6 @@ PROBE_CODES = (
     "ENV004",
     "SBX007",
 )
-
-
-def _normalize(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def logged_python_version(model_dir: Path) -> str | None:
@@ -154,29 +152,25 @@ def required_unset(config: ProjectConfig) -> list[Finding]:
     ]
 
 
-def _map_file(filename: str, model_dir: Path, config: ProjectConfig) -> str | None:
-    try:
-        relative = Path(os.path.realpath(filename)).relative_to(model_dir.resolve()).as_posix()
-    except ValueError:
-        return None
-    if relative.startswith("code/"):
-        return relative[len("code/") :]
-    if relative == Path(config.script).name:
-        return config.script
-    return relative
-
-
-def _user_location(error: dict[str, Any], model_dir: Path, config: ProjectConfig) -> str | None:
-    location = None
-    for frame in error.get("frames", []):
-        mapped = _map_file(frame["file"], model_dir, config)
-        if mapped:
-            location = f"{mapped}:{frame['line']}"
+def _user_location(
+    frames: list[tuple[str, int]], model_dir: Path, config: ProjectConfig
+) -> str | None:
+    """The deepest of FRAMES in the model's own files, named as in the project."""
+    location = deepest_location(frames, [(model_dir, "code/")])
+    script = Path(config.script)
+    # MLflow keeps the script's copy at the top of the model folder, by its bare name
+    if location and location.startswith(f"{script.name}:") and script.name != config.script:
+        location = config.script + location[len(script.name) :]
     return location
 
 
+def _error_location(error: dict[str, Any], model_dir: Path, config: ProjectConfig) -> str:
+    frames = [(frame["file"], frame["line"]) for frame in error.get("frames", [])]
+    return _user_location(frames, model_dir, config) or config.script
+
+
 def _load_failure(error: dict[str, Any], model_dir: Path, config: ProjectConfig) -> Finding:
-    location = _user_location(error, model_dir, config) or config.script
+    location = _error_location(error, model_dir, config)
     kind, message = error["type"], error["message"]
     if kind in ("ModuleNotFoundError", "ImportError") and error.get("module"):
         module = str(error["module"]).split(".")[0]
@@ -260,7 +254,7 @@ def probe_checks(
         ]
     if result.get("stage") == "predict":
         error = result["error"]
-        location = _user_location(error, model_dir, config) or config.script
+        location = _error_location(error, model_dir, config)
         findings.append(
             failed(
                 "SBX003",
@@ -295,7 +289,7 @@ def stream_check(config: ProjectConfig, model_dir: Path, stream: dict[str, Any])
             "SBX007",
             f"predict_stream raised in the sandbox on {config.input_example}: {error['type']}: "
             f"{error['message']}",
-            _user_location(error, model_dir, config) or config.script,
+            _error_location(error, model_dir, config),
             hint + " (serving streams a single input: a one-row example)",
         )
     chunks, kinds = stream.get("chunks") or [], stream.get("types") or []
@@ -360,13 +354,14 @@ def _env_reads(config: ProjectConfig, model_dir: Path, result: dict[str, Any]) -
     findings: list[Finding] = []
     for name, read in sorted(result.get("env_reads", {}).items()):
         if read.get("user") and name not in declared:
-            where = _map_file(read["file"], model_dir, config) or config.script
+            read_at = [(read["file"], read["line"])]
+            where = _user_location(read_at, model_dir, config) or f"{config.script}:{read['line']}"
             findings.append(
                 failed(
                     "ENV004",
                     f"the model read {name} at run time ({read['stage']}), but model.yaml does not "
                     "declare it",
-                    f"{where}:{read['line']}",
+                    where,
                     f"declare {name} in model.yaml env so deployers know to set it",
                 )
             )
@@ -381,7 +376,7 @@ def _dependencies(config: ProjectConfig, model_dir: Path, result: dict[str, Any]
     if requirements_file.is_file():
         for line in requirement_lines(requirements_file.read_text(encoding="utf-8")):
             try:
-                declared.add(_normalize(Requirement(line).name))
+                declared.add(normalize(Requirement(line).name))
             except InvalidRequirement:
                 continue
     modules: dict[str, Any] = result.get("modules", {})
@@ -391,7 +386,7 @@ def _dependencies(config: ProjectConfig, model_dir: Path, result: dict[str, Any]
         info = modules.get(module)
         if not info or not info.get("distributions"):
             continue
-        distributions = {_normalize(d) for d in info["distributions"]}
+        distributions = {normalize(d) for d in info["distributions"]}
         if not distributions & declared:
             dist = sorted(distributions)[0]
             findings.append(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import traceback
+from collections.abc import Iterable
 from pathlib import Path
 
 
@@ -21,24 +22,36 @@ def user_frame(exc: BaseException, roots: list[tuple[Path, str]]) -> tuple[str, 
     ROOTS are (folder, prefix to drop) pairs: the project, and the logged model's folder,
     whose copy of the script MLflow runs on load.
     """
-    # the deepest root first: the logged model's folder may sit inside the project
-    resolved = sorted(
-        ((root.resolve(), prefix) for root, prefix in roots), key=lambda r: -len(r[0].parts)
-    )
     for error in _chain(exc):
         if isinstance(error, SyntaxError) and error.filename:
-            where = _relative(Path(error.filename), resolved)
+            where = deepest_location([(error.filename, error.lineno or 1)], roots)
             if where:
-                return f"{where}:{error.lineno or 1}", f"SyntaxError: {error.msg}"
-        best: str | None = None
-        for frame in traceback.extract_tb(error.__traceback__):
-            where = _relative(Path(frame.filename), resolved)
-            if where:
-                best = f"{where}:{frame.lineno}"
+                return where, f"SyntaxError: {error.msg}"
+        frames = [
+            (frame.filename, frame.lineno or 0)
+            for frame in traceback.extract_tb(error.__traceback__)
+        ]
+        best = deepest_location(frames, roots)
         if best:
             text = str(error) or "(no message)"
             return best, f"{type(error).__name__}: {text}"
     return None
+
+
+def deepest_location(
+    frames: Iterable[tuple[str, int]], roots: list[tuple[Path, str]]
+) -> str | None:
+    """'file:line' of the last of FRAMES (file, line) inside one of ROOTS, relative to it."""
+    # the deepest root first: the logged model's folder may sit inside the project
+    resolved = sorted(
+        ((root.resolve(), prefix) for root, prefix in roots), key=lambda r: -len(r[0].parts)
+    )
+    best: str | None = None
+    for filename, line in frames:
+        where = _relative(Path(filename), resolved)
+        if where:
+            best = f"{where}:{line}"
+    return best
 
 
 def innermost(exc: BaseException) -> BaseException:
