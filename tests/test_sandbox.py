@@ -363,3 +363,17 @@ def test_secret_mlflow_does_not_record_warns(
     assert code == 0, failures(checks)
     assert checks["ENV007"]["status"] == "warning"
     assert "MODEL_PASSPHRASE" in checks["ENV007"]["message"]
+
+
+def test_a_failed_script_still_leaves_the_environment_cached(
+    make_project: ProjectFactory, tmp_path: Path
+) -> None:
+    cache = tmp_path / "cold-cache"
+    source = GOOD_MODEL.replace(
+        "mlflow.models.set_model(Scorer())", "1 / 0\nmlflow.models.set_model(Scorer())"
+    )
+    code, checks, _ = validate(make_project({"model.py": source}), cache)
+    assert code == 1 and checks["SCR007"]["status"] == "failed"
+    built = [p for p in (cache / "envs").iterdir() if p.is_dir()]
+    assert len(built) == 1 and (built[0] / "mfc-environment.json").is_file()
+    assert not list((cache / "envs").glob(".tmp-*"))

@@ -365,8 +365,8 @@ class Sandbox:
         self._thread.start()
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        self.close(finish_build=exc_type is None)
 
     def _prepare(self) -> None:
         try:
@@ -447,10 +447,17 @@ class Sandbox:
                 result = json.loads(self._output.read_text(encoding="utf-8"))
         return ProbeRun(result, False, printed, process.returncode, duration)
 
-    def close(self) -> None:
-        self._canceller.cancel()
-        if self._thread is not None:
-            self._thread.join()
+    def close(self, *, finish_build: bool = False) -> None:
+        """Stop the probe and remove the scratch folder. With FINISH_BUILD (the validation ended
+        early but normally, e.g. the script failed) a build under way completes into the cache,
+        so the next run does not start it again; otherwise (Ctrl-C) it is stopped."""
+        try:
+            while finish_build and self._thread is not None and self._thread.is_alive():
+                self._thread.join(timeout=0.2)
+        finally:
+            self._canceller.cancel()
+            if self._thread is not None:
+                self._thread.join()
         if self._probe is not None and self._probe.poll() is None:
             _kill_group(self._probe)
         shutil.rmtree(self.scratch, ignore_errors=True)
