@@ -119,6 +119,23 @@ def _emit(report: Report, fmt: str, output: str | None, verbose: bool) -> None:
         sys.stdout.write(render(report, fmt))
 
 
+def _run(args: argparse.Namespace, root: Path) -> Report:
+    # each command imports what it needs: `check` must not import mlflow or pandas
+    if args.command == "check":
+        from validator.commands import check
+
+        return check.run(root, args.project)
+    from validator.commands import validate
+
+    options = validate.ValidateOptions(args.tracking_uri, not args.no_cache, args.timeout)
+    if args.command == "validate":
+        return validate.run(root, args.project, options)
+    from validator.commands import register
+
+    choices = register.RegisterOptions(args.allow_breaking, args.require_validated)
+    return register.run(root, args.project, options, choices)
+
+
 def _terminated(signum: int, frame: object) -> None:
     # so that `finally` blocks remove temporary folders when a CI job or a user kills us
     raise KeyboardInterrupt
@@ -135,24 +152,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     root = Path(args.project)
     previous = signal.signal(signal.SIGTERM, _terminated)
     try:
-        if args.command == "check":
-            from validator.pipeline import run_check
-
-            report = run_check(root, args.project)
-        else:
-            from validator.pipeline import (
-                RegisterOptions,
-                ValidateOptions,
-                run_register,
-                run_validate,
-            )
-
-            options = ValidateOptions(args.tracking_uri, not args.no_cache, args.timeout)
-            if args.command == "register":
-                register = RegisterOptions(args.allow_breaking, args.require_validated)
-                report = run_register(root, args.project, options, register)
-            else:
-                report = run_validate(root, args.project, options)
+        report = _run(args, root)
     except ValidatorError as exc:
         sys.stderr.write(f"mfc-validator: error: {exc}\n")
         return EXIT_USAGE

@@ -1,4 +1,8 @@
-"""Every check code, its family and what it checks.
+"""The registry of check codes: everything else about a code derives from this table.
+
+Each code has its family (the report's grouping), the stage that owns it (the one place that
+must report it, see `validator.pipeline`), whether its failure blocks the stages after it, the
+title (the JUnit test name and the message of a plain pass) and what fails (the README's table).
 
 A code, once given a meaning, keeps it and is never reused: add new codes at the end of their
 family and never renumber.
@@ -7,85 +11,212 @@ family and never renumber.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
-FAMILIES = (
+Family = Literal[
     "config",
     "script",
     "signature",
     "dependencies",
     "environment",
+    "network",
+    "sandbox",
+    "evaluation",
+    "registry",
+]
+FAMILIES: tuple[Family, ...] = (
+    "config",
+    "script",
+    "signature",
+    "dependencies",
+    "environment",
+    "network",
     "sandbox",
     "evaluation",
     "registry",
 )
 
+# The stages, in the order they run. The static ones read files only (`check` runs them); the
+# others need mlflow and run in `validate` or `register`.
+STATIC_STAGES = ("config", "script", "input_example", "dependencies", "artifacts", "environment")
+VALIDATE_STAGES = (
+    *STATIC_STAGES,
+    "preflight",
+    "inprocess",
+    "evaluation",
+    "logged_files",
+    "interpreter",
+    "environment_build",
+    "probe",
+)
+REGISTER_STAGES = ("gate", "registration")
+STAGES = (*VALIDATE_STAGES, *REGISTER_STAGES)
+
 
 @dataclass(frozen=True)
 class Code:
     code: str
-    family: str
-    title: str
+    family: Family
+    stage: str
+    title: str  # what holds when the check passes
+    fails: str  # what fails (or warns): the README's table
+    blocking: bool = False  # a failure skips every later stage that needs the logged model
 
 
-_TABLE: tuple[tuple[str, str, str], ...] = (
-    ("CFG001", "config", "every file model.yaml names exists"),
-    ("SCR001", "script", "the script parses"),
-    ("SCR002", "script", "the script calls mlflow.models.set_model at module level"),
-    ("SCR003", "script", "set_model is called exactly once"),
-    ("SCR004", "script", "set_model is not hidden in a function, class or conditional"),
-    ("SCR005", "script", "no relative imports (a models-from-code script has no package)"),
-    ("SCR006", "script", "set_model is not used as a decorator"),
-    ("SCR007", "script", "the script runs when MLflow logs it and sets a model"),
-    ("SCR008", "script", "the logged model predicts on the input example in-process"),
-    ("SIG001", "signature", "the input example is a JSON object"),
-    ("SIG002", "signature", "the input example has exactly one serving format key"),
-    ("SIG003", "signature", "the input example has the shape its format requires"),
-    ("SIG004", "signature", "the logged model has a signature"),
-    ("SIG005", "signature", "the input example conforms to the logged input schema"),
-    ("SIG006", "signature", "the sandbox predictions conform to the logged output schema"),
-    ("DEP001", "dependencies", "every third-party import is provided by a requirement"),
-    ("DEP002", "dependencies", "every local module the code imports is shipped in code_paths"),
-    ("DEP003", "dependencies", "every import can be mapped to a distribution"),
-    ("DEP004", "dependencies", "no import is optional (guarded by try/except ImportError)"),
-    ("DEP005", "dependencies", "every requirement line is valid"),
-    ("DEP006", "dependencies", "every requirement is pinned with =="),
-    ("DEP007", "dependencies", "mlflow is a requirement"),
-    ("DEP008", "dependencies", "no distribution is listed twice"),
-    (
-        "DEP009",
-        "dependencies",
-        "no module used at run time comes only from a transitive requirement",
-    ),
-    ("DEP010", "dependencies", "every declared requirement is imported at run time"),
-    ("ENV001", "environment", "every variable the code reads is declared in model.yaml env"),
-    ("ENV002", "environment", "every declared variable is read by the code"),
-    ("ENV003", "environment", "every variable read has a literal name"),
-    ("ENV004", "environment", "every variable read at run time is declared"),
-    ("ENV005", "environment", "every name in environment_variables.txt is declared"),
-    ("ENV006", "environment", "every required declared variable is set"),
-    ("ENV007", "environment", "every declared secret is recorded in environment_variables.txt"),
-    ("ENV008", "environment", "MLflow recorded environment_variables.txt"),
-    ("ENV009", "environment", "no secret value appears in the logged model's files"),
-    ("SBX001", "sandbox", "the logged requirements install in a fresh virtualenv"),
-    ("SBX002", "sandbox", "the logged model loads in the sandbox"),
-    ("SBX003", "sandbox", "the logged model predicts in the sandbox"),
-    ("SBX004", "sandbox", "the sandbox finishes within its timeout"),
-    ("SBX005", "sandbox", "the sandbox predictions equal the in-process predictions"),
-    ("SBX006", "sandbox", "a Python of the logged major.minor version is available"),
-    ("SIG007", "signature", "the signature is compatible with the latest registered version"),
-    ("REG001", "registry", "a passed validation of this exact content exists"),
-    ("REG002", "registry", "the model version was registered"),
-    ("REG003", "registry", "the Datagrok tags were derived from the signature"),
-    ("SIG008", "signature", "the input example agrees with predict's type hints"),
-    ("SBX007", "sandbox", "predict_stream yields in the sandbox"),
-    ("DEP011", "dependencies", "no artifact is a pickle"),
-    ("EVL001", "evaluation", "the logged model is evaluated on the evaluation data"),
-    ("EVL002", "evaluation", "every evaluation metric meets its threshold"),
-    ("EVL003", "evaluation", "no evaluation metric falls behind its baseline by more than allowed"),
-)
+_ = Code  # the table below reads better with a short name
+REGISTRY: tuple[Code, ...] = (
+    _("CFG001", "config", "config", "every file model.yaml names exists",
+      "a file or folder `model.yaml` names does not exist (exit status 2)", blocking=True),
+    _("SCR001", "script", "script", "the script compiles",
+      "the script does not compile: a syntax error, or what Python refuses when it compiles "
+      "(`return` outside a function, a late `from __future__` import, …), with file and line",
+      blocking=True),
+    _("SCR002", "script", "script", "the script calls mlflow.models.set_model at module level",
+      "the script never calls `mlflow.models.set_model`", blocking=True),
+    _("SCR003", "script", "script", "set_model is called exactly once",
+      "`set_model` is called more than once"),
+    _("SCR004", "script", "script", "set_model is not hidden in a function, class or conditional",
+      "`set_model` is called inside a function, class, loop, `if`/`try`, or a conditional "
+      "expression, where it may never run (`with` blocks count as module level)"),
+    _("SCR005", "script", "script",
+      "no relative imports (a models-from-code script has no package)",
+      "a relative import: a models-from-code script has no package"),
+    _("SCR006", "script", "script", "set_model is not used as a decorator",
+      "`set_model` used as a decorator (it returns None)", blocking=True),
+    _("SCR007", "script", "inprocess", "the script runs when MLflow logs it and sets a model",
+      "the script raised while MLflow ran it at logging or loading (the script's own file, line "
+      "and message)", blocking=True),
+    _("SCR008", "script", "inprocess", "the logged model predicts on the input example in-process",
+      "the logged model's `predict` raised on the input example in-process (warning: its output "
+      "cannot be turned into JSON)"),
+    _("SIG001", "signature", "input_example", "the input example is a JSON object",
+      "the input example is not a JSON object", blocking=True),
+    _("SIG002", "signature", "input_example",
+      "the input example has exactly one serving format key",
+      "the input example does not have exactly one of `dataframe_split`, `dataframe_records`, "
+      "`instances`, `inputs` (plus optional `params`)", blocking=True),
+    _("SIG003", "signature", "input_example", "the input example has the shape its format requires",
+      "the input example's content does not have the shape its format requires", blocking=True),
+    _("SIG004", "signature", "inprocess", "the logged model has a signature",
+      "the logged model has no signature"),
+    _("SIG005", "signature", "inprocess", "the input example conforms to the logged input schema",
+      "the input example does not conform to the logged input schema"),
+    _("SIG006", "signature", "probe", "the sandbox predictions conform to the logged output schema",
+      "the sandbox predictions do not conform to the logged output schema"),
+    _("DEP001", "dependencies", "dependencies",
+      "every third-party import is provided by a requirement",
+      "a third-party import that no requirement provides (the hint names the distribution and "
+      "installed version)"),
+    _("DEP002", "dependencies", "dependencies",
+      "every local module the code imports is shipped in code_paths",
+      "a local module the code imports is not shipped through `code_paths`"),
+    _("DEP003", "dependencies", "dependencies", "every import can be mapped to a distribution",
+      "an import that cannot be mapped to any distribution (warning)"),
+    _("DEP004", "dependencies", "dependencies",
+      "no import is optional (guarded by try/except ImportError)",
+      "an import guarded by `try/except ImportError` that no requirement provides (warning)"),
+    _("DEP005", "dependencies", "dependencies", "every requirement line is valid",
+      "a requirements line is invalid, editable, a local path or an unknown option (an index "
+      "option: warning)"),
+    _("DEP006", "dependencies", "dependencies", "every requirement is pinned with ==",
+      "a requirement is not pinned with `==` or `===` (warning)"),
+    _("DEP007", "dependencies", "dependencies", "mlflow is a requirement",
+      "`mlflow` (or `mlflow-skinny`) is not a requirement"),
+    _("DEP008", "dependencies", "dependencies", "no distribution is listed twice",
+      "a distribution is listed twice"),
+    _("DEP009", "dependencies", "probe",
+      "no module used at run time comes only from a transitive requirement",
+      "the model's code imports, at run time, a module only a transitive requirement provides "
+      "(warning)"),
+    _("DEP010", "dependencies", "probe", "every declared requirement is imported at run time",
+      "a requirement is never imported at run time (warning)"),
+    _("ENV001", "environment", "environment",
+      "every variable the code reads is declared in model.yaml env",
+      "the code reads a variable (literal name) that `model.yaml` `env` does not declare"),
+    _("ENV002", "environment", "environment", "every declared variable is read by the code",
+      "a declared variable is never read by name (warning)"),
+    _("ENV003", "environment", "environment", "every variable read has a literal name",
+      "the environment is read without a literal name (warning; the sandbox traces it)"),
+    _("ENV004", "environment", "probe", "every variable read at run time is declared",
+      "the model read an undeclared variable at run time in the sandbox (file and line of the "
+      "read)"),
+    _("ENV005", "environment", "logged_files",
+      "every name in environment_variables.txt is declared",
+      "the logged `environment_variables.txt` lists a variable `model.yaml` does not declare"),
+    _("ENV006", "environment", "preflight", "every required declared variable is set",
+      "a required declared variable is not set where the validation runs (checked before the "
+      "model is logged; the run stops there)", blocking=True),
+    _("ENV007", "environment", "logged_files",
+      "every declared secret is recorded in environment_variables.txt",
+      "a declared secret is missing from the logged `environment_variables.txt` (warning for the "
+      "deployer)"),
+    _("ENV008", "environment", "logged_files", "MLflow recorded environment_variables.txt",
+      "MLflow's recording of `environment_variables.txt` is switched off (skipped, with the "
+      "reason)"),
+    _("ENV009", "environment", "logged_files",
+      "no secret value appears in the logged model's files",
+      "the value of a secret variable appears in a file of the logged model (the value is never "
+      "shown)"),
+    _("SBX001", "sandbox", "environment_build",
+      "the logged requirements install in a fresh virtualenv",
+      "the logged requirements do not install in a new virtualenv (the installer's own error)",
+      blocking=True),
+    _("SBX002", "sandbox", "probe", "the logged model loads in the sandbox",
+      "the logged model does not load in the sandbox (a missing module, a relative file read, …)"),
+    _("SBX003", "sandbox", "probe", "the logged model predicts in the sandbox",
+      "`predict` raised in the sandbox"),
+    _("SBX004", "sandbox", "probe", "the sandbox finishes within its timeout",
+      "the sandbox did not finish within `--timeout`"),
+    _("SBX005", "sandbox", "probe", "the sandbox predictions equal the in-process predictions",
+      "the sandbox predictions differ from the in-process predictions"),
+    _("SBX006", "sandbox", "interpreter", "a Python of the logged major.minor version is available",
+      "no Python of the logged major.minor version is available", blocking=True),
+    _("SIG007", "signature", "registration",
+      "the signature is compatible with the latest registered version",
+      "a breaking change against the latest registered version's signature (warning with "
+      "`--allow-breaking`)"),
+    _("REG001", "registry", "gate", "a passed validation of this exact content exists",
+      "no passed validation of this exact content exists (with `--require-validated`), or the "
+      "validation `register` ran failed", blocking=True),
+    _("REG002", "registry", "registration", "the model version was registered",
+      "the model version could not be registered"),
+    _("REG003", "registry", "registration", "the Datagrok tags were derived from the signature",
+      "the Datagrok tags could not be derived from the signature (`registry: {datagrok: true}`)"),
+    _("SIG008", "signature", "inprocess", "the input example agrees with predict's type hints",
+      "the input example disagrees with `predict`'s type hints (a model whose signature MLflow "
+      "took from them): not an `inputs` request, a value the hints refuse, or a field they do "
+      "not declare; MLflow only warns"),
+    _("SBX007", "sandbox", "probe", "predict_stream yields in the sandbox",
+      "a streamable model's `predict_stream` raised, yielded nothing, or yielded chunks other "
+      "than dicts or strings in the sandbox (skipped for models that do not stream)"),
+    _("DEP011", "dependencies", "artifacts", "no artifact is a pickle",
+      "an artifact is a pickle (`.pkl`, `.pickle`, `.joblib`, `.cloudpickle`, `.dill`, or pickle "
+      "bytes), which runs code when loaded; the hint names a safer format: skops, safetensors, "
+      "ONNX (warning)"),
+    _("EVL001", "evaluation", "evaluation", "the logged model is evaluated on the evaluation data",
+      "the logged model could not be evaluated (unreadable data, no target column, "
+      "`mlflow.models.evaluate` raised); skipped without `evaluation`"),
+    _("EVL002", "evaluation", "evaluation", "every evaluation metric meets its threshold",
+      "an evaluation metric misses its threshold, or the evaluation did not produce it"),
+    _("EVL003", "evaluation", "evaluation",
+      "no evaluation metric falls behind its baseline by more than allowed",
+      "an evaluation metric falls behind the baseline by more than `max_regression`"),
+    _("DEP012", "dependencies", "dependencies",
+      "the mfc-validate pre-commit hook installs what requirements.txt pins",
+      "the `mfc-validate` hook in `.pre-commit-config.yaml` lists `additional_dependencies` that "
+      "differ from the requirements file: a missing, extra or differently pinned distribution "
+      "(warning)"),
+)  # fmt: skip
+del _
 
-CODES: dict[str, Code] = {code: Code(code, family, title) for code, family, title in _TABLE}
+CODES: dict[str, Code] = {code.code: code for code in REGISTRY}
 
 
-def family_of(code: str) -> str:
-    return CODES[code].family
+def in_stage_order(code: Code) -> tuple[int, str]:
+    """Where a code's findings stand among its stage's: by family, then code."""
+    return (FAMILIES.index(code.family), code.code)
+
+
+def owned_by(stage: str, registry: tuple[Code, ...] = REGISTRY) -> tuple[str, ...]:
+    """The codes STAGE must report, in the order the report lists them."""
+    return tuple(code.code for code in sorted(registry, key=in_stage_order) if code.stage == stage)

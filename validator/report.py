@@ -54,10 +54,17 @@ def passed(code: str) -> Finding:
     return Finding(code, "passed", CODES[code].title)
 
 
-def complete(codes: Iterable[str], findings: list[Finding]) -> list[Finding]:
-    """Return the findings plus a passed entry for every code that found nothing."""
-    seen = {finding.code for finding in findings}
-    return findings + [passed(code) for code in codes if code not in seen]
+def ran(codes: Iterable[str], findings: Iterable[Finding]) -> list[Finding]:
+    """The outcome of checks that RAN for CODES: their findings, and a pass for each code that
+    found nothing. Call it only where those checks really ran: a code no check looked at must
+    stay unreported, so that the pipeline refuses it (see `validator.pipeline`)."""
+    wanted = tuple(codes)
+    found = list(findings)
+    stray = sorted({finding.code for finding in found} - set(wanted))
+    if stray:
+        raise ValueError(f"findings of {stray} reported as the outcome of {list(wanted)}")
+    seen = {finding.code for finding in found}
+    return found + [passed(code) for code in wanted if code not in seen]
 
 
 @dataclass
@@ -69,7 +76,6 @@ class Report:
     run_id: str | None = None
     model_uri: str | None = None
     duration_s: float = 0.0
-    notes: list[str] = field(default_factory=list)
     # set when the run could not be completed (exit 2), e.g. a file model.yaml names is missing
     unusable: bool = False
 
@@ -84,6 +90,9 @@ class Report:
         if self.unusable:
             return 2
         return 1 if self.status == "failed" else 0
+
+    def has_failed(self, code: str) -> bool:
+        return any(check.code == code and check.status == "failed" for check in self.checks)
 
     def count(self, status: Status) -> int:
         return sum(1 for check in self.checks if check.status == status)

@@ -13,10 +13,10 @@ import pickletools
 import sys
 from pathlib import Path
 
-from validator.project import Project, relative_path
-from validator.report import Finding, warning
+from validator.paths import files_under, relative_path
+from validator.project.sources import Project
+from validator.report import Finding, ran, warning
 
-CODES = ("DEP011",)
 PICKLE_SUFFIXES = (".pkl", ".pickle", ".pckl", ".joblib", ".cloudpickle", ".dill")
 PROTO = 0x80
 PROTOCOLS = range(2, 6)
@@ -89,19 +89,11 @@ def safer_format(modules: set[str]) -> str:
     return GENERIC_FORMATS
 
 
-def _files(path: Path) -> list[Path]:
-    if path.is_file():
-        return [path]
-    if path.is_dir():
-        return sorted(p for p in path.rglob("*") if p.is_file())[:_MAX_FILES]
-    return []
-
-
 def run(project: Project) -> list[Finding]:
     config = project.config
     findings: list[Finding] = []
     for name, relative in config.artifacts.items():
-        for file in _files(config.path(relative)):
+        for file in files_under(config.path(relative))[:_MAX_FILES]:
             if not is_pickle(file):
                 continue
             shown = relative_path(file, config.root)
@@ -117,4 +109,4 @@ def run(project: Project) -> list[Finding]:
                     f"context.artifacts['{name}']",
                 )
             )
-    return findings
+    return ran(("DEP011",), findings)

@@ -1,9 +1,7 @@
 from __future__ import annotations
 
-from validator.project import Project
-from validator.report import Finding, failed
-
-CODES = ("CFG001",)
+from validator.project.sources import Project
+from validator.report import Finding, failed, ran
 
 
 def run(project: Project) -> list[Finding]:
@@ -30,4 +28,4 @@ def run(project: Project) -> list[Finding]:
                     f"point '{key}' in model.yaml at a file",
                 )
             )
-    return findings
+    return ran(("CFG001",), findings)

@@ -1,4 +1,5 @@
-"""Every import is shipped, standard or required (DEP001-DEP004); requirements (DEP005-DEP008).
+"""Every import is shipped, standard or required (DEP001-DEP004); requirements (DEP005-DEP008);
+the pre-commit hook installs what the requirements pin (DEP012).
 
 What counts as shipped mirrors MLflow: each code_paths entry is copied into the model's code/
 folder, and only that folder is put on sys.path where the model is served, so an entry makes its
@@ -14,21 +15,21 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
-from validator.checks import modules
-from validator.checks.requirements import MLFLOW, Requirements, read_requirements
-from validator.project import relative_path
-from validator.report import Finding, failed, skipped, warning
+from validator.checks import modules, precommit
+from validator.checks.requirements import Requirements, read_requirements
+from validator.paths import SKIPPED_DIRS, relative_path
+from validator.project.requirements import MLFLOW
+from validator.report import Finding, failed, ran, skipped, warning
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from validator.project import Project, Source
+    from validator.project.sources import Project, Source
 
-CODES = ("DEP001", "DEP002", "DEP003", "DEP004", "DEP005", "DEP006", "DEP007", "DEP008")
-IMPORT_CODES = CODES[:4]
+IMPORT_CODES = ("DEP001", "DEP002", "DEP003", "DEP004")
+REQUIREMENT_CODES = ("DEP005", "DEP006", "DEP007", "DEP008")
 
 _IMPORT_ERRORS = {"ImportError", "ModuleNotFoundError", "Exception", "BaseException"}
-_SKIPPED_DIRS = {"__pycache__", "node_modules", "site-packages", "mlruns", "mlartifacts"}
 
 
 class Import(NamedTuple):
@@ -122,7 +123,7 @@ class _Resolver:
                 child.is_dir()
                 and not child.is_symlink()
                 and not child.name.startswith(".")
-                and child.name not in _SKIPPED_DIRS
+                and child.name not in SKIPPED_DIRS
                 and not (child / "pyvenv.cfg").exists()
             ):
                 yield from self._folders(child)
@@ -237,29 +238,30 @@ def _import_findings(project: Project, requirements: set[str]) -> list[Finding]:
     return findings
 
 
+def _import_outcome(project: Project, requirements: Requirements | None) -> list[Finding]:
+    """DEP001-DEP004; without a requirements file only DEP002 (local modules) can be judged."""
+    judged = IMPORT_CODES if requirements is not None else ("DEP002",)
+    script = project.script
+    if script is None or script.tree is None:
+        reason = "the script does not exist" if script is None else "the script does not compile"
+        return [skipped(code, reason) for code in judged]
+    provided = requirements.keys if requirements else set()
+    if not provided & set(MLFLOW):
+        provided.add("mlflow")  # DEP007 says so already, once
+    found = _import_findings(project, provided)
+    return ran(judged, (f for f in found if f.code in judged))
+
+
 def run(project: Project) -> list[Finding]:
     config = project.config
     findings: list[Finding] = []
     requirements: Requirements | None = None
     if config.path(config.requirements).is_file():
         requirements = read_requirements(project)
-        findings += requirements.findings
+        findings += ran(REQUIREMENT_CODES, requirements.findings)
+        findings += precommit.drift(project)
     else:
         reason = f"{config.requirements} does not exist"
-        findings += [skipped(code, reason) for code in CODES if code != "DEP002"]
-    script = project.script
-    if script is None or script.tree is None:
-        reason = "the script does not exist" if script is None else "the script does not parse"
-        findings += [
-            skipped(code, reason)
-            for code in IMPORT_CODES
-            if requirements is not None or code == "DEP002"
-        ]
-    else:
-        provided = requirements.keys if requirements else set()
-        if not provided & set(MLFLOW):
-            provided.add("mlflow")  # DEP007 says so already, once
-        found = _import_findings(project, provided)
-        # without requirements only the local modules can be judged
-        findings += [f for f in found if requirements is not None or f.code == "DEP002"]
-    return sorted(findings, key=lambda finding: CODES.index(finding.code))
+        findings += [skipped(code, reason) for code in (*REQUIREMENT_CODES, "DEP012")]
+        findings += [skipped(code, reason) for code in IMPORT_CODES if code != "DEP002"]
+    return findings + _import_outcome(project, requirements)

@@ -9,23 +9,26 @@ are read: the sandbox traces those at run time (ENV004).
 from __future__ import annotations
 
 import ast
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, NamedTuple
 
 from validator.checks.script import aliases, resolves_to
-from validator.config import CONFIG_FILE
-from validator.report import Finding, failed, skipped, warning
+from validator.codes import owned_by
+from validator.project.config import CONFIG_FILE
+from validator.report import Finding, failed, ran, skipped, warning
+from validator.secret_names import looks_secret
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from validator.project import Project, Source
+    from validator.project.config import ProjectConfig
+    from validator.project.sources import Project, Source
 
-CODES = ("ENV001", "ENV002", "ENV003")
+CODES = owned_by("environment")
 _ENVIRONS = ("os.environ", "os.environb")
 _GETENVS = ("os.getenv", "os.getenvb")
 _READ_METHODS = ("get", "setdefault", "pop")
 _WRITE_METHODS = ("update", "clear", "__setitem__", "__delitem__")
-_SECRET_WORDS = ("KEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL")
 
 
 class Read(NamedTuple):
@@ -116,7 +119,7 @@ def reads(tree: ast.Module) -> Iterator[Read]:
 
 
 def _hint(name: str, required: bool) -> str:
-    secret = any(word in name.upper() for word in _SECRET_WORDS)
+    secret = looks_secret(name)
     entry = (
         f"{{name: {name}, description: what {name} is for, secret: {str(secret).lower()}, "
         f"required: {str(required).lower()}}}"
@@ -175,4 +178,22 @@ def run(project: Project) -> list[Finding]:
     if script is None or script.tree is None:
         reason = "the script does not exist" if script is None else "the script does not parse"
         return [skipped(code, reason) for code in CODES]
-    return sorted(_check(project.code_sources(), project), key=lambda f: CODES.index(f.code))
+    return ran(CODES, _check(project.code_sources(), project))
+
+
+def required_unset(config: ProjectConfig, environ: Mapping[str, str]) -> list[Finding]:
+    """ENV006, before anything is logged: the script may read a required variable at import."""
+    return ran(
+        ("ENV006",),
+        (
+            failed(
+                "ENV006",
+                f"{var.name} is declared required in {CONFIG_FILE} but is not set here, so the "
+                "model cannot be logged and run as serving would",
+                config.where("env"),
+                f"export {var.name}=... before validating (or mark it required: false)",
+            )
+            for var in config.env
+            if var.required and var.name not in environ
+        ),
+    )

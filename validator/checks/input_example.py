@@ -3,19 +3,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from validator.project import Project
-from validator.report import Finding, failed, skipped
+from validator.codes import owned_by
+from validator.project.sources import Project
+from validator.report import Finding, failed, ran, skipped
 
-CODES = ("SIG001", "SIG002", "SIG003")
+CODES = owned_by("input_example")
 FORMATS = ("dataframe_split", "dataframe_records", "instances", "inputs")
 HINT_FORMAT = (
     'write one request as a client would POST it, e.g. {"dataframe_split": '
     '{"columns": ["a", "b"], "data": [[1.0, 2.0]]}}'
 )
-
-
-def load_payload(text: str) -> Any:
-    return json.loads(text)
 
 
 def _shape_problem(key: str, value: Any) -> str | None:
@@ -68,7 +65,7 @@ def run(project: Project) -> list[Finding]:
     if not path.is_file():
         return [skipped(code, f"{relative} does not exist") for code in CODES]
     try:
-        payload = load_payload(path.read_text(encoding="utf-8"))
+        payload = json.loads(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError:
         return [failed("SIG001", f"{relative} is not UTF-8 text", relative, HINT_FORMAT)] + [
             skipped(code, f"{relative} is not valid JSON") for code in CODES[1:]
@@ -111,4 +108,4 @@ def run(project: Project) -> list[Finding]:
         problem = "params must be an object of parameter names to values"
     if problem:
         findings.append(failed("SIG003", f"{relative}: {problem}", relative, HINT_FORMAT))
-    return findings
+    return ran(CODES, findings)

@@ -9,16 +9,16 @@ costs about as much as the whole ``check`` command.
 from __future__ import annotations
 
 import os
-import re
 import sys
 from functools import cache, cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from validator.project.requirements import normalize
+
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-_SEPARATORS = re.compile(r"[-_.]+")
 
 # Import name -> the distributions that provide it, the usual one first. Only imports whose
 # distribution is named differently, plus well-known libraries, so that a missing requirement is
@@ -82,11 +82,6 @@ _SAME_NAME = (
     "torch", "torchvision", "tqdm", "transformers", "xgboost",
 )  # fmt: skip
 KNOWN: dict[str, tuple[str, ...]] = {name: (name,) for name in _SAME_NAME} | _MISMATCHED
-
-
-def normalize(name: str) -> str:
-    """PEP 503: a distribution's comparable name (also applied to dotted import names)."""
-    return _SEPARATORS.sub("-", name).lower()
 
 
 def prefixes(dotted: str) -> list[str]:

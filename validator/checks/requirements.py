@@ -9,31 +9,30 @@ failures. Lines with environment markers count as present whatever the markers s
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, NamedTuple
 
 from validator.checks import modules
-from validator.project import relative_path
+from validator.paths import relative_path
+from validator.project.requirements import (
+    MLFLOW,
+    logical_lines,
+    normalize,
+    option,
+    parse_requirement,
+)
 from validator.report import Finding, failed, warning
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
     from pathlib import Path
 
-    from validator.project import Project
+    from validator.project.sources import Project
 
-MLFLOW = ("mlflow", "mlflow-skinny")
-_COMMENT = re.compile(r"(^|\s)#.*$")
-_TRAILING_OPTION = re.compile(r"\s+(?=--?[A-Za-z])")
-_PER_REQUIREMENT = ("--hash", "--config-settings", "--global-option", "--install-option")
 _INDEX_OPTIONS = {
     "-i", "--index-url", "--extra-index-url", "--no-index", "-f", "--find-links",
     "--trusted-host", "--pre", "--prefer-binary", "--only-binary", "--no-binary",
     "--require-hashes", "--use-feature",
 }  # fmt: skip
 _INCLUDE_OPTIONS = {"-r": "-r", "--requirement": "-r", "-c": "-c", "--constraint": "-c"}
-_SIMPLE = re.compile(r"^([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*===?\s*(\d+(?:\.\d+)*)$")
-_EXACT_URL = re.compile(r"(\.whl|\.tar\.gz|\.zip)(#.*)?$|@[0-9a-f]{40}$")
 
 
 class Listed(NamedTuple):
@@ -49,45 +48,6 @@ class Requirements(NamedTuple):
     @property
     def keys(self) -> set[str]:
         return {item.key for item in self.listed}
-
-
-def _logical_lines(text: str) -> Iterator[tuple[int, str]]:
-    """(first line number, text) with comments removed and continued lines joined."""
-    pending: list[str] = []
-    start = 0
-    for number, raw in enumerate(text.splitlines(), 1):
-        line = _COMMENT.sub("", raw).rstrip()
-        if not pending:
-            start = number
-        if line.endswith("\\"):
-            pending.append(line[:-1])
-            continue
-        pending.append(line)
-        joined = " ".join(part.strip() for part in pending).strip()
-        pending = []
-        if joined:
-            yield start, joined
-    if pending and " ".join(pending).strip():
-        yield start, " ".join(part.strip() for part in pending).strip()
-
-
-def _option(line: str) -> tuple[str, str]:
-    """('--index-url', 'https://…') from '--index-url=https://…', '-i https://…' or '-rfile'."""
-    name, _, value = line.partition("=") if line.startswith("--") else (line, "", "")
-    if not value:
-        name, _, value = line.partition(" ")
-    if not name.startswith("--") and len(name) > 2:
-        name, value = name[:2], name[2:] + value
-    return name, value.strip()
-
-
-def _pinned(specifiers: str, url: str | None) -> bool:
-    if url:
-        return bool(_EXACT_URL.search(url))
-    return any(
-        part.strip().startswith("===") or (part.strip().startswith("==") and "*" not in part)
-        for part in specifiers.split(",")
-    )
 
 
 class _Line(NamedTuple):
@@ -121,7 +81,7 @@ class _Reader:
                 "make it readable",
             )
             return
-        for number, text_line in _logical_lines(text):
+        for number, text_line in logical_lines(text):
             line = _Line(path, relative, number, text_line)
             if text_line.startswith("-"):
                 self.option(line)
@@ -134,34 +94,23 @@ class _Reader:
         self.requirements.findings.append(make("DEP005", message, where, hint))
 
     def requirement(self, line: _Line) -> None:
-        simple = _SIMPLE.match(line.text)
-        if simple:  # name==1.2.3, most lines: no need to import packaging's parser
-            self.listed(line, simple.group(1), pinned=True, has_marker=False)
-            return
-        # pip-compile writes `name==1.0 --hash=sha256:…` (over continued lines)
-        text, *options = _TRAILING_OPTION.split(line.text)
-        unknown = [o for o in options if not o.startswith(_PER_REQUIREMENT)]
-        if unknown:
+        parsed = parse_requirement(line.text)
+        if parsed.bad_option:
             self.problem(
                 line,
                 f"{line.relative} has '{line.text}', but after a requirement pip accepts only "
-                f"--hash, not '{unknown[0]}'",
+                f"--hash, not '{parsed.bad_option}'",
                 "keep one requirement per line, e.g. scikit-learn==1.5.2, with only --hash "
                 "options after it",
             )
-            return
-        from packaging.requirements import InvalidRequirement, Requirement
-
-        try:
-            parsed = Requirement(text)
-        except InvalidRequirement as exc:
-            self.invalid(line, text, str(exc).splitlines()[0])
-            return
-        pinned = _pinned(str(parsed.specifier), parsed.url)
-        self.listed(line, parsed.name, pinned=pinned, has_marker=parsed.marker is not None)
+        elif parsed.name is None:
+            text = line.text.split(" --")[0]
+            self.invalid(line, text, parsed.error or "not a requirement")
+        else:
+            self.listed(line, parsed.name, pinned=parsed.pinned, has_marker=parsed.has_marker)
 
     def listed(self, line: _Line, name: str, *, pinned: bool, has_marker: bool) -> None:
-        key = modules.normalize(name)
+        key = normalize(name)
         self.requirements.listed.append(Listed(key, line.where, has_marker))
         if not pinned:
             version = modules.installed().get(key)
@@ -191,7 +140,7 @@ class _Reader:
             )
 
     def option(self, line: _Line) -> None:
-        name, value = _option(line.text)
+        name, value = option(line.text)
         if name in _INCLUDE_OPTIONS:
             included = line.path.parent / value
             if not value or not included.is_file():

@@ -3,10 +3,11 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
-from validator.project import Project, Source
-from validator.report import Finding, failed, skipped
+from validator.codes import owned_by
+from validator.project.sources import Project, Source
+from validator.report import Finding, failed, ran, skipped
 
-CODES = ("SCR001", "SCR002", "SCR003", "SCR004", "SCR005", "SCR006")
+CODES = owned_by("script")
 SET_MODEL = "mlflow.models.set_model"
 
 
@@ -174,9 +175,9 @@ def run(project: Project) -> list[Finding]:
         return [
             failed(
                 "SCR001",
-                f"{source.relative} does not parse: {error.msg}",
+                f"{source.relative} does not compile: {error.msg}",
                 f"{source.relative}:{error.lineno or 1}",
-                "fix the syntax error on that line",
+                f"fix the error on that line; `python -m py_compile {source.relative}` shows it",
             )
-        ] + [skipped(code, "the script does not parse") for code in CODES[1:]]
-    return list(_check(source))
+        ] + [skipped(code, "the script does not compile") for code in CODES if code != "SCR001"]
+    return ran(CODES, _check(source))

@@ -9,30 +9,13 @@ file changes the hash; the order model.yaml lists things in does not.
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 
-from validator.config import CONFIG_FILE, ProjectConfig
+from validator.paths import files_under, relative_path
+from validator.project.config import CONFIG_FILE, ProjectConfig
 
 SCHEME = "mfc-content-v1"  # changes if what is hashed changes, so old hashes never match
-_SKIPPED_DIRS = {"__pycache__", ".nox", ".git", ".mlflow"}
 _CHUNK = 1 << 20
-
-
-def _relative(path: Path, root: Path) -> str:
-    return Path(os.path.relpath(path, root)).as_posix()
-
-
-def _files(path: Path) -> list[Path]:
-    if path.is_dir():
-        return [
-            file
-            for file in path.rglob("*")
-            if file.is_file()
-            and not _SKIPPED_DIRS & set(file.relative_to(path).parts)
-            and file.suffix != ".pyc"
-        ]
-    return [path]
 
 
 def content_files(config: ProjectConfig) -> dict[str, Path]:
@@ -41,8 +24,10 @@ def content_files(config: ProjectConfig) -> dict[str, Path]:
     named = [CONFIG_FILE] + [relative for _, relative in config.named_files()]
     files: dict[str, Path] = {}
     for relative in named:
-        for file in _files(root / relative):
-            files[_relative(file, root)] = file
+        path = root / relative
+        for file in files_under(path) if path.is_dir() else [path]:
+            if file.suffix != ".pyc":
+                files[relative_path(file, root)] = file
     return dict(sorted(files.items()))
 
 

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from validator.config import ProjectConfig
+from validator.paths import files_under, relative_path
+from validator.project.config import ProjectConfig
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,9 @@ class Project:
             text = path.read_text(encoding="utf-8", errors="replace")
             try:
                 tree: ast.Module | None = ast.parse(text, filename=relative)
+                # what parses may still not compile: `return` outside a function, a late
+                # `from __future__` import, `nonlocal` at module level, ...
+                compile(tree, relative, "exec", dont_inherit=True)  # type: ignore[arg-type]
                 error = None
             except SyntaxError as exc:
                 tree, error = None, exc
@@ -48,30 +52,14 @@ class Project:
     @cached_property
     def code_path_files(self) -> list[Path]:
         """Every .py file shipped through code_paths."""
-        files: list[Path] = []
-        for entry in self.config.code_paths:
-            path = self.config.path(entry)
-            if path.is_file() and path.suffix == ".py":
-                files.append(path)
-            elif path.is_dir():
-                files.extend(
-                    sorted(
-                        p
-                        for p in path.rglob("*.py")
-                        if "__pycache__" not in p.parts and ".nox" not in p.parts
-                    )
-                )
-        return files
+        return [
+            file
+            for entry in self.config.code_paths
+            for file in files_under(self.config.path(entry), ".py")
+        ]
 
     def code_sources(self) -> list[Source]:
         """The script and every code_paths module that parses."""
         sources = [self.script] if self.script else []
         sources += [self.source(path) for path in self.code_path_files]
         return [source for source in sources if source.tree is not None]
-
-
-def relative_path(path: Path, root: Path) -> str:
-    try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return str(path)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import TypeGuard
 
-from validator.config import _fail, _relative_path, _type_name, _unknown
+from validator.project.yaml_values import fail, relative_path, type_name, unknown
 
 EVALUATION_KEYS = ("data", "targets", "model_type", "thresholds", "baseline")
 BASELINE_KEYS = ("metrics", "max_regression")
@@ -70,14 +70,14 @@ def _number(value: object) -> TypeGuard[int | float]:
 
 def _mapping(value: object, where: str, key: str, expected: str) -> dict[object, object]:
     if not isinstance(value, dict):
-        raise _fail(where, f"'{key}' must be {expected}, got {_type_name(value)}")
+        raise fail(where, f"'{key}' must be {expected}, got {type_name(value)}")
     return value
 
 
 def _threshold(metric: object, value: object, where: str) -> Threshold:
     key = f"evaluation.thresholds.{metric}"
     if not isinstance(metric, str) or not metric:
-        raise _fail(where, f"'evaluation.thresholds' must map metric names to bounds: {metric!r}")
+        raise fail(where, f"'evaluation.thresholds' must map metric names to bounds: {metric!r}")
     if _number(value):
         if lower_is_better(metric):
             return Threshold(metric, max=float(value))
@@ -85,17 +85,17 @@ def _threshold(metric: object, value: object, where: str) -> Threshold:
     bounds = _mapping(value, where, key, "a number or a mapping {min: number, max: number}")
     for name in bounds:
         if name not in BOUND_KEYS:
-            raise _fail(where, f"'{key}': {_unknown(str(name), BOUND_KEYS)}")
+            raise fail(where, f"'{key}': {unknown(str(name), BOUND_KEYS)}")
     if not bounds:
-        raise _fail(where, f"'{key}' must give min, max or both")
+        raise fail(where, f"'{key}' must give min, max or both")
     numbers: dict[object, float] = {}
     for name, bound in bounds.items():
         if not _number(bound):
-            raise _fail(where, f"'{key}.{name}' must be a number, got {_type_name(bound)}")
+            raise fail(where, f"'{key}.{name}' must be a number, got {type_name(bound)}")
         numbers[name] = float(bound)
     threshold = Threshold(metric, numbers.get("min"), numbers.get("max"))
     if threshold.min is not None and threshold.max is not None and threshold.min > threshold.max:
-        raise _fail(where, f"'{key}': min {threshold.min:g} is above max {threshold.max:g}")
+        raise fail(where, f"'{key}': min {threshold.min:g} is above max {threshold.max:g}")
     return threshold
 
 
@@ -103,9 +103,9 @@ def _baseline(value: object, where: str) -> tuple[dict[str, float], float]:
     baseline = _mapping(value, where, "evaluation.baseline", "a mapping {metrics, max_regression}")
     for key in baseline:
         if key not in BASELINE_KEYS:
-            raise _fail(where, f"'evaluation.baseline': {_unknown(str(key), BASELINE_KEYS)}")
+            raise fail(where, f"'evaluation.baseline': {unknown(str(key), BASELINE_KEYS)}")
     if "metrics" not in baseline:
-        raise _fail(where, "'evaluation.baseline' needs 'metrics', a mapping {metric: value}")
+        raise fail(where, "'evaluation.baseline' needs 'metrics', a mapping {metric: value}")
     metrics = _mapping(
         baseline["metrics"], where, "evaluation.baseline.metrics", "a mapping {metric: value}"
     )
@@ -113,11 +113,11 @@ def _baseline(value: object, where: str) -> tuple[dict[str, float], float]:
     for metric, number in metrics.items():
         if not isinstance(metric, str) or not _number(number):
             key = f"evaluation.baseline.metrics.{metric}"
-            raise _fail(where, f"'{key}' must be a number, got {_type_name(number)}")
+            raise fail(where, f"'{key}' must be a number, got {type_name(number)}")
         values[metric] = float(number)
     allowed = baseline.get("max_regression", 0.0)
     if not _number(allowed) or allowed < 0:
-        raise _fail(
+        raise fail(
             where,
             "'evaluation.baseline.max_regression' must be a number of at least 0 (a fraction "
             f"of the baseline), got {allowed!r}",
@@ -132,19 +132,19 @@ def parse(value: object, where: str) -> Evaluation:
     )
     for key in evaluation:
         if key not in EVALUATION_KEYS:
-            raise _fail(where, f"'evaluation': {_unknown(str(key), EVALUATION_KEYS)}")
+            raise fail(where, f"'evaluation': {unknown(str(key), EVALUATION_KEYS)}")
     for key in ("data", "targets", "model_type"):
         if key not in evaluation:
-            raise _fail(where, f"'evaluation' needs '{key}'")
-    data = _relative_path(evaluation["data"], where, "evaluation.data")
+            raise fail(where, f"'evaluation' needs '{key}'")
+    data = relative_path(evaluation["data"], where, "evaluation.data")
     if PurePath(data).suffix.lower() not in DATA_SUFFIXES:
-        raise _fail(where, f"'evaluation.data' must be a .csv or .json file, got '{data}'")
+        raise fail(where, f"'evaluation.data' must be a .csv or .json file, got '{data}'")
     targets = evaluation["targets"]
     if not isinstance(targets, str) or not targets:
-        raise _fail(where, f"'evaluation.targets' must be a column name, got {_type_name(targets)}")
+        raise fail(where, f"'evaluation.targets' must be a column name, got {type_name(targets)}")
     model_type = evaluation["model_type"]
     if model_type not in MODEL_TYPES:
-        raise _fail(
+        raise fail(
             where, f"'evaluation.model_type' must be regressor or classifier, got {model_type!r}"
         )
     thresholds = _mapping(

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from validator.report import Finding, failed, passed, skipped
 
 if TYPE_CHECKING:
-    from validator.config import ProjectConfig
+    from validator.project.config import ProjectConfig
 
 CODE = "SIG008"
 INPUTS = "inputs"

@@ -12,14 +12,16 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from validator.report import Finding, failed, passed, skipped
+from validator.codes import owned_by
+from validator.report import Finding, failed, ran, skipped
 
 if TYPE_CHECKING:
-    from validator.config import ProjectConfig
-    from validator.evaluation_config import Evaluation
-    from validator.runtime import Logged
+    from validator.inprocess.log_model import Logged
+    from validator.project.config import ProjectConfig
+    from validator.project.evaluation_config import Evaluation
 
-CODES = ("EVL001", "EVL002", "EVL003")
+CODES = owned_by("evaluation")
+JUDGED = ("EVL002", "EVL003")
 # in-process failures after which evaluating cannot work
 _PREDICTS = ("SCR007", "SIG005", "SCR008")
 # shown in EVL001's message when the evaluation produced them
@@ -117,14 +119,15 @@ def judge_baseline(
 
 def judge(evaluation: Evaluation, metrics: dict[str, float], location: str) -> list[Finding]:
     """EVL002 and EVL003 for METRICS, completed with a passed entry where nothing failed."""
-    findings = judge_thresholds(evaluation, metrics, location)
-    findings += judge_baseline(evaluation, metrics, location)
-    if not evaluation.thresholds:
-        findings.append(skipped("EVL002", "model.yaml evaluation sets no thresholds"))
-    if not evaluation.baseline:
+    if evaluation.thresholds:
+        findings = ran(("EVL002",), judge_thresholds(evaluation, metrics, location))
+    else:
+        findings = [skipped("EVL002", "model.yaml evaluation sets no thresholds")]
+    if evaluation.baseline:
+        findings += ran(("EVL003",), judge_baseline(evaluation, metrics, location))
+    else:
         findings.append(skipped("EVL003", "model.yaml evaluation sets no baseline"))
-    seen = {finding.code for finding in findings}
-    return findings + [passed(code) for code in CODES[1:] if code not in seen]
+    return findings
 
 
 def load_data(root: Path, evaluation: Evaluation) -> Any:
@@ -183,9 +186,9 @@ def run(config: ProjectConfig, logged: Logged) -> list[Finding]:
     except DataError as exc:
         return [
             failed("EVL001", str(exc), evaluation.data, "fix the evaluation data in model.yaml"),
-            *[skipped(code, "the model could not be evaluated") for code in CODES[1:]],
+            *[skipped(code, "the model could not be evaluated") for code in JUDGED],
         ]
-    from validator.runtime import import_mlflow, quiet
+    from validator.inprocess.store import import_mlflow, quiet
 
     mlflow = import_mlflow()
     try:
@@ -213,7 +216,7 @@ def run(config: ProjectConfig, logged: Logged) -> list[Finding]:
                 location,
                 hint,
             ),
-            *[skipped(code, "the model could not be evaluated") for code in CODES[1:]],
+            *[skipped(code, "the model could not be evaluated") for code in JUDGED],
         ]
     metrics = _numbers(result.metrics)
     shown = ", ".join(f"{name} {_show(metrics[name])}" for name in _HEADLINE if name in metrics)

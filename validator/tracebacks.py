@@ -6,6 +6,8 @@ import traceback
 from collections.abc import Iterable
 from pathlib import Path
 
+from validator.paths import inside
+
 
 def _chain(exc: BaseException) -> list[BaseException]:
     chain: list[BaseException] = []
@@ -59,16 +61,11 @@ def innermost(exc: BaseException) -> BaseException:
 
 
 def _relative(path: Path, roots: list[tuple[Path, str]]) -> str | None:
-    try:
-        path = path.resolve()
-    except OSError:
-        return None
     if "site-packages" in path.parts:
         return None
     for root, prefix in roots:
-        try:
-            relative = path.relative_to(root).as_posix()
-        except ValueError:
+        relative = inside(path, root)
+        if relative is None:
             continue
         if prefix and relative.startswith(prefix):
             relative = relative[len(prefix) :]

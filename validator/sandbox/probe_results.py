@@ -1,155 +1,21 @@
-"""Checks of the logged model folder and of what the probe saw inside the sandbox."""
+"""Checks of what the probe saw in the sandbox: load and predict, the predictions against the
+in-process ones and the output schema, variables read, modules imported, and streaming."""
 
 from __future__ import annotations
 
 import json
 import math
-import os
-import re
 from pathlib import Path
 from typing import Any
 
-import yaml
+from validator.codes import owned_by
+from validator.project.config import ProjectConfig
+from validator.project.requirements import normalize, requirement_names
+from validator.report import Finding, failed, passed, ran, skipped, warning
+from validator.sandbox.runner import ProbeRun
+from validator.tracebacks import deepest_location
 
-from validator.checks.modules import normalize
-from validator.config import ProjectConfig
-from validator.report import Finding, failed, passed, skipped, warning
-from validator.sandbox import ProbeRun, requirement_lines
-from validator.traceback_location import deepest_location
-
-ENV_FILE = "environment_variables.txt"
-RECORD_SWITCH = "MLFLOW_RECORD_ENV_VARS_IN_MODEL_LOGGING"
-_SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL", re.IGNORECASE)
-_MIN_SECRET = 6  # shorter values match too much to be worth reporting
-PROBE_CODES = (
-    "SBX002",
-    "SBX003",
-    "SBX004",
-    "SBX005",
-    "SIG006",
-    "DEP009",
-    "DEP010",
-    "ENV004",
-    "SBX007",
-)
-
-
-def logged_python_version(model_dir: Path) -> str | None:
-    path = model_dir / "python_env.yaml"
-    if not path.is_file():
-        return None
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    version = str(data.get("python", ""))
-    match = re.match(r"^(\d+)\.(\d+)", version)
-    return f"{match.group(1)}.{match.group(2)}" if match else None
-
-
-def recorded_variables(model_dir: Path) -> list[str] | None:
-    path = model_dir / ENV_FILE
-    if not path.is_file():
-        return None
-    return [
-        line.strip()
-        for line in path.read_text(encoding="utf-8").splitlines()
-        if line.strip() and not line.startswith("#")
-    ]
-
-
-def recording_enabled() -> bool:
-    return os.environ.get(RECORD_SWITCH, "true").strip().lower() not in ("false", "0", "no")
-
-
-def logged_files_checks(config: ProjectConfig, model_dir: Path) -> list[Finding]:
-    """ENV005, ENV007, ENV008, ENV009: what the logged folder says about variables."""
-    findings: list[Finding] = []
-    declared = {var.name: var for var in config.env}
-    recorded = recorded_variables(model_dir)
-    if recorded is None and not recording_enabled():
-        reason = (
-            f"{RECORD_SWITCH}=false, so MLflow wrote no {ENV_FILE}: serving UIs that show "
-            "only that file will show no variables"
-        )
-        findings += [
-            skipped("ENV005", reason),
-            skipped("ENV007", reason),
-            skipped("ENV008", reason),
-        ]
-    else:
-        findings.append(passed("ENV008"))
-        for name in recorded or []:
-            if name not in declared:
-                findings.append(
-                    failed(
-                        "ENV005",
-                        f"the logged {ENV_FILE} lists {name}, which model.yaml does not declare",
-                        f"{ENV_FILE}",
-                        f"declare {name} in model.yaml env (with secret: true if it is one)",
-                    )
-                )
-        for var in config.env:
-            if var.secret and var.name not in (recorded or []):
-                findings.append(
-                    warning(
-                        "ENV007",
-                        f"secret {var.name} is not in the logged {ENV_FILE}; MLflow records only "
-                        "names like *API_KEY*/*API_TOKEN* that were set at logging time, and some "
-                        "serving UIs show only that file",
-                        config.where("env"),
-                        f"tell whoever deploys the model to set {var.name} (it is in model.yaml)",
-                    )
-                )
-    findings += _leaks(config, model_dir)
-    return findings
-
-
-def _secret_values(config: ProjectConfig) -> dict[str, str]:
-    names = {var.name for var in config.env if var.secret}
-    names |= {name for name in os.environ if _SECRET_NAME.search(name)}
-    return {
-        name: os.environ[name]
-        for name in sorted(names)
-        if len(os.environ.get(name, "")) >= _MIN_SECRET
-    }
-
-
-def _leaks(config: ProjectConfig, model_dir: Path) -> list[Finding]:
-    secrets = {name: value.encode() for name, value in _secret_values(config).items()}
-    findings: list[Finding] = []
-    if not secrets:
-        return findings
-    for path in sorted(p for p in model_dir.rglob("*") if p.is_file()):
-        try:
-            content = path.read_bytes()
-        except OSError:
-            continue
-        for name, value in secrets.items():
-            if value in content:
-                relative = path.relative_to(model_dir).as_posix()
-                findings.append(
-                    failed(
-                        "ENV009",
-                        f"the value of {name} is written in the logged model's {relative} "
-                        "(value not shown)",
-                        relative,
-                        f"read {name} with os.environ at load time instead of putting its value in "
-                        "model_config, artifacts or code; then rotate the secret",
-                    )
-                )
-    return findings
-
-
-def required_unset(config: ProjectConfig) -> list[Finding]:
-    return [
-        failed(
-            "ENV006",
-            f"{var.name} is declared required but is not set here, so the sandbox cannot run "
-            "the model as serving would",
-            config.where("env"),
-            f"export {var.name}=... before validating (or mark it required: false)",
-        )
-        for var in config.env
-        if var.required and var.name not in os.environ
-    ]
+PROBE_CODES = owned_by("probe")
 
 
 def _user_location(
@@ -234,24 +100,31 @@ def probe_checks(
     result = run.result
     if result is None:
         tail = "\n".join(run.output.strip().splitlines()[-5:])
-        return [
-            failed(
-                "SBX002",
-                f"the sandbox probe ended without a result (exit {run.returncode}): {tail}",
-                config.script,
-                "run the model with the logged requirements to see the error",
-            )
-        ] + [
-            skipped(c, "the probe ended without a result") for c in PROBE_CODES[1:] if c != "SBX004"
-        ]
-    findings: list[Finding] = []
-    findings += _env_reads(config, model_dir, result)
+        return (
+            [
+                failed(
+                    "SBX002",
+                    f"the sandbox probe ended without a result (exit {run.returncode}): {tail}",
+                    config.script,
+                    "run the model with the logged requirements to see the error",
+                )
+            ]
+            + [
+                skipped(c, "the probe ended without a result")
+                for c in PROBE_CODES
+                if c not in ("SBX002", "SBX004")
+            ]
+            + ran(("SBX004",), [])
+        )
+    findings = ran(("SBX004",), [])  # it finished in time
+    findings += ran(("ENV004",), _env_reads(config, model_dir, result))
     if result.get("stage") == "load":
         findings.append(_load_failure(result["error"], model_dir, config))
         return findings + [
             skipped(c, "the model did not load in the sandbox")
             for c in ("SBX003", "SBX005", "SIG006", "DEP009", "DEP010", "SBX007")
         ]
+    findings += ran(("SBX002",), [])
     if result.get("stage") == "predict":
         error = result["error"]
         location = _error_location(error, model_dir, config)
@@ -267,10 +140,11 @@ def probe_checks(
             skipped(c, "predict failed in the sandbox") for c in ("SBX005", "SIG006", "SBX007")
         ]
     else:
-        findings += _compare(config, result, local_predictions)
+        findings += ran(("SBX003",), [])
+        findings += ran(("SIG006",), _output_schema(config, result))
+        findings.append(_compare(config, result, local_predictions))
         findings.append(stream_check(config, model_dir, result.get("stream") or {}))
-    findings += _dependencies(config, model_dir, result)
-    return findings
+    return findings + ran(("DEP009", "DEP010"), _dependencies(config, model_dir, result))
 
 
 STREAM_CHUNK_TYPES = ("dict", "str")
@@ -317,36 +191,37 @@ def stream_check(config: ProjectConfig, model_dir: Path, stream: dict[str, Any])
     )
 
 
-def _compare(config: ProjectConfig, result: dict[str, Any], local: str | None) -> list[Finding]:
-    findings: list[Finding] = []
+def _output_schema(config: ProjectConfig, result: dict[str, Any]) -> list[Finding]:
     problem = result.get("output_schema_problem")
-    if problem:
-        findings.append(
-            failed(
-                "SIG006",
-                f"the predictions do not conform to the logged output schema: {problem}",
-                config.script,
-                "return the same columns and types for every request (MLflow never enforces the "
-                "output schema)",
-            )
+    if not problem:
+        return []
+    return [
+        failed(
+            "SIG006",
+            f"the predictions do not conform to the logged output schema: {problem}",
+            config.script,
+            "return the same columns and types for every request (MLflow never enforces the "
+            "output schema)",
         )
+    ]
+
+
+def _compare(config: ProjectConfig, result: dict[str, Any], local: str | None) -> Finding:
+    """SBX005: the sandbox's predictions against the in-process ones."""
     if local is None:
-        findings.append(skipped("SBX005", "there are no in-process predictions to compare"))
-        return findings
+        return skipped("SBX005", "there are no in-process predictions to compare")
     sandboxed = json.loads(result["predictions"])
     if not _same(json.loads(local), sandboxed):
         shown = result["predictions"][:200]
-        findings.append(
-            failed(
-                "SBX005",
-                f"the sandbox predicted {shown} on {config.input_example}, unlike the in-process "
-                f"prediction {local[:200]}",
-                config.script,
-                "the model depends on something outside what it declares (a file, a variable, "
-                "a package version, the working directory): make it declared",
-            )
+        return failed(
+            "SBX005",
+            f"the sandbox predicted {shown} on {config.input_example}, unlike the in-process "
+            f"prediction {local[:200]}",
+            config.script,
+            "the model depends on something outside what it declares (a file, a variable, "
+            "a package version, the working directory): make it declared",
         )
-    return findings
+    return passed("SBX005")
 
 
 def _env_reads(config: ProjectConfig, model_dir: Path, result: dict[str, Any]) -> list[Finding]:
@@ -369,18 +244,15 @@ def _env_reads(config: ProjectConfig, model_dir: Path, result: dict[str, Any]) -
 
 
 def _dependencies(config: ProjectConfig, model_dir: Path, result: dict[str, Any]) -> list[Finding]:
-    from packaging.requirements import InvalidRequirement, Requirement
-
     declared: set[str] = set()
     requirements_file = model_dir / "requirements.txt"
     if requirements_file.is_file():
-        for line in requirement_lines(requirements_file.read_text(encoding="utf-8")):
-            try:
-                declared.add(normalize(Requirement(line).name))
-            except InvalidRequirement:
-                continue
+        declared = requirement_names(requirements_file.read_text(encoding="utf-8"))
     modules: dict[str, Any] = result.get("modules", {})
-    provided: dict[str, list[str]] = result.get("distributions", {})
+    # the probe sends distribution names as installed; they are compared as PEP 503 names
+    provided: dict[str, list[str]] = {}
+    for distribution, names in result.get("distributions", {}).items():
+        provided.setdefault(normalize(distribution), []).extend(names)
     findings: list[Finding] = []
     for module in result.get("user_imports", []):
         info = modules.get(module)

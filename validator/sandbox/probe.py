@@ -129,12 +129,12 @@ def _modules() -> dict[str, Any]:
 
 
 def _requirement_modules() -> dict[str, list[str]]:
-    """Top-level modules each installed distribution provides."""
+    """Top-level modules each installed distribution provides, by the distribution's name as
+    installed: the validator normalizes names (PEP 503) on its side."""
     provided: dict[str, list[str]] = {}
     for module, distributions in _providers().items():
         for distribution in distributions:
-            key = distribution.lower().replace("_", "-").replace(".", "-")
-            provided.setdefault(key, []).append(module)
+            provided.setdefault(distribution, []).append(module)
     return provided
 
 

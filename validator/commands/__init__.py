@@ -1,0 +1,1 @@
+"""The commands: each builds its stages, runs them and returns the report."""

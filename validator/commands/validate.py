@@ -1,0 +1,153 @@
+"""`mfc-validator validate`: the static stages, then the model logged from code and checked
+in-process, evaluated, its logged files checked, and run in an isolated sandbox."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from validator.checks.environment import required_unset
+from validator.checks.static import STATIC
+from validator.inprocess import evaluation, log_model, store
+from validator.pipeline import Stage, run_stages
+from validator.project import config
+from validator.project.content_hash import content_hash
+from validator.project.sources import Project
+from validator.registry.tags import HASH_TAG, model_tags, validation_tags
+from validator.render.json_report import to_json
+from validator.render.markdown import to_markdown
+from validator.report import Finding, Report
+from validator.sandbox import stage as sandbox
+from validator.sandbox.logged_files import logged_files_checks
+
+
+@dataclass(frozen=True)
+class ValidateOptions:
+    tracking_uri: str | None = None
+    use_cache: bool = True
+    timeout: float = 300.0
+
+
+def progress(message: str) -> None:
+    sys.stderr.write(f"mfc-validator: {message}\n")
+    sys.stderr.flush()
+
+
+@dataclass
+class Validation:
+    """What the stages of one validation share, filled in as they run."""
+
+    project: Project
+    sandbox: sandbox.SandboxState
+    options: ValidateOptions
+    content: str = ""
+    run: store.ValidationRun | None = None
+    logged: log_model.Logged | None = None
+
+    @property
+    def payload(self) -> Path:
+        return self.project.config.path(self.project.config.input_example).resolve()
+
+    @property
+    def model_dir(self) -> Path:
+        assert self.logged is not None and self.logged.model_dir is not None
+        return self.logged.model_dir
+
+
+def _static(stage: Stage[Project]) -> Stage[Validation]:
+    def run(state: Validation) -> list[Finding]:
+        return stage.run(state.project)
+
+    return Stage(stage.name, run, always=stage.always)
+
+
+def _preflight(state: Validation) -> list[Finding]:
+    return required_unset(state.project.config, os.environ)
+
+
+def _inprocess(state: Validation) -> list[Finding]:
+    """Open the store and the run, start the sandbox early, log the model and check it."""
+    project, options, stack = state.project, state.options, state.sandbox.stack
+    uri, default_store = store.resolve_tracking_uri(project.root, options.tracking_uri)
+    if default_store:
+        store.prepare_default_store(project.root)
+    state.content = content_hash(project.config)
+    # the environment is built, and the probe imports mlflow, while the model is being logged
+    sandbox.start_early(state.sandbox)
+    download = stack.enter_context(store.scratch_folder())
+    state.run = stack.enter_context(
+        store.validation_run(project.config, uri, default_store, {HASH_TAG: state.content})
+    )
+
+    def on_downloaded(model_dir: Path) -> None:
+        # the sandbox loads and predicts while the in-process checks run
+        sandbox.start_probe_early(state.sandbox, model_dir, state.payload)
+
+    state.logged = log_model.log_and_check(
+        project.config, state.run, download / "model", on_downloaded
+    )
+    return state.logged.findings
+
+
+def _evaluation(state: Validation) -> list[Finding]:
+    assert state.logged is not None
+    return evaluation.run(state.project.config, state.logged)
+
+
+def _logged_files(state: Validation) -> list[Finding]:
+    return logged_files_checks(state.project.config, state.model_dir)
+
+
+def _interpreter(state: Validation) -> list[Finding]:
+    return sandbox.interpreter(state.sandbox, state.model_dir)
+
+
+def _environment_build(state: Validation) -> list[Finding]:
+    return sandbox.environment_build(state.sandbox)
+
+
+def _probe(state: Validation) -> list[Finding]:
+    assert state.logged is not None
+    return sandbox.probe(state.sandbox, state.model_dir, state.payload, state.logged.predictions)
+
+
+STAGES: tuple[Stage[Validation], ...] = (
+    *(_static(stage) for stage in STATIC),
+    Stage("preflight", _preflight),
+    Stage("inprocess", _inprocess),
+    Stage("evaluation", _evaluation),
+    Stage("logged_files", _logged_files),
+    Stage("interpreter", _interpreter),
+    Stage("environment_build", _environment_build),
+    Stage("probe", _probe),
+)
+
+
+def run(root: Path, display: str, options: ValidateOptions) -> Report:
+    started = time.perf_counter()
+    project = Project(config.load(root))
+    report = Report("validate", display)
+    with contextlib.ExitStack() as stack:
+        box = sandbox.SandboxState(
+            project.config, options.use_cache, options.timeout, progress, stack
+        )
+        state = Validation(project, box, options)
+        report.checks = run_stages(STAGES, state)
+        report.unusable = report.has_failed("CFG001")
+        logged = state.logged
+        if logged is not None:
+            report.run_id = logged.run_id
+            report.model_uri = logged.model_uri
+            report.mlflow_version = logged.mlflow_version
+        if state.run is not None:
+            report.duration_s = time.perf_counter() - started
+            tags = validation_tags(report, state.content)
+            tags |= model_tags(project.config, logged.signature if logged else None)
+            files = {"report.json": to_json(report), "report.md": to_markdown(report)}
+            state.run.finish(report.status == "passed", files, tags)
+    report.duration_s = time.perf_counter() - started
+    return report

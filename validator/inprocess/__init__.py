@@ -1,0 +1,2 @@
+"""In the validator's own process, with mlflow: the store, logging the model from code, and the
+checks of the logged model (signature, example, predictions, type hints, evaluation)."""

@@ -1,0 +1,154 @@
+"""The tracking store: which one, the embedded default, MLflow kept quiet, and the validation's
+run from start to end. Imports mlflow: never used by `check`."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import os
+import shutil
+import tempfile
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from validator.errors import ValidatorError
+from validator.project.config import ProjectConfig
+
+STORE_DIR = ".mlflow"
+REPORT_DIR = "validation"  # the run's artifact folder for the report
+
+
+def import_mlflow() -> Any:
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    os.environ.setdefault("DO_NOT_TRACK", "true")
+    try:
+        import mlflow
+    except ImportError:
+        raise ValidatorError(
+            "mlflow is not installed in this environment, and `validate` logs the model with "
+            "it: install the project's requirements (pip install -r requirements.txt) or run "
+            "`nox -s validate`"
+        ) from None
+    return mlflow
+
+
+def default_tracking_uri(root: Path) -> str:
+    return f"sqlite:///{(root / STORE_DIR / 'mlflow.db').resolve().as_posix()}"
+
+
+def resolve_tracking_uri(root: Path, given: str | None) -> tuple[str, bool]:
+    """(uri, whether it is the embedded default store)."""
+    uri = given or os.environ.get("MLFLOW_TRACKING_URI")
+    if uri:
+        return uri, False
+    return default_tracking_uri(root), True
+
+
+def prepare_default_store(root: Path) -> Path:
+    store = root / STORE_DIR
+    store.mkdir(exist_ok=True)
+    ignore = store / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text("# the embedded MLflow store of mfc-validator\n*\n", encoding="utf-8")
+    return store
+
+
+@contextlib.contextmanager
+def quiet() -> Iterator[io.StringIO]:
+    """Keep MLflow's INFO logs, warnings and the script's prints out of our report."""
+    buffer = io.StringIO()
+    mlflow_logger = logging.getLogger("mlflow")
+    level = mlflow_logger.level
+    mlflow_logger.setLevel(logging.ERROR)
+    try:
+        with (
+            warnings.catch_warnings(),
+            contextlib.redirect_stdout(buffer),
+            contextlib.redirect_stderr(buffer),
+        ):
+            warnings.simplefilter("ignore")
+            yield buffer
+    finally:
+        mlflow_logger.setLevel(level)
+
+
+def _experiment_id(mlflow: Any, config: ProjectConfig, default_store: bool) -> str:
+    client = mlflow.MlflowClient()
+    experiment = client.get_experiment_by_name(config.name)
+    if experiment is not None:
+        return str(experiment.experiment_id)
+    artifact_location = None
+    if default_store:
+        artifacts = (config.root / STORE_DIR / "artifacts").resolve()
+        artifact_location = artifacts.as_uri()
+    return str(client.create_experiment(config.name, artifact_location=artifact_location))
+
+
+class ValidationRun:
+    """The MLflow run of one validation, open until the whole report exists."""
+
+    def __init__(self, mlflow: Any, run_id: str, tracking_uri: str) -> None:
+        self.mlflow = mlflow
+        self.run_id = run_id
+        self.tracking_uri = tracking_uri
+        self.ended = False
+
+    def finish(self, passed: bool, files: dict[str, str], tags: dict[str, str]) -> None:
+        """Log FILES ({name: text}, the rendered report) under validation/ and the verdict's
+        tags, and end the run: FINISHED when the validation PASSED, FAILED when it did not."""
+        from mlflow.entities import RunTag
+
+        client = self.mlflow.MlflowClient()
+        try:
+            with quiet():
+                for name, text in files.items():
+                    client.log_text(self.run_id, text, f"{REPORT_DIR}/{name}")
+                run_tags = [RunTag(key, value) for key, value in tags.items()]
+                client.log_batch(self.run_id, tags=run_tags)
+                self.mlflow.end_run("FINISHED" if passed else "FAILED")
+        except Exception as exc:
+            raise ValidatorError(
+                f"cannot record the report in the tracking store {self.tracking_uri}: {exc}"
+            ) from None
+        self.ended = True
+
+
+@contextlib.contextmanager
+def validation_run(
+    config: ProjectConfig, tracking_uri: str, default_store: bool, tags: dict[str, str]
+) -> Iterator[ValidationRun]:
+    """Start the run; one left without `finish` (an error, Ctrl-C) ends FAILED or KILLED."""
+    mlflow = import_mlflow()
+    mlflow.set_tracking_uri(tracking_uri)
+    try:
+        with quiet():
+            experiment_id = _experiment_id(mlflow, config, default_store)
+            run = mlflow.start_run(
+                experiment_id=experiment_id, run_name=f"validate-{config.name}", tags=tags
+            )
+    except Exception as exc:  # the store itself is unusable: a run cannot be made
+        raise ValidatorError(f"cannot use the tracking store {tracking_uri}: {exc}") from None
+    handle = ValidationRun(mlflow, run.info.run_id, tracking_uri)
+    status = "FAILED"
+    try:
+        yield handle
+    except KeyboardInterrupt:
+        status = "KILLED"
+        raise
+    finally:
+        if not handle.ended:
+            with quiet(), contextlib.suppress(Exception):
+                mlflow.end_run(status)
+
+
+@contextlib.contextmanager
+def scratch_folder(prefix: str = "mfc-model-") -> Iterator[Path]:
+    """A temporary folder for downloads from the store, removed afterwards."""
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)

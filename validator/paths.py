@@ -1,0 +1,52 @@
+"""Paths inside a project: how they are shown, and which folders are never part of a model."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+# caches, version control, virtualenvs and MLflow stores: never the model's own code or data
+SKIPPED_DIRS = frozenset(
+    {
+        "__pycache__",
+        ".git",
+        ".ipynb_checkpoints",
+        ".mlflow",
+        ".nox",
+        ".venv",
+        "mlartifacts",
+        "mlruns",
+        "node_modules",
+        "site-packages",
+    }
+)
+
+
+def relative_path(path: Path, root: Path) -> str:
+    """PATH as shown to the user: relative to ROOT (posix), symlinks not followed."""
+    try:
+        # absolute() keeps symlinks as the user laid them out, where resolve() follows them
+        return Path(os.path.relpath(path.absolute(), root.absolute())).as_posix()
+    except ValueError:  # another drive on Windows
+        return str(path)
+
+
+def inside(path: Path, root: Path) -> str | None:
+    """PATH relative to ROOT (posix) when it is inside ROOT, else None."""
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except (ValueError, OSError):
+        return None
+
+
+def files_under(path: Path, suffix: str = "") -> list[Path]:
+    """PATH itself if it is a file, else every file below it outside SKIPPED_DIRS, sorted."""
+    if path.is_file():
+        return [path] if path.name.endswith(suffix) else []
+    if not path.is_dir():
+        return []
+    return sorted(
+        file
+        for file in path.rglob(f"*{suffix}")
+        if file.is_file() and not SKIPPED_DIRS & set(file.relative_to(path).parts[:-1])
+    )

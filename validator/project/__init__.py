@@ -1,0 +1,1 @@
+"""The project: model.yaml loaded strictly, its evaluation config, sources and content hash."""

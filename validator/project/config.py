@@ -1,0 +1,270 @@
+"""Load model.yaml strictly into a frozen ProjectConfig."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from validator.errors import ValidatorError
+from validator.project.evaluation_config import Evaluation
+from validator.project.evaluation_config import parse as parse_evaluation
+from validator.project.yaml_values import fail, relative_path, string_map, type_name, unknown
+
+CONFIG_FILE = "model.yaml"
+ENV_KEYS = ("name", "description", "secret", "required")
+REGISTRY_KEYS = ("tags", "datagrok")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class EnvVar:
+    name: str
+    description: str = ""
+    secret: bool = False
+    required: bool = True
+
+
+@dataclass(frozen=True)
+class ProjectConfig:
+    root: Path
+    name: str
+    script: str = "model.py"
+    requirements: str = "requirements.txt"
+    input_example: str = "input_example.json"
+    code_paths: tuple[str, ...] = ()
+    artifacts: dict[str, str] = field(default_factory=dict)
+    model_config: dict[str, Any] | str = field(default_factory=dict)
+    env: tuple[EnvVar, ...] = ()
+    registry_tags: dict[str, str] = field(default_factory=dict)
+    # also tag the registered model for Datagrok's MLflow connector
+    registry_datagrok: bool = False
+    evaluation: Evaluation | None = None
+    lines: dict[str, int] = field(default_factory=dict, compare=False)
+
+    @property
+    def config_path(self) -> Path:
+        return self.root / CONFIG_FILE
+
+    def path(self, relative: str) -> Path:
+        return self.root / relative
+
+    def where(self, key: str) -> str:
+        line = self.lines.get(key)
+        return f"{CONFIG_FILE}:{line}" if line else CONFIG_FILE
+
+    def named_files(self) -> list[tuple[str, str]]:
+        """(key, relative path) of every file or folder model.yaml names."""
+        files = [
+            ("script", self.script),
+            ("requirements", self.requirements),
+            ("input_example", self.input_example),
+        ]
+        files += [("code_paths", path) for path in self.code_paths]
+        files += [(f"artifacts.{name}", path) for name, path in self.artifacts.items()]
+        if isinstance(self.model_config, str):
+            files.append(("model_config", self.model_config))
+        if self.evaluation is not None:
+            files.append(("evaluation.data", self.evaluation.data))
+        return files
+
+
+def _key_lines(text: str) -> dict[str, int]:
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return {}
+    if not isinstance(node, yaml.MappingNode):
+        return {}
+    return {
+        str(key.value): key.start_mark.line + 1
+        for key, _ in node.value
+        if isinstance(key, yaml.ScalarNode)
+    }
+
+
+def _env(value: object, where: str) -> tuple[EnvVar, ...]:
+    if not isinstance(value, list):
+        raise fail(
+            where,
+            f"'env' must be a list of {{name, description, secret, required}}, "
+            f"got {type_name(value)}",
+        )
+    result: list[EnvVar] = []
+    for index, item in enumerate(value):
+        label = f"env[{index}]"
+        if isinstance(item, str):
+            item = {"name": item}
+        if not isinstance(item, dict):
+            raise fail(where, f"'{label}' must be a mapping with a 'name', got {type_name(item)}")
+        for key in item:
+            if key not in ENV_KEYS:
+                raise fail(where, f"'{label}': {unknown(str(key), ENV_KEYS)}")
+        name = item.get("name")
+        if not isinstance(name, str) or not _ENV_NAME.match(name):
+            raise fail(
+                where, f"'{label}.name' must be a variable name like API_TOKEN, got {name!r}"
+            )
+        description = item.get("description", "")
+        if not isinstance(description, str):
+            raise fail(where, f"'{label}.description' must be a string")
+        flags: dict[str, bool] = {}
+        for flag, default in (("secret", False), ("required", True)):
+            flag_value = item.get(flag, default)
+            if not isinstance(flag_value, bool):
+                raise fail(where, f"'{label}.{flag}' must be true or false, got {flag_value!r}")
+            flags[flag] = flag_value
+        if any(var.name == name for var in result):
+            raise fail(where, f"'{label}': variable {name} is declared twice")
+        result.append(EnvVar(name, description, flags["secret"], flags["required"]))
+    return tuple(result)
+
+
+# Each key's parser: (the value, where it is) -> the ProjectConfig fields it sets.
+Parser = Callable[[object, str], dict[str, Any]]
+
+
+def _name(value: object, where: str) -> dict[str, Any]:
+    if not isinstance(value, str) or not value.strip():
+        raise fail(where, f"'name' must be a non-empty string, got {type_name(value)}")
+    return {"name": value}
+
+
+def _file(key: str) -> Parser:
+    def parse(value: object, where: str) -> dict[str, Any]:
+        return {key: relative_path(value, where, key)}
+
+    return parse
+
+
+def _code_paths(value: object, where: str) -> dict[str, Any]:
+    value = [] if value is None else value
+    if not isinstance(value, list):
+        raise fail(where, f"'code_paths' must be a list of paths, got {type_name(value)}")
+    paths = (relative_path(item, where, f"code_paths[{i}]") for i, item in enumerate(value))
+    return {"code_paths": tuple(paths)}
+
+
+def _artifacts(value: object, where: str) -> dict[str, Any]:
+    artifacts = string_map(value or {}, where, "artifacts")
+    for artifact, path in artifacts.items():
+        relative_path(path, where, f"artifacts.{artifact}")
+    return {"artifacts": artifacts}
+
+
+def _model_config(value: object, where: str) -> dict[str, Any]:
+    value = {} if value is None else value
+    if isinstance(value, str):
+        relative_path(value, where, "model_config")
+    elif not isinstance(value, dict):
+        raise fail(
+            where,
+            f"'model_config' must be a mapping or the path of a YAML file, got {type_name(value)}",
+        )
+    return {"model_config": value}
+
+
+def _env_key(value: object, where: str) -> dict[str, Any]:
+    return {"env": _env(value or [], where)}
+
+
+def _registry(value: object, where: str) -> dict[str, Any]:
+    registry = value or {}
+    if not isinstance(registry, dict):
+        raise fail(where, f"'registry' must be a mapping, got {type_name(registry)}")
+    for key in registry:
+        if key not in REGISTRY_KEYS:
+            raise fail(where, f"'registry': {unknown(str(key), REGISTRY_KEYS)}")
+    datagrok = registry.get("datagrok", False)
+    if not isinstance(datagrok, bool):
+        raise fail(where, f"'registry.datagrok' must be true or false, got {type_name(datagrok)}")
+    tags = string_map(registry.get("tags") or {}, where, "registry.tags")
+    return {"registry_tags": tags, "registry_datagrok": datagrok}
+
+
+def _evaluation(value: object, where: str) -> dict[str, Any]:
+    return {"evaluation": parse_evaluation(value, where)}
+
+
+PARSERS: dict[str, Parser] = {
+    "name": _name,
+    "script": _file("script"),
+    "requirements": _file("requirements"),
+    "input_example": _file("input_example"),
+    "code_paths": _code_paths,
+    "artifacts": _artifacts,
+    "model_config": _model_config,
+    "env": _env_key,
+    "registry": _registry,
+    "evaluation": _evaluation,
+}
+KEYS = tuple(PARSERS)
+
+
+def _read(root: Path) -> tuple[dict[str, Any], dict[str, int]]:
+    """model.yaml's mapping and the line of each top-level key."""
+    if not root.exists():
+        raise ValidatorError(f"{root}: no such folder")
+    if not root.is_dir():
+        raise ValidatorError(f"{root}: not a folder (give the model project's folder)")
+    config_path = root / CONFIG_FILE
+    if not config_path.is_file():
+        raise ValidatorError(
+            f"{root}: no {CONFIG_FILE} here, so this is not a model project "
+            "(generate one with cookiecutter, or give the project's folder)"
+        )
+    try:
+        text = config_path.read_text(encoding="utf-8")
+        data = yaml.safe_load(text)
+    except UnicodeDecodeError as exc:
+        raise ValidatorError(f"{CONFIG_FILE}: not UTF-8 text ({exc.reason})") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        place = f"{CONFIG_FILE}:{mark.line + 1}" if mark else CONFIG_FILE
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ValidatorError(f"{place}: not valid YAML ({problem})") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ValidatorError(f"{CONFIG_FILE}: must be a mapping of keys, got {type_name(data)}")
+    return data, _key_lines(text)
+
+
+def load(root: Path) -> ProjectConfig:
+    """Load ROOT/model.yaml; raise ValidatorError naming the file and key on any problem."""
+    data, lines = _read(root)
+
+    def where(key: str) -> str:
+        return f"{CONFIG_FILE}:{lines[key]}" if key in lines else CONFIG_FILE
+
+    values: dict[str, Any] = {"root": root, "lines": lines, "name": root.resolve().name}
+    for key, value in data.items():
+        parser = PARSERS.get(str(key))
+        if parser is None:
+            raise fail(where(str(key)), unknown(str(key), KEYS))
+        values.update(parser(value, where(str(key))))
+    return ProjectConfig(**values)
+
+
+def load_model_config(config: ProjectConfig) -> dict[str, Any]:
+    """The model_config mapping, reading the YAML file when model.yaml names one."""
+    if isinstance(config.model_config, dict):
+        return config.model_config
+    path = config.path(config.model_config)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ValidatorError(
+            f"{config.where('model_config')}: cannot read {config.model_config}: {exc.strerror}"
+        ) from None
+    except yaml.YAMLError as exc:
+        raise ValidatorError(f"{config.model_config}: not valid YAML ({exc})") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ValidatorError(f"{config.model_config}: must be a mapping, got {type_name(data)}")
+    return data

@@ -1,0 +1,49 @@
+"""Reading one value of model.yaml: errors that name the file, line and key."""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+
+from validator.errors import ValidatorError
+
+
+def fail(where: str, message: str) -> ValidatorError:
+    return ValidatorError(f"{where}: {message}")
+
+
+def type_name(value: object) -> str:
+    return {
+        str: "a string",
+        int: "a number",
+        float: "a number",
+        bool: "true/false",
+        list: "a list",
+        dict: "a mapping",
+        type(None): "nothing (null)",
+    }.get(type(value), type(value).__name__)
+
+
+def unknown(key: str, allowed: tuple[str, ...]) -> str:
+    close = difflib.get_close_matches(key, allowed, n=1)
+    hint = f"; did you mean '{close[0]}'?" if close else ""
+    return f"unknown key '{key}' (expected one of: {', '.join(allowed)}){hint}"
+
+
+def relative_path(value: object, where: str, key: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise fail(where, f"'{key}' must be a relative path (a string), got {type_name(value)}")
+    if Path(value).is_absolute():
+        raise fail(where, f"'{key}' must be relative to the project folder, got '{value}'")
+    return value
+
+
+def string_map(value: object, where: str, key: str) -> dict[str, str]:
+    if not isinstance(value, dict):
+        raise fail(where, f"'{key}' must be a mapping of names to strings, got {type_name(value)}")
+    result: dict[str, str] = {}
+    for name, item in value.items():
+        if not isinstance(name, str) or isinstance(item, (dict, list)) or item is None:
+            raise fail(where, f"'{key}.{name}' must be a string, got {type_name(item)}")
+        result[name] = str(item)
+    return result

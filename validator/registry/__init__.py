@@ -1,0 +1,1 @@
+"""The registry: the registration gate, the tags it writes, and signature compatibility."""

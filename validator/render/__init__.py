@@ -1,0 +1,37 @@
+"""Renderers: a report in, text out. No renderer decides anything, and only these render."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from validator.render.json_report import to_json
+from validator.render.junit import to_junit
+from validator.render.text import summary_line, to_text
+from validator.report import Report
+
+RENDERERS: dict[str, Callable[[Report], str]] = {
+    "text": to_text,
+    "json": to_json,
+    "junit": to_junit,
+}
+__all__ = ["RENDERERS", "render", "summary_line", "to_text", "write_atomic"]
+
+
+def render(report: Report, fmt: str) -> str:
+    return RENDERERS[fmt](report)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write text to path so that a reader never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

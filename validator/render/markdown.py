@@ -1,0 +1,46 @@
+"""The report as Markdown, for people: logged with the run, so the MLflow UI shows it."""
+
+from __future__ import annotations
+
+from validator import __version__
+from validator.render.text import MARK, STATUSES, counts
+from validator.report import Report
+
+
+def _cell(text: str | None) -> str:
+    return (text or "").replace("|", "\\|").replace("\n", " ")
+
+
+def to_markdown(report: Report) -> str:
+    """The report for people: logged with the run, so the MLflow UI shows it."""
+    lines = [f"# mfc-validator {report.command}: {report.status}", ""]
+    facts = {
+        "project": report.project,
+        "run": report.run_id,
+        "model": report.model_uri,
+        "validator": __version__,
+        "mlflow": report.mlflow_version,
+        "duration": f"{report.duration_s:.1f} s",
+    }
+    lines += ["| | |", "| --- | --- |"]
+    lines += [f"| {key} | {_cell(value)} |" for key, value in facts.items() if value]
+    lines += ["", f"**{counts(report)}**", ""]
+    lines += ["| status | code | check | where | fix |", "| --- | --- | --- | --- | --- |"]
+    for status in STATUSES:
+        for finding in report.checks:
+            if finding.status == status:
+                lines.append(
+                    f"| {MARK[status]} | {finding.code} | {_cell(finding.message)} "
+                    f"| {_cell(finding.location)} | {_cell(finding.hint)} |"
+                )
+    return "\n".join(lines) + "\n"
+
+
+def codes_table() -> str:
+    """The README's table of every check code, from the registry (family order, then code)."""
+    from validator.codes import FAMILIES, REGISTRY
+
+    rows = sorted(REGISTRY, key=lambda code: (FAMILIES.index(code.family), code.code))
+    lines = ["| code | family | what fails (or warns) |", "| --- | --- | --- |"]
+    lines += [f"| {code.code} | {code.family} | {code.fails} |" for code in rows]
+    return "\n".join(lines) + "\n"

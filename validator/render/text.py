@@ -1,0 +1,43 @@
+"""The report as text for a terminal: failures and warnings with their fixes, and a summary."""
+
+from __future__ import annotations
+
+from validator.report import Finding, Report, Status
+
+STATUSES: tuple[Status, ...] = ("failed", "warning", "passed", "skipped")
+
+MARK = {"passed": "PASS", "failed": "FAIL", "warning": "WARN", "skipped": "SKIP"}
+
+
+def _finding_lines(finding: Finding) -> list[str]:
+    where = f" [{finding.location}]" if finding.location else ""
+    lines = [f"  {MARK[finding.status]} {finding.code} {finding.message}{where}"]
+    if finding.hint and finding.status in ("failed", "warning"):
+        lines.append(f"       fix: {finding.hint}")
+    return lines
+
+
+def counts(report: Report) -> str:
+    shown = ", ".join(
+        f"{report.count(status)} {status}" for status in STATUSES if report.count(status)
+    )
+    return shown or "no checks"
+
+
+def summary_line(report: Report) -> str:
+    line = f"{report.command} {report.status}: {counts(report)} ({report.duration_s:.1f} s)"
+    if report.command == "register" and report.model_uri:
+        line += f": {report.model_uri}"
+    return line
+
+
+def to_text(report: Report, *, verbose: bool = False) -> str:
+    lines = [f"mfc-validator {report.command} {report.project}"]
+    for finding in report.checks:
+        if verbose or finding.status in ("failed", "warning"):
+            lines.extend(_finding_lines(finding))
+    if report.model_uri:
+        label = "registered" if report.command == "register" else "model"
+        lines.append(f"  {label}: {report.model_uri} (run {report.run_id})")
+    lines.append(summary_line(report))
+    return "\n".join(lines) + "\n"

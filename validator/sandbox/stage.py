@@ -1,0 +1,144 @@
+"""The sandbox stages of `validate`: an interpreter of the logged Python (SBX006), the environment
+built from the logged requirements (SBX001), and the probe's run there (SBX002-SBX005, SBX007,
+SIG006, DEP009, DEP010, ENV004). The environment is started early, from the requirements the
+model is about to be logged with, so that it is built while the model is being logged."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from validator.project.config import ProjectConfig
+from validator.project.requirements import requirement_lines
+from validator.report import Finding, failed, passed
+from validator.sandbox import probe_results
+from validator.sandbox.envcache import SandboxError
+from validator.sandbox.interpreters import find_python
+from validator.sandbox.logged_files import logged_python_version
+from validator.sandbox.runner import Sandbox
+
+
+@dataclass
+class SandboxState:
+    config: ProjectConfig
+    use_cache: bool
+    timeout: float
+    progress: Callable[[str], None]
+    stack: contextlib.ExitStack
+    early: Sandbox | None = None  # started before logging, for the project's requirements
+    box: Sandbox | None = None  # the one that runs the probe
+
+
+def _fits(box: Sandbox, model_dir: Path) -> bool:
+    """Whether BOX was made for the Python and requirements the model was logged with."""
+    version = logged_python_version(model_dir) or ""
+    requirements = (model_dir / "requirements.txt").read_text(encoding="utf-8")
+    return (box.python_version, sorted(requirement_lines(box.requirements_text))) == (
+        version,
+        sorted(requirement_lines(requirements)),
+    )
+
+
+def start_early(state: SandboxState) -> None:
+    """Start building the sandbox for the requirements the model is about to be logged with."""
+    config = state.config
+    requirements = config.path(config.requirements).read_text(encoding="utf-8")
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    state.early = state.stack.enter_context(
+        Sandbox(
+            sys.executable,
+            version,
+            requirements,
+            [var.name for var in config.env],
+            use_cache=state.use_cache,
+            progress=state.progress,
+        )
+    )
+
+
+def start_probe_early(state: SandboxState, model_dir: Path, payload: Path) -> None:
+    """Hand the early sandbox's probe the model as soon as it is downloaded, if it fits."""
+    early = state.early
+    if early is not None and early.ready() and _fits(early, model_dir):
+        early.start(model_dir, payload)
+
+
+def interpreter(state: SandboxState, model_dir: Path) -> list[Finding]:
+    """SBX006: a Python of the logged major.minor, and the sandbox that will use it."""
+    version = logged_python_version(model_dir) or ""
+    if state.early is not None and _fits(state.early, model_dir):
+        state.box = state.early
+        return [passed("SBX006")]
+    if state.early is not None:  # the logged model asks for something else than we guessed
+        state.early.close()
+        state.early = None
+    python = find_python(version) if version else sys.executable
+    if python is None:
+        return [
+            failed(
+                "SBX006",
+                f"the model was logged with Python {version}, and no Python {version} is on "
+                "this machine to rebuild its environment",
+                "python_env.yaml",
+                f"install Python {version} (e.g. `uv python install {version}`) or log the "
+                "model with the Python it will be served with",
+            )
+        ]
+    state.box = state.stack.enter_context(
+        Sandbox(
+            python,
+            version,
+            (model_dir / "requirements.txt").read_text(encoding="utf-8"),
+            [var.name for var in state.config.env],
+            use_cache=state.use_cache,
+            progress=state.progress,
+        )
+    )
+    return [passed("SBX006")]
+
+
+def environment_build(state: SandboxState) -> list[Finding]:
+    """SBX001: the logged requirements install in a fresh virtualenv."""
+    assert state.box is not None
+    config = state.config
+    try:
+        env = state.box.environment()
+    except SandboxError as exc:
+        output = exc.stderr.strip().splitlines()
+        detail = " | ".join(line.strip() for line in output[-6:] if line.strip())
+        return [
+            failed(
+                "SBX001",
+                f"the logged requirements do not install in a new virtualenv: {exc}: {detail}",
+                config.requirements,
+                f"fix the requirement the installer names in {config.requirements} (a version "
+                "that exists for this Python and platform)",
+            )
+        ]
+    built = (
+        "reused from the cache"
+        if env.reused
+        else f"built in {env.build_s:.1f} s" + ("" if state.use_cache else ", not cached")
+    )
+    return [
+        Finding(
+            "SBX001",
+            "passed",
+            f"the logged requirements install in a fresh virtualenv "
+            f"({env.installer}; environment {built})",
+        )
+    ]
+
+
+def probe(
+    state: SandboxState, model_dir: Path, payload: Path, local_predictions: str | None
+) -> list[Finding]:
+    """The probe loads the logged model and predicts in the sandbox; its results as checks."""
+    assert state.box is not None
+    result = state.box.run(model_dir, payload, state.timeout)
+    return probe_results.probe_checks(
+        state.config, model_dir, result, local_predictions, state.timeout
+    )
