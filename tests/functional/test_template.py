@@ -20,7 +20,7 @@ from validator.pipeline import run_check
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 PROJECT_FILES = [
     ".gitignore",

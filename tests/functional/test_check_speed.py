@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 HEAVY = ("mlflow", "pandas", "numpy")
 PROGRAM = """
 import contextlib, io, json, sys

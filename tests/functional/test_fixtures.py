@@ -12,7 +12,7 @@ import pytest
 
 from validator.checks import STATIC
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 
 class Expected(NamedTuple):

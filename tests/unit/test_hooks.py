@@ -14,7 +14,7 @@ from cookiecutter.main import cookiecutter
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 BAD_ANSWERS = [
     ("project_slug", "Demand-Forecast"),

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import GOOD_MODEL, ProjectFactory, run_cli
-from tests.server import mlflow_server
+from tests.functional.server import mlflow_server
 
 pytestmark = pytest.mark.slow
 

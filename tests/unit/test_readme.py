@@ -7,7 +7,7 @@ from pathlib import Path
 
 from validator.codes import CODES, FAMILIES
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def _code_rows() -> dict[str, str]:

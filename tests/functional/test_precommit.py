@@ -13,8 +13,8 @@ import pytest
 
 pytestmark = pytest.mark.slow
 
-REPO = Path(__file__).resolve().parent.parent
-GOOD = Path(__file__).parent / "fixtures" / "good"
+REPO = Path(__file__).resolve().parents[2]
+GOOD = Path(__file__).resolve().parents[1] / "fixtures" / "good"
 
 
 def git(*args: str, cwd: Path) -> None:
