@@ -5,7 +5,7 @@ import os
 import subprocess
 import sys
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -47,6 +47,22 @@ ProjectFactory = Callable[..., Path]
 @pytest.fixture
 def repo_root() -> Path:
     return REPO_ROOT
+
+
+@pytest.fixture(scope="module")
+def config_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A cookiecutter config for the module: replays and clones stay out of the home folder, and
+    the hooks, which read the same file through COOKIECUTTER_CONFIG, ignore the user's."""
+    home = tmp_path_factory.mktemp("cookiecutter-home")
+    path = home / "config.yaml"
+    path.write_text(
+        f"cookiecutters_dir: {json.dumps(str(home / 'cookiecutters'))}\n"
+        f"replay_dir: {json.dumps(str(home / 'replay'))}\n",
+        encoding="utf-8",
+    )
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setenv("COOKIECUTTER_CONFIG", str(path))
+        yield path
 
 
 @pytest.fixture

@@ -9,16 +9,13 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 import yaml
 from cookiecutter.main import cookiecutter
 
 from validator.pipeline import run_check
-
-if TYPE_CHECKING:
-    from collections.abc import Iterator
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -76,21 +73,6 @@ CUSTOM = {
     "python_version": "3.12",
     "env_vars": " A_KEY, OTHER ,",
 }
-
-
-@pytest.fixture(scope="module")
-def config_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    # Keeps replays and clones out of the home folder; the hooks read the same file.
-    home = tmp_path_factory.mktemp("cookiecutter-home")
-    path = home / "config.yaml"
-    path.write_text(
-        f"cookiecutters_dir: {json.dumps(str(home / 'cookiecutters'))}\n"
-        f"replay_dir: {json.dumps(str(home / 'replay'))}\n",
-        encoding="utf-8",
-    )
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        monkeypatch.setenv("COOKIECUTTER_CONFIG", str(path))
-        yield path
 
 
 def bake(output_dir: Path, config_file: Path, template: str | None = None, **answers: str) -> Path:

@@ -1,4 +1,5 @@
-"""One test per kind of bad model.yaml: exit 2, a message naming the file and the key."""
+"""model.yaml read in-process: one test per kind of bad file, a message naming the file, the line
+and the key; and the defaults."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ProjectFactory, run_cli
 from validator import config
 from validator.errors import ValidatorError
 
@@ -73,44 +73,3 @@ def test_model_config_file_is_read(tmp_path: Path) -> None:
     (tmp_path / "model.yaml").write_text("model_config: conf.yaml\n")
     (tmp_path / "conf.yaml").write_text("alpha: 2\n")
     assert config.load_model_config(config.load(tmp_path)) == {"alpha": 2}
-
-
-def test_not_a_project(tmp_path: Path) -> None:
-    result = run_cli("check", str(tmp_path))
-    assert result.returncode == 2
-    assert "no model.yaml" in result.stderr
-    assert "Traceback" not in result.stderr
-
-
-def test_missing_folder(tmp_path: Path) -> None:
-    result = run_cli("check", str(tmp_path / "nowhere"))
-    assert result.returncode == 2
-    assert "no such folder" in result.stderr
-
-
-def test_unknown_key_through_the_command(make_project: ProjectFactory) -> None:
-    project = make_project({"model.yaml": "name: x\nscirpt: model.py\n"})
-    for command in ("check", "validate"):
-        result = run_cli(command, str(project))
-        assert result.returncode == 2, result.stderr
-        assert "model.yaml:2: unknown key 'scirpt'" in result.stderr
-        assert "Traceback" not in result.stderr
-
-
-def test_bad_arguments_exit_2(make_project: ProjectFactory) -> None:
-    project = make_project()
-    result = run_cli("check", str(project), "--format", "xml")
-    assert result.returncode == 2
-    assert "invalid choice: 'xml'" in result.stderr
-    assert run_cli("frobnicate").returncode == 2
-    assert run_cli().returncode == 2
-
-
-def test_missing_named_file_is_a_failed_config_check_with_exit_2(
-    make_project: ProjectFactory,
-) -> None:
-    project = make_project({"model.yaml": "requirements: reqs/prod.txt\n"})
-    result = run_cli("check", str(project), "--format", "json")
-    assert result.returncode == 2
-    assert '"code": "CFG001"' in result.stdout
-    assert "reqs/prod.txt" in result.stdout

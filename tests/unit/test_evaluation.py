@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ProjectFactory, run_cli
 from validator import config, evaluation
 from validator.errors import ValidatorError
 from validator.evaluation_config import Evaluation, Threshold, lower_is_better
@@ -61,17 +59,6 @@ def test_bad_evaluation_is_refused(tmp_path: Path, text: str, message: str, deta
     assert detail in str(raised.value)
 
 
-def test_bad_evaluation_key_exits_2_naming_it(make_project: ProjectFactory) -> None:
-    project = make_project({"model.yaml": PREFIX + "  thresholds: {r2_score: {mn: 0.9}}\n"})
-
-    result = run_cli("check", str(project))
-
-    assert result.returncode == 2
-    assert "model.yaml:2" in result.stderr
-    assert "evaluation.thresholds.r2_score" in result.stderr and "'mn'" in result.stderr
-    assert "Traceback" not in result.stderr
-
-
 def test_evaluation_is_read(tmp_path: Path) -> None:
     (tmp_path / "model.yaml").write_text(GOOD)
 
@@ -90,18 +77,6 @@ def test_evaluation_is_read(tmp_path: Path) -> None:
         baseline={"r2_score": 0.95, "mean_absolute_error": 1.0},
         max_regression=0.1,
     )
-
-
-def test_missing_evaluation_data_is_cfg001(make_project: ProjectFactory) -> None:
-    project = make_project({"model.yaml": PREFIX})
-
-    result = run_cli("check", str(project), "--format", "json")
-
-    assert result.returncode == 2
-    [finding] = [c for c in json.loads(result.stdout)["checks"] if c["status"] == "failed"]
-    assert finding["code"] == "CFG001"
-    assert "evaluation.data" in finding["message"] and "d.csv" in finding["message"]
-    assert finding["location"] == "model.yaml:2"
 
 
 @pytest.mark.parametrize(
