@@ -6,11 +6,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+from tests.conftest import ScenarioFactory
+
 HEAVY = ("mlflow", "pandas", "numpy")
 PROGRAM = """
 import contextlib, io, json, sys
@@ -32,9 +32,12 @@ print(json.dumps({{"status": status, "heavy": heavy, "model": "model" in sys.mod
         ("dep003_unknown_import", 0),
     ],
 )
-def test_check_imports_neither_mlflow_nor_pandas(scenario: str, status: int) -> None:
+def test_check_imports_neither_mlflow_nor_pandas(
+    scenario_project: ScenarioFactory, scenario: str, status: int
+) -> None:
+    project = scenario_project(scenario)
     process = subprocess.run(
-        [sys.executable, "-c", PROGRAM.format(heavy=HEAVY), str(FIXTURES / scenario)],
+        [sys.executable, "-c", PROGRAM.format(heavy=HEAVY), str(project)],
         capture_output=True,
         text=True,
         timeout=60,

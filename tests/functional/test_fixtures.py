@@ -1,4 +1,5 @@
-"""`mfc-validator check` over the projects in tests/fixtures/: one scenario, one expected code."""
+"""`mfc-validator check` over the projects in tests/fixtures/: one scenario, one expected code.
+Each scenario is materialized (good/ with the scenario's overlay on top) into a scratch folder."""
 
 from __future__ import annotations
 
@@ -10,9 +11,8 @@ from typing import Any, NamedTuple
 
 import pytest
 
+from tests.conftest import BASE_SCENARIO, ScenarioFactory, scenario_names
 from validator.checks import STATIC
-
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 
 class Expected(NamedTuple):
@@ -85,12 +85,11 @@ def with_status(report: dict[str, Any], status: str) -> set[str]:
 def test_every_static_code_has_a_scenario() -> None:
     static = {code for module in STATIC for code in module.CODES}
     assert {expected.code for expected in SCENARIOS.values()} == static
-    folders = {path.name for path in FIXTURES.iterdir() if path.is_dir()}
-    assert folders == {*SCENARIOS, "good"}
+    assert set(scenario_names()) == {*SCENARIOS, BASE_SCENARIO}
 
 
-def test_good_project_passes_every_check() -> None:
-    process, report = check(FIXTURES / "good")
+def test_good_project_passes_every_check(scenario_project: ScenarioFactory) -> None:
+    process, report = check(scenario_project(BASE_SCENARIO))
     assert process.returncode == 0, process.stdout
     assert report["status"] == "passed"
     assert report["command"] == "check"
@@ -100,9 +99,9 @@ def test_good_project_passes_every_check() -> None:
 
 
 @pytest.mark.parametrize("scenario", sorted(SCENARIOS))
-def test_scenario(scenario: str) -> None:
+def test_scenario(scenario_project: ScenarioFactory, scenario: str) -> None:
     expected = SCENARIOS[scenario]
-    process, report = check(FIXTURES / scenario)
+    process, report = check(scenario_project(scenario))
     assert process.returncode == expected.exit_code, process.stdout
     other = "warning" if expected.status == "failed" else "failed"
     assert with_status(report, expected.status) == {expected.code}

@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import BASE_SCENARIO, materialize_scenario
+
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[2]
-GOOD = Path(__file__).resolve().parents[1] / "fixtures" / "good"
 
 
 def git(*args: str, cwd: Path) -> None:
@@ -79,8 +80,7 @@ def hook_repo(workdir: Path) -> Path:
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    folder = tmp_path / "project"
-    shutil.copytree(GOOD, folder)
+    folder = materialize_scenario(BASE_SCENARIO, tmp_path / "project")
     commit_all(folder)
     return folder
 
