@@ -15,22 +15,32 @@ BAD = [
     ("name: x\nregistry:\n  tgas: {}\n", "model.yaml:2", "unknown key 'tgas'", "tags"),
     ("name: [1, 2]\n", "model.yaml:1", "'name' must be a non-empty string", "a list"),
     ("script: 3\n", "model.yaml:1", "'script' must be a relative path", "a number"),
-    ("script: /abs/model.py\n", "model.yaml:1", "must be relative to the project folder", ""),
+    (
+        "script: /abs/model.py\n",
+        "model.yaml:1",
+        "must be relative to the project folder",
+        "'script'",
+    ),
     ("code_paths: helpers.py\n", "model.yaml:1", "'code_paths' must be a list", "a string"),
     ("artifacts: [a]\n", "model.yaml:1", "'artifacts' must be a mapping", "a list"),
-    ("model_config: 3\n", "model.yaml:1", "'model_config' must be a mapping or the path", ""),
+    (
+        "model_config: 3\n",
+        "model.yaml:1",
+        "'model_config' must be a mapping or the path",
+        "of a YAML file, got a number",
+    ),
     ("env: API_KEY\n", "model.yaml:1", "'env' must be a list", "a string"),
     ("env:\n  - {name: 1X}\n", "model.yaml:1", "'env[0].name' must be a variable name", "1X"),
     (
         "env:\n  - {name: A, secret: yes please}\n",
         "model.yaml:1",
         "'env[0].secret' must be true",
-        "",
+        "or false, got 'yes please'",
     ),
     ("env:\n  - {name: A, requird: false}\n", "model.yaml:1", "unknown key 'requird'", "required"),
     ("env:\n  - A\n  - A\n", "model.yaml:1", "declared twice", "A"),
     ("- a\n- b\n", "model.yaml", "must be a mapping of keys", "a list"),
-    ("name: [unclosed\n", "model.yaml:2", "not valid YAML", ""),
+    ("name: [unclosed\n", "model.yaml:2", "not valid YAML", "expected ',' or ']'"),
 ]
 
 
@@ -42,6 +52,7 @@ def test_bad_model_yaml_is_refused(
     with pytest.raises(ValidatorError) as raised:
         config.load(tmp_path)
     assert str(raised.value).startswith(where + ":")
+    assert detail and detail not in message, "a detail must add to the message"
     assert message in str(raised.value)
     assert detail in str(raised.value)
 

@@ -27,22 +27,50 @@ GOOD = (
 PREFIX = "name: m\nevaluation:\n  data: d.csv\n  targets: y\n  model_type: regressor\n"
 BAD = [
     ("name: m\nevaluation: data.csv\n", "'evaluation' must be a mapping", "a string"),
-    ("name: m\nevaluation:\n  data: d.csv\n  targets: y\n", "'evaluation' needs 'model_type'", ""),
+    ("name: m\nevaluation:\n  data: d.csv\n  targets: y\n", "'evaluation' needs", "'model_type'"),
     (PREFIX + "  treshold: {}\n", "unknown key 'treshold'", "did you mean 'thresholds'"),
     (PREFIX.replace("d.csv", "d.parquet"), "'evaluation.data' must be a .csv or .json", "parquet"),
-    (PREFIX.replace("d.csv", "/abs/d.csv"), "must be relative to the project folder", ""),
-    (PREFIX.replace("targets: y", "targets: [y]"), "'evaluation.targets' must be a column", ""),
+    (
+        PREFIX.replace("d.csv", "/abs/d.csv"),
+        "must be relative to the project folder",
+        "'evaluation.data'",
+    ),
+    (
+        PREFIX.replace("targets: y", "targets: [y]"),
+        "'evaluation.targets' must be a column",
+        "got a list",
+    ),
     (PREFIX.replace("regressor", "ranker"), "must be regressor or classifier", "ranker"),
-    (PREFIX + "  thresholds: [r2_score]\n", "'evaluation.thresholds' must be a mapping", ""),
+    (
+        PREFIX + "  thresholds: [r2_score]\n",
+        "'evaluation.thresholds' must be a mapping",
+        "{metric: number or {min, max}}, got a list",
+    ),
     (PREFIX + "  thresholds: {r2_score: high}\n", "'evaluation.thresholds.r2_score'", "a string"),
-    (PREFIX + "  thresholds: {r2_score: true}\n", "'evaluation.thresholds.r2_score'", ""),
+    (PREFIX + "  thresholds: {r2_score: true}\n", "'evaluation.thresholds.r2_score'", "true/false"),
     (PREFIX + "  thresholds: {r2_score: {least: 1}}\n", "unknown key 'least'", "min, max"),
-    (PREFIX + "  thresholds: {r2_score: {}}\n", "must give min, max or both", ""),
-    (PREFIX + "  thresholds: {r2_score: {min: x}}\n", "'evaluation.thresholds.r2_score.min'", ""),
-    (PREFIX + "  thresholds: {r2_score: {min: 2, max: 1}}\n", "min 2 is above max 1", ""),
+    (
+        PREFIX + "  thresholds: {r2_score: {}}\n",
+        "must give min, max or both",
+        "'evaluation.thresholds.r2_score'",
+    ),
+    (
+        PREFIX + "  thresholds: {r2_score: {min: x}}\n",
+        "'evaluation.thresholds.r2_score.min'",
+        "must be a number, got a string",
+    ),
+    (
+        PREFIX + "  thresholds: {r2_score: {min: 2, max: 1}}\n",
+        "min 2 is above max 1",
+        "'evaluation.thresholds.r2_score'",
+    ),
     (PREFIX + "  baseline: {r2_score: 0.9}\n", "unknown key 'r2_score'", "metrics"),
-    (PREFIX + "  baseline: {max_regression: 0.1}\n", "needs 'metrics'", ""),
-    (PREFIX + "  baseline: {metrics: {r2_score: a}}\n", "baseline.metrics.r2_score", ""),
+    (PREFIX + "  baseline: {max_regression: 0.1}\n", "needs 'metrics'", "'evaluation.baseline'"),
+    (
+        PREFIX + "  baseline: {metrics: {r2_score: a}}\n",
+        "baseline.metrics.r2_score",
+        "must be a number, got a string",
+    ),
     (PREFIX + "  baseline: {metrics: {}, max_regression: -1}\n", "max_regression", "at least 0"),
 ]
 
@@ -54,6 +82,7 @@ def test_bad_evaluation_is_refused(tmp_path: Path, text: str, message: str, deta
     with pytest.raises(ValidatorError) as raised:
         config.load(tmp_path)
 
+    assert detail and detail not in message, "a detail must add to the message"
     assert str(raised.value).startswith("model.yaml:2: ")
     assert message in str(raised.value)
     assert detail in str(raised.value)
