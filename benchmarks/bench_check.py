@@ -3,7 +3,8 @@
     python benchmarks/bench_check.py [--runs 15] [--fixture]
 
 Bakes the template with cookiecutter's defaults into a temporary folder (or, with --fixture,
-uses tests/fixtures/good), runs the command --runs times and prints min, median and max.
+materializes the scenario tests/fixtures/good there), runs the command --runs times and prints
+min, median and max.
 As an installed validator has .pyc files, the runs may write theirs (into the temporary folder,
 through PYTHONPYCACHEPREFIX) even where PYTHONDONTWRITEBYTECODE is set; --no-bytecode times
 compiling the sources on every run instead.
@@ -24,7 +25,15 @@ from collections.abc import Sequence
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-FIXTURE = REPO / "tests" / "fixtures" / "good"
+FIXTURE = "good"  # the scenario of tests/fixtures that --fixture times
+
+
+def materialize(output: Path) -> Path:
+    """The test suite's scenario FIXTURE, put together by its own helper."""
+    sys.path.insert(0, str(REPO))
+    from tests.conftest import materialize_scenario
+
+    return materialize_scenario(FIXTURE, output)
 
 
 def bake(output: Path) -> Path:
@@ -60,7 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15, help="how many timed runs [15]")
     parser.add_argument(
-        "--fixture", action="store_true", help=f"time {FIXTURE.relative_to(REPO)} instead"
+        "--fixture", action="store_true", help=f"time the scenario tests/fixtures/{FIXTURE} instead"
     )
     parser.add_argument(
         "--no-bytecode", action="store_true", help="compile the sources on every run"
@@ -72,7 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         env["PYTHONPYCACHEPREFIX"] = str(temporary / "pycache")
     try:
-        project = FIXTURE if args.fixture else bake(temporary / "baked")
+        project = materialize(temporary / FIXTURE) if args.fixture else bake(temporary / "baked")
         seconds = timings(project, max(args.runs, 1), env)
     finally:
         shutil.rmtree(temporary, ignore_errors=True)

@@ -2,15 +2,20 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# good/ is a whole valid project; every other folder is a scenario, an overlay holding only the
+# files that differ from good/'s: materialize_scenario puts the two together
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+BASE_SCENARIO = "good"
 
 GOOD_MODEL = """\
 from __future__ import annotations
@@ -44,9 +49,55 @@ GOOD_FILES = {
 ProjectFactory = Callable[..., Path]
 
 
+def scenario_names() -> list[str]:
+    """The folders of tests/fixtures: good/ and the overlays."""
+    return sorted(path.name for path in FIXTURES.iterdir() if path.is_dir())
+
+
+def materialize_scenario(scenario: str, destination: Path) -> Path:
+    """Make the project SCENARIO in DESTINATION (which must not exist): a copy of good/, then the
+    overlay's files copied over it. Return DESTINATION."""
+    overlay = FIXTURES / scenario
+    if not overlay.is_dir():
+        raise ValueError(f"no scenario {scenario!r} in {FIXTURES}")
+    shutil.copytree(FIXTURES / BASE_SCENARIO, destination)
+    if scenario != BASE_SCENARIO:
+        shutil.copytree(overlay, destination, dirs_exist_ok=True)
+    return destination
+
+
+ScenarioFactory = Callable[[str], Path]
+
+
+@pytest.fixture
+def scenario_project(tmp_path: Path) -> ScenarioFactory:
+    """materialize_scenario(SCENARIO) into a folder named after it in the test's tmp_path."""
+
+    def make(scenario: str) -> Path:
+        return materialize_scenario(scenario, tmp_path / scenario)
+
+    return make
+
+
 @pytest.fixture
 def repo_root() -> Path:
     return REPO_ROOT
+
+
+@pytest.fixture(scope="module")
+def config_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A cookiecutter config for the module: replays and clones stay out of the home folder, and
+    the hooks, which read the same file through COOKIECUTTER_CONFIG, ignore the user's."""
+    home = tmp_path_factory.mktemp("cookiecutter-home")
+    path = home / "config.yaml"
+    path.write_text(
+        f"cookiecutters_dir: {json.dumps(str(home / 'cookiecutters'))}\n"
+        f"replay_dir: {json.dumps(str(home / 'replay'))}\n",
+        encoding="utf-8",
+    )
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setenv("COOKIECUTTER_CONFIG", str(path))
+        yield path
 
 
 @pytest.fixture

@@ -1,0 +1,118 @@
+"""`mfc-validator check` over the projects in tests/fixtures/: one scenario, one expected code.
+Each scenario is materialized (good/ with the scenario's overlay on top) into a scratch folder."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import pytest
+
+from tests.conftest import BASE_SCENARIO, ScenarioFactory, scenario_names
+from validator.checks import STATIC
+
+
+class Expected(NamedTuple):
+    code: str
+    status: str  # failed or warning
+    exit_code: int
+    location: str
+    mentions: str  # besides the file: what the message must name
+
+
+SCENARIOS: dict[str, Expected] = {
+    # a file model.yaml names is missing: the run cannot be made (exit 2), the report says why
+    "cfg001_missing_script": Expected("CFG001", "failed", 2, "model.yaml:3", "serve.py"),
+    "scr001_syntax_error": Expected("SCR001", "failed", 1, "model.py:14", "parse"),
+    "scr002_no_set_model": Expected("SCR002", "failed", 1, "model.py", "set_model"),
+    "scr003_set_model_twice": Expected("SCR003", "failed", 1, "model.py:27", "2 times"),
+    "scr004_set_model_in_function": Expected("SCR004", "failed", 1, "model.py:27", "function"),
+    "scr005_relative_import": Expected("SCR005", "failed", 1, "model.py:10", ".helpers"),
+    "scr006_set_model_decorator": Expected("SCR006", "failed", 1, "model.py:13", "decorator"),
+    "sig001_input_not_json": Expected("SIG001", "failed", 1, "input_example.json:2", "JSON"),
+    "sig002_two_format_keys": Expected("SIG002", "failed", 1, "input_example.json", "'inputs'"),
+    "sig003_wrong_shape": Expected("SIG003", "failed", 1, "input_example.json", "2 columns"),
+    "dep001_missing_requirement": Expected("DEP001", "failed", 1, "model.py:10", "sklearn"),
+    "dep002_local_module_not_shipped": Expected("DEP002", "failed", 1, "model.py:10", "helpers"),
+    "dep003_unknown_import": Expected("DEP003", "warning", 0, "model.py:10", "mfc_fixture_"),
+    "dep004_optional_import": Expected("DEP004", "warning", 0, "model.py:13", "orjson"),
+    "dep005_invalid_requirement": Expected(
+        "DEP005", "failed", 1, "requirements.txt:3", "scikit-learn=1.5.2"
+    ),
+    "dep006_unpinned_requirement": Expected(
+        "DEP006", "warning", 0, "requirements.txt:2", "pandas>=2.2"
+    ),
+    "dep007_no_mlflow_requirement": Expected("DEP007", "failed", 1, "requirements.txt", "mlflow"),
+    "dep008_duplicate_requirement": Expected(
+        "DEP008", "failed", 1, "requirements.txt:4", "requirements.txt:2"
+    ),
+    "dep011_pickled_artifact": Expected("DEP011", "warning", 0, "factor.pkl", "pickle of numpy"),
+    "env001_undeclared_variable": Expected("ENV001", "failed", 1, "model.py:16", "SERVICE_URL"),
+    "env002_unused_declaration": Expected(
+        "ENV002", "warning", 0, "model.yaml:8", "LEGACY_ENDPOINT"
+    ),
+    "env003_computed_name": Expected("ENV003", "warning", 0, "model.py:17", "literal"),
+}
+# the hint must name the fix, not only restate the problem
+HINTS = {
+    "DEP001": "scikit-learn",
+    "DEP002": "code_paths",
+    "DEP007": "mlflow==",
+    "DEP011": "safetensors",
+    "ENV001": "SERVICE_URL",
+    "SCR005": "code_paths",
+}
+
+
+def check(project: Path) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+    process = subprocess.run(
+        [sys.executable, "-m", "validator", "check", str(project), "--format", "json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert "Traceback" not in process.stderr, process.stderr
+    return process, json.loads(process.stdout)
+
+
+def with_status(report: dict[str, Any], status: str) -> set[str]:
+    return {check["code"] for check in report["checks"] if check["status"] == status}
+
+
+def test_every_static_code_has_a_scenario() -> None:
+    static = {code for module in STATIC for code in module.CODES}
+    assert {expected.code for expected in SCENARIOS.values()} == static
+    assert set(scenario_names()) == {*SCENARIOS, BASE_SCENARIO}
+
+
+def test_good_project_passes_every_check(scenario_project: ScenarioFactory) -> None:
+    process, report = check(scenario_project(BASE_SCENARIO))
+    assert process.returncode == 0, process.stdout
+    assert report["status"] == "passed"
+    assert report["command"] == "check"
+    assert report["mlflow_version"] is None
+    assert {c["status"] for c in report["checks"]} == {"passed"}
+    assert len(report["checks"]) == len({code for module in STATIC for code in module.CODES})
+
+
+@pytest.mark.parametrize("scenario", sorted(SCENARIOS))
+def test_scenario(scenario_project: ScenarioFactory, scenario: str) -> None:
+    expected = SCENARIOS[scenario]
+    process, report = check(scenario_project(scenario))
+    assert process.returncode == expected.exit_code, process.stdout
+    other = "warning" if expected.status == "failed" else "failed"
+    assert with_status(report, expected.status) == {expected.code}
+    assert with_status(report, other) == set()
+    [finding] = [c for c in report["checks"] if c["code"] == expected.code]
+    assert finding["family"] in ("config", "script", "signature", "dependencies", "environment")
+    assert finding["location"] == expected.location
+    file = expected.location.split(":")[0]
+    if expected.code != "CFG001":  # CFG001 names the missing file, found at model.yaml's line
+        assert file in finding["message"]
+    assert expected.mentions in finding["message"]
+    assert "\n" not in finding["message"]
+    assert finding["hint"]
+    assert HINTS.get(expected.code, "") in finding["hint"]

@@ -1,0 +1,714 @@
+from __future__ import annotations
+
+import ast
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from cookiecutter.main import cookiecutter
+
+from validator.pipeline import run_check
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+PROJECT_FILES = [
+    ".gitignore",
+    ".pre-commit-config.yaml",
+    "README.md",
+    "input_example.json",
+    "model.py",
+    "model.yaml",
+    "noxfile.py",
+    "requirements.txt",
+    "tests/conftest.py",
+    "tests/test_environment.py",
+    "tests/test_model.py",
+]
+KINDS = ["dataframe", "artifacts", "streaming", "typed"]
+# files a kind has beside PROJECT_FILES
+KIND_FILES = {
+    "dataframe": [],
+    "artifacts": ["evaluation.csv", "features.py", "model.skops", "train.py"],
+    "streaming": [],
+    "typed": ["model_config.yaml"],
+}
+WORKFLOW = ".github/workflows/validate.yml"
+PINNED = ["mlflow==3.17.2", "numpy==2.4.6", "pandas==3.1.1"]
+KIND_PINNED = {
+    "dataframe": PINNED,
+    "artifacts": [*PINNED, "scikit-learn==1.9.1", "skops==0.16.0"],
+    "streaming": PINNED,
+    "typed": ["mlflow==3.17.2", "pydantic==2.14.3"],
+}
+# the GitHub expressions the workflow must keep as they are
+GITHUB_EXPRESSIONS = [
+    "${{ github.ref }}",
+    "${{ vars.MFC_VALIDATOR_SPEC }}",
+    "${{ runner.os }}",
+    "${{ hashFiles('requirements.txt') }}",
+]
+MODEL_YAML_KEYS = {
+    "name",
+    "script",
+    "requirements",
+    "input_example",
+    "code_paths",
+    "artifacts",
+    "model_config",
+    "env",
+    "registry",
+}
+CUSTOM = {
+    "project_name": "Churn Score",
+    "description": "Scores churn risk.",
+    "model_name": "churn.score v2",
+    "python_version": "3.12",
+    "env_vars": " A_KEY, OTHER ,",
+}
+
+
+def bake(output_dir: Path, config_file: Path, template: str | None = None, **answers: str) -> Path:
+    project = cookiecutter(
+        template=template or str(REPO_ROOT),
+        no_input=True,
+        output_dir=str(output_dir),
+        config_file=str(config_file),
+        extra_context=answers,
+    )
+    return Path(project)
+
+
+@pytest.fixture(scope="module")
+def default_project(tmp_path_factory: pytest.TempPathFactory, config_file: Path) -> Path:
+    return bake(tmp_path_factory.mktemp("default"), config_file)
+
+
+@pytest.fixture(scope="module")
+def custom_project(tmp_path_factory: pytest.TempPathFactory, config_file: Path) -> Path:
+    return bake(tmp_path_factory.mktemp("custom"), config_file, **CUSTOM)
+
+
+Baker = Callable[..., Path]
+
+
+@pytest.fixture(scope="module")
+def baked(tmp_path_factory: pytest.TempPathFactory, config_file: Path) -> Baker:
+    """bake(...) for kind, ci and CUSTOM's answers or the defaults; each project baked once."""
+    projects: dict[tuple[str, str, bool], Path] = {}
+
+    def get(kind: str, ci: str = "no", custom: bool = False) -> Path:
+        key = (kind, ci, custom)
+        if key not in projects:
+            answers = {**(CUSTOM if custom else {}), "model_kind": kind, "ci": ci}
+            projects[key] = bake(tmp_path_factory.mktemp(f"{kind}-{ci}"), config_file, **answers)
+        return projects[key]
+
+    return get
+
+
+def files_of(project: Path) -> list[str]:
+    return sorted(
+        path.relative_to(project).as_posix() for path in project.rglob("*") if path.is_file()
+    )
+
+
+def model_yaml(project: Path) -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load((project / "model.yaml").read_text(encoding="utf-8"))
+    return loaded
+
+
+def noxfile_constant(project: Path, name: str) -> object:
+    tree = ast.parse((project / "noxfile.py").read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(
+            isinstance(target, ast.Name) and target.id == name for target in node.targets
+        ):
+            return ast.literal_eval(node.value)
+    raise AssertionError(f"noxfile.py assigns no {name}")
+
+
+def pre_commit_hooks(project: Path) -> dict[str, dict[str, Any]]:
+    config = yaml.safe_load((project / ".pre-commit-config.yaml").read_text(encoding="utf-8"))
+    (repo,) = config["repos"]
+    assert repo["repo"] == "local"
+    return {hook["id"]: hook for hook in repo["hooks"]}
+
+
+def test_default_project_has_exactly_the_expected_files(default_project: Path) -> None:
+    assert default_project.name == "demand_forecast"
+    assert files_of(default_project) == PROJECT_FILES
+
+
+def test_custom_project_has_exactly_the_expected_files(custom_project: Path) -> None:
+    assert custom_project.name == "churn_score"
+    assert files_of(custom_project) == PROJECT_FILES
+
+
+@pytest.mark.parametrize("custom", [False, True], ids=["default", "custom"])
+@pytest.mark.parametrize("ci", ["no", "yes"])
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_kind_bakes_exactly_its_files_fully_rendered(
+    baked: Baker, kind: str, ci: str, custom: bool
+) -> None:
+    project = baked(kind, ci, custom)
+
+    expected = PROJECT_FILES + KIND_FILES[kind] + ([WORKFLOW] if ci == "yes" else [])
+    assert files_of(project) == sorted(expected)
+    for name in files_of(project):
+        if name.endswith(".skops"):
+            continue  # binary, copied as it is
+        text = (project / name).read_text(encoding="utf-8")
+        if name == WORKFLOW:
+            for expression in GITHUB_EXPRESSIONS:
+                assert expression in text
+            text = re.sub(r"\$\{\{ [^{}]+ \}\}", "", text)
+        for marker in ("{{", "}}", "{%", "%}", "{#", "#}"):
+            assert marker not in text, f"{marker!r} left in {name}"
+
+
+def test_the_artifact_is_copied_byte_for_byte(baked: Baker) -> None:
+    template = REPO_ROOT / "{{cookiecutter.project_slug}}" / "_kinds" / "artifacts"
+
+    shipped = (baked("artifacts") / "model.skops").read_bytes()
+
+    assert shipped == (template / "model.skops").read_bytes()
+    assert shipped.startswith(b"PK")  # skops: a zip archive, not a pickle
+
+
+def test_default_model_yaml(default_project: Path) -> None:
+    declaration = model_yaml(default_project)
+
+    assert set(declaration) == MODEL_YAML_KEYS
+    assert declaration == {
+        "name": "demand-forecast",
+        "script": "model.py",
+        "requirements": "requirements.txt",
+        "input_example": "input_example.json",
+        "code_paths": [],
+        "artifacts": {},
+        "model_config": {
+            "horizon_days": 7,
+            "price_elasticity": -1.2,
+            "promotion_uplift": 0.25,
+            "max_units": 5000.0,
+        },
+        "env": [],
+        "registry": {"tags": {"owner": "unknown", "project": "demand_forecast"}},
+    }
+
+
+def test_custom_model_yaml(custom_project: Path) -> None:
+    declaration = model_yaml(custom_project)
+
+    assert set(declaration) == MODEL_YAML_KEYS
+    assert declaration["name"] == "churn.score v2"
+    assert declaration["env"] == [
+        {
+            "name": name,
+            "description": declaration["env"][i]["description"],
+            "secret": False,
+            "required": True,
+        }
+        for i, name in enumerate(["A_KEY", "OTHER"])
+    ]
+    assert all(entry["description"] for entry in declaration["env"])
+    assert declaration["registry"]["tags"]["project"] == "churn_score"
+
+
+def test_model_name_is_quoted_in_yaml(tmp_path: Path, config_file: Path) -> None:
+    name = '#1 "best" model\'s <name> & more'
+
+    project = bake(tmp_path, config_file, model_name=name)
+
+    assert model_yaml(project)["name"] == name
+
+
+@pytest.mark.parametrize("fixture", ["default_project", "custom_project"])
+def test_requirements_are_pinned(fixture: str, request: pytest.FixtureRequest) -> None:
+    project: Path = request.getfixturevalue(fixture)
+
+    assert (project / "requirements.txt").read_text(encoding="utf-8").splitlines() == PINNED
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_each_kind_pins_its_requirements_everywhere(baked: Baker, kind: str) -> None:
+    project = baked(kind)
+    pins = KIND_PINNED[kind]
+
+    assert (project / "requirements.txt").read_text(encoding="utf-8").splitlines() == pins
+    validate = pre_commit_hooks(project)["mfc-validate"]
+    assert validate["additional_dependencies"] == [str(REPO_ROOT.resolve()), *pins]
+    assert f"additional_dependencies: [{', '.join(pins)}]" in (project / "README.md").read_text(
+        encoding="utf-8"
+    )
+
+
+def test_input_example_is_a_serving_payload(default_project: Path) -> None:
+    payload = json.loads((default_project / "input_example.json").read_text(encoding="utf-8"))
+
+    assert list(payload) == ["dataframe_split"]
+    split = payload["dataframe_split"]
+    assert split["columns"] == ["units_last_7d", "price", "reference_price", "promotion"]
+    assert 2 <= len(split["data"]) <= 3
+    for row in split["data"]:
+        assert len(row) == len(split["columns"])
+        assert all(isinstance(value, float) for value in row)
+
+
+def test_noxfile_uses_the_template_folder_and_answers(custom_project: Path) -> None:
+    assert noxfile_constant(custom_project, "DEFAULT_VALIDATOR_SPEC") == str(REPO_ROOT.resolve())
+    assert noxfile_constant(custom_project, "PYTHON") == "3.12"
+    source = (custom_project / "noxfile.py").read_text(encoding="utf-8")
+    for expected in (
+        'default_venv_backend = "uv|virtualenv"',
+        '"MFC_VALIDATOR_SPEC"',
+        'session.run("mfc-validator", "validate", ".", *session.posargs)',
+        'session.run("mfc-validator", "register", ".", *session.posargs)',
+        'session.run("pytest", "tests", *session.posargs)',
+    ):
+        assert expected in source
+    sessions = {
+        node.name
+        for node in ast.parse(source).body
+        if isinstance(node, ast.FunctionDef)
+        and any("nox.session" in ast.unparse(decorator) for decorator in node.decorator_list)
+    }
+    assert sessions == {"tests", "validate", "register"}
+
+
+def test_pre_commit_config_installs_the_validator(default_project: Path) -> None:
+    hooks = pre_commit_hooks(default_project)
+    template = str(REPO_ROOT.resolve())
+
+    assert set(hooks) == {"mfc-check", "mfc-validate"}
+    check, validate = hooks["mfc-check"], hooks["mfc-validate"]
+    assert check["entry"] == "mfc-validator check"
+    assert validate["entry"] == "mfc-validator validate"
+    for hook in (check, validate):
+        assert hook["language"] == "python"
+        assert hook["pass_filenames"] is False
+    assert check["additional_dependencies"] == [template]
+    assert validate["additional_dependencies"] == [template, *PINNED]
+    assert validate["stages"] == ["pre-push", "manual"]
+    assert validate["require_serial"] is True
+
+
+def test_pre_commit_check_runs_for_project_files(default_project: Path) -> None:
+    files = re.compile(pre_commit_hooks(default_project)["mfc-check"]["files"])
+
+    for name in [*PROJECT_FILES, "src/helpers.py", "config/extra.yml", "data.json"]:
+        if name.endswith((".py", ".yaml", ".yml", ".json")) or name == "requirements.txt":
+            assert files.search(name), name
+    assert not files.search("README.md")
+
+
+def test_relative_template_path_is_made_absolute(
+    tmp_path: Path, config_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(REPO_ROOT.parent)
+    monkeypatch.setenv("PWD", str(REPO_ROOT.parent))
+
+    project = bake(tmp_path, config_file, template=REPO_ROOT.name)
+
+    assert noxfile_constant(project, "DEFAULT_VALIDATOR_SPEC") == str(REPO_ROOT.resolve())
+    assert pre_commit_hooks(project)["mfc-check"]["additional_dependencies"] == [
+        str(REPO_ROOT.resolve())
+    ]
+
+
+@pytest.mark.skipif(not Path("/proc/self/cwd").exists(), reason="needs Linux /proc")
+def test_relative_template_path_is_made_absolute_with_a_stale_pwd(
+    tmp_path: Path, config_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A Python caller that changed directory: PWD no longer says where the path is relative to.
+    monkeypatch.chdir(REPO_ROOT)
+    monkeypatch.setenv("PWD", str(tmp_path))
+
+    project = bake(tmp_path / "out", config_file, template=".")
+
+    assert noxfile_constant(project, "DEFAULT_VALIDATOR_SPEC") == str(REPO_ROOT.resolve())
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_git_template_gives_a_git_requirement(tmp_path: Path, config_file: Path) -> None:
+    origin = tmp_path / "origin"
+    origin.mkdir()
+    for name in ("cookiecutter.json", "hooks", "{{cookiecutter.project_slug}}"):
+        source = REPO_ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, origin / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy(source, origin / name)
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "-C", str(origin)]
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "template"], ["tag", "v1"]):
+        subprocess.run([*git, *args], check=True, capture_output=True)
+    url = f"git+{origin.as_uri()}"
+
+    project = Path(
+        cookiecutter(
+            template=url,
+            checkout="v1",
+            no_input=True,
+            output_dir=str(tmp_path / "out"),
+            config_file=str(config_file),
+        )
+    )
+
+    assert noxfile_constant(project, "DEFAULT_VALIDATOR_SPEC") == f"{url}@v1"
+    assert pre_commit_hooks(project)["mfc-check"]["additional_dependencies"] == [f"{url}@v1"]
+
+
+@pytest.mark.parametrize("answers", [{}, CUSTOM], ids=["default", "custom"])
+def test_model_py_is_models_from_code(
+    tmp_path: Path, config_file: Path, answers: dict[str, str]
+) -> None:
+    project = bake(tmp_path, config_file, **answers)
+    tree = ast.parse((project / "model.py").read_text(encoding="utf-8"))
+
+    last = tree.body[-1]
+    assert isinstance(last, ast.Expr) and isinstance(last.value, ast.Call)
+    assert ast.unparse(last.value) == "mlflow.models.set_model(DemandForecast())"
+    (model_class,) = [node for node in tree.body if isinstance(node, ast.ClassDef)]
+    assert [ast.unparse(base) for base in model_class.bases] == ["mlflow.pyfunc.PythonModel"]
+    methods = {node.name: node for node in model_class.body if isinstance(node, ast.FunctionDef)}
+    assert {"load_context", "predict"} <= set(methods)
+    predict_args = methods["predict"].args.args
+    assert [arg.arg for arg in predict_args] == ["self", "context", "model_input", "params"]
+    assert ast.unparse(predict_args[2].annotation) == "pd.DataFrame"  # type: ignore[arg-type]
+    assert ast.unparse(methods["predict"].returns) == "pd.DataFrame"  # type: ignore[arg-type]
+    imported = {
+        alias.name.split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for alias in (
+            node.names if isinstance(node, ast.Import) else [ast.alias(node.module or "")]
+        )
+    }
+    assert imported <= {"__future__", "os", "typing", "mlflow", "numpy", "pandas"}
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_model_py_reads_the_declared_environment_variables(baked: Baker, kind: str) -> None:
+    default_source = (baked(kind) / "model.py").read_text(encoding="utf-8")
+    custom_source = (baked(kind, custom=True) / "model.py").read_text(encoding="utf-8")
+
+    assert "os.environ" not in default_source
+    assert "import os" not in default_source
+    for name in ("A_KEY", "OTHER"):
+        assert f'os.environ.get("{name}")' in custom_source
+    assert custom_source.count("os.environ.get(") == 2
+
+
+@pytest.mark.parametrize("custom", [False, True], ids=["default", "custom"])
+@pytest.mark.parametrize("kind", KINDS)
+def test_generated_python_compiles(baked: Baker, kind: str, custom: bool) -> None:
+    project = baked(kind, "yes", custom)
+
+    for path in project.rglob("*.py"):
+        compile(path.read_text(encoding="utf-8"), str(path), "exec")
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_each_kind_passes_the_static_checks_cleanly(baked: Baker, kind: str) -> None:
+    # model.yaml is strict: an evaluation or a model_config file the validator refuses fails here
+    project = baked(kind, custom=True)
+
+    report = run_check(project, str(project))
+
+    assert [(f.code, f.status, f.message) for f in report.checks if f.status != "passed"] == []
+
+
+def _classes(project: Path) -> dict[str, dict[str, ast.FunctionDef]]:
+    tree = ast.parse((project / "model.py").read_text(encoding="utf-8"))
+    return {
+        node.name: {f.name: f for f in node.body if isinstance(f, ast.FunctionDef)}
+        for node in tree.body
+        if isinstance(node, ast.ClassDef)
+    }
+
+
+def test_artifacts_model_loads_a_skops_artifact(baked: Baker) -> None:
+    project = baked("artifacts")
+    declaration = model_yaml(project)
+    source = (project / "model.py").read_text(encoding="utf-8")
+
+    assert declaration["artifacts"] == {"estimator": "model.skops"}
+    assert declaration["code_paths"] == ["features.py"]
+    assert 'ARTIFACT = "estimator"' in source
+    assert "skops.io.get_untrusted_types(file=path)" in source
+    assert "skops.io.load(path, trusted=list(TRUSTED_TYPES))" in source
+    assert "pickle" not in source.replace("never a pickle", "")
+    assert declaration["evaluation"] == {
+        "data": "evaluation.csv",
+        "targets": "units_next_7d",
+        "model_type": "regressor",
+        "thresholds": {
+            "r2_score": 0.95,
+            "root_mean_squared_error": 20.0,
+            "mean_absolute_percentage_error": {"max": 0.1},
+        },
+        "baseline": {
+            "metrics": {"r2_score": 0.9796, "root_mean_squared_error": 13.55},
+            "max_regression": 0.05,
+        },
+    }
+    header = (project / "evaluation.csv").read_text(encoding="utf-8").splitlines()[0]
+    assert header == "units_last_7d,price,reference_price,promotion,units_next_7d"
+
+
+def test_streaming_model_defines_predict_stream(baked: Baker) -> None:
+    project = baked("streaming")
+    methods = _classes(project)["DemandForecast"]
+    payload = json.loads((project / "input_example.json").read_text(encoding="utf-8"))
+
+    assert {"load_context", "predict", "predict_stream"} <= set(methods)
+    stream = methods["predict_stream"]
+    assert [arg.arg for arg in stream.args.args] == ["self", "context", "model_input", "params"]
+    assert any(isinstance(node, ast.Yield) for node in ast.walk(stream))
+    # a stream takes a single input: the example is one row
+    assert len(payload["dataframe_split"]["data"]) == 1
+
+
+def test_typed_model_takes_a_list_of_a_pydantic_model(baked: Baker) -> None:
+    project = baked("typed")
+    classes = _classes(project)
+    predict = classes["DemandForecast"]["predict"]
+    source = (project / "model.py").read_text(encoding="utf-8")
+    payload = json.loads((project / "input_example.json").read_text(encoding="utf-8"))
+
+    assert "DemandInput" in classes
+    assert ast.unparse(predict.args.args[2].annotation) == "list[DemandInput]"  # type: ignore[arg-type]
+    assert ast.unparse(predict.returns) == "list[float]"  # type: ignore[arg-type]
+    assert "CONFIG = ModelConfig(" in source
+    assert model_yaml(project)["model_config"] == "model_config.yaml"
+    assert set(yaml.safe_load((project / "model_config.yaml").read_text(encoding="utf-8"))) == {
+        "horizon_days",
+        "price_elasticity",
+        "promotion_uplift",
+        "max_units",
+    }
+    assert list(payload) == ["inputs"]
+    assert all(isinstance(row, dict) for row in payload["inputs"])
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_noxfile_sessions_of_each_kind(baked: Baker, kind: str) -> None:
+    source = (baked(kind) / "noxfile.py").read_text(encoding="utf-8")
+    sessions = {
+        node.name
+        for node in ast.parse(source).body
+        if isinstance(node, ast.FunctionDef)
+        and any("nox.session" in ast.unparse(decorator) for decorator in node.decorator_list)
+    }
+
+    extra = {"train"} if kind == "artifacts" else set()
+    assert sessions == {"tests", "validate", "register"} | extra
+
+
+def test_the_workflow_runs_the_project_s_nox_sessions(baked: Baker) -> None:
+    project = baked("artifacts", "yes", custom=True)
+    workflow = yaml.safe_load((project / WORKFLOW).read_text(encoding="utf-8"))
+
+    (job,) = workflow["jobs"].values()
+    runs = [step["run"] for step in job["steps"] if "run" in step]
+    assert runs[-1] == "nox -s tests validate"
+    python = [step for step in job["steps"] if step.get("uses", "").startswith("actions/setup")]
+    assert python[0]["with"]["python-version"] == "3.12"
+    assert job["env"] == {
+        "MFC_VALIDATOR_SPEC": "${{ vars.MFC_VALIDATOR_SPEC }}",
+        "A_KEY": "${{ secrets.A_KEY }}",
+        "OTHER": "${{ secrets.OTHER }}",
+    }
+    readme = (project / "README.md").read_text(encoding="utf-8")
+    assert "## Continuous integration" in readme and WORKFLOW in readme
+    assert "## Continuous integration" not in (baked("artifacts") / "README.md").read_text(
+        encoding="utf-8"
+    )
+
+
+@pytest.mark.parametrize(
+    ("kind", "mentions"),
+    [
+        ("artifacts", ["model.skops", "skops.io.get_untrusted_types", "## Evaluation", "train"]),
+        ("streaming", ["predict_stream", "SBX007", "streamable"]),
+        ("typed", ["list[DemandInput]", "SIG008", "mlflow.models.ModelConfig", '{"inputs"']),
+    ],
+)
+def test_readme_explains_the_kind(baked: Baker, kind: str, mentions: list[str]) -> None:
+    readme = (baked(kind) / "README.md").read_text(encoding="utf-8")
+
+    for mention in mentions:
+        assert mention in readme
+
+
+def test_readme_and_gitignore(custom_project: Path) -> None:
+    readme = (custom_project / "README.md").read_text(encoding="utf-8")
+    ignored = (custom_project / ".gitignore").read_text(encoding="utf-8").splitlines()
+
+    assert readme.startswith("# Churn Score\n\nScores churn risk.\n")
+    for expected in (
+        "nox -s tests",
+        "nox -s validate -- --format json --output report.json",
+        "nox -s register",
+        "MFC_VALIDATOR_SPEC",
+        ".mlflow/mlflow.db",
+        "mlflow ui --backend-store-uri sqlite:///.mlflow/mlflow.db",
+        "MLFLOW_TRACKING_URI",
+        "--tracking-uri",
+        "pre-commit install --hook-type pre-push",
+        "`A_KEY`",
+        "`OTHER`",
+    ):
+        assert expected in readme
+    for pattern in (".mlflow/", ".nox/", "__pycache__/", "*.pyc", "mlruns/", ".pytest_cache/"):
+        assert pattern in ignored
+
+
+def _without_answers_env() -> dict[str, str]:
+    return {key: value for key, value in os.environ.items() if key not in ("A_KEY", "OTHER")}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", KINDS)
+def test_baked_project_tests_pass(baked: Baker, kind: str) -> None:
+    # with CUSTOM's variables, which the tests set themselves
+    project = baked(kind, custom=True)
+
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "tests", "-q", "-p", "no:cacheprovider"],
+        cwd=project,
+        env=_without_answers_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert " passed" in result.stdout
+
+
+@pytest.fixture(scope="module")
+def sandbox_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One environment cache for every kind: the kinds with the same requirements share one."""
+    return tmp_path_factory.mktemp("env-cache")
+
+
+def _logged_report(project: Path) -> dict[str, str]:
+    """code -> status, from the report the validation logged to its MLflow run."""
+    (path,) = (project / ".mlflow").rglob("validation/report.json")
+    report = json.loads(path.read_text(encoding="utf-8"))
+    assert report["status"] == "passed"
+    return {check["code"]: check["status"] for check in report["checks"]}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("kind", "exercised"),
+    [
+        ("dataframe", {"SBX005": "passed", "SBX007": "skipped", "SIG008": "skipped"}),
+        ("artifacts", {"EVL001": "passed", "EVL002": "passed", "EVL003": "passed"}),
+        ("streaming", {"SBX007": "passed"}),
+        ("typed", {"SIG008": "passed", "SBX005": "passed"}),
+    ],
+)
+def test_each_kind_passes_its_own_nox_tests_and_validate(
+    tmp_path: Path,
+    config_file: Path,
+    sandbox_cache: Path,
+    kind: str,
+    exercised: dict[str, str],
+) -> None:
+    python = f"3.{sys.version_info.minor}"
+    project = bake(tmp_path, config_file, model_kind=kind, python_version=python)
+    env = {
+        **_without_answers_env(),
+        "MFC_VALIDATOR_SPEC": str(REPO_ROOT),  # this working tree's validator
+        "MFC_VALIDATOR_CACHE": str(sandbox_cache),
+    }
+
+    result = subprocess.run(
+        [sys.executable, "-m", "nox", "-s", "tests", "validate"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=1800,
+    )
+
+    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
+    assert "validate passed" in result.stdout + result.stderr
+    checks = _logged_report(project)
+    assert {code: checks[code] for code in exercised} == exercised
+
+
+def _validate(project: Path, cache: Path) -> tuple[int, dict[str, dict[str, str]]]:
+    """mfc-validator validate in this (dev) environment: code -> the first finding of it."""
+    result = subprocess.run(
+        [sys.executable, "-m", "validator", "validate", str(project), "--format", "json"],
+        env={**_without_answers_env(), "MFC_VALIDATOR_CACHE": str(cache)},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=1200,
+    )
+    assert "Traceback" not in result.stderr, result.stderr
+    checks: dict[str, dict[str, str]] = {}
+    for check in json.loads(result.stdout)["checks"]:
+        checks.setdefault(check["code"], check)
+    return result.returncode, checks
+
+
+@pytest.mark.slow
+def test_a_missed_threshold_and_a_regression_fail_the_evaluation(
+    tmp_path: Path, config_file: Path, sandbox_cache: Path
+) -> None:
+    project = bake(tmp_path, config_file, model_kind="artifacts")
+    model_yaml_path = project / "model.yaml"
+    text = model_yaml_path.read_text(encoding="utf-8")
+    text = text.replace("    r2_score: 0.95\n", "    r2_score: 0.99\n")
+    text = text.replace("      r2_score: 0.9796\n", "      r2_score: 0.999\n")
+    text = text.replace("    max_regression: 0.05\n", "    max_regression: 0.01\n")
+    model_yaml_path.write_text(text, encoding="utf-8")
+
+    code, checks = _validate(project, sandbox_cache)
+
+    assert code == 1
+    failed = {c: check for c, check in checks.items() if check["status"] == "failed"}
+    assert set(failed) == {"EVL002", "EVL003"}
+    assert failed["EVL002"]["family"] == "evaluation"
+    assert failed["EVL002"]["message"].startswith("r2_score = 0.9796 on evaluation.csv is below")
+    assert failed["EVL003"]["message"].startswith("r2_score = 0.9796 on evaluation.csv is 1.9%")
+    assert failed["EVL002"]["location"] == failed["EVL003"]["location"]
+    assert failed["EVL002"]["location"].startswith("model.yaml:")
+    assert (
+        checks["EVL001"]["status"] == "passed" and "r2_score 0.9796" in checks["EVL001"]["message"]
+    )
+
+
+@pytest.mark.slow
+def test_an_example_the_type_hints_do_not_declare_fails_sig008(
+    tmp_path: Path, config_file: Path, sandbox_cache: Path
+) -> None:
+    project = bake(tmp_path, config_file, model_kind="typed")
+    path = project / "input_example.json"
+    payload = json.loads(path.read_text(encoding="utf-8"))
+    payload["inputs"][0]["store"] = "north"
+    path.write_text(json.dumps(payload), encoding="utf-8")
+
+    code, checks = _validate(project, sandbox_cache)
+
+    assert code == 1
+    assert {c for c, check in checks.items() if check["status"] == "failed"} == {"SIG008"}
+    assert checks["SIG008"]["message"] == (
+        "input_example.json sends 'store', which predict's type hint list[DemandInput] does not "
+        "declare: serving drops them without a word"
+    )

@@ -1,0 +1,178 @@
+"""The template's hooks rendered and run in-process: the pip requirement the post-generation hook
+derives from where the template came from, how it assembles the chosen kind, and the choices the
+pre-generation hook knows."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+from cookiecutter.environment import StrictEnvironment
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+# Valid answers to the questions pre_gen_project.py checks, without the choices.
+ANSWERS = {
+    "project_name": "Demand Forecast",
+    "project_slug": "demand_forecast",
+    "description": "Forecasts demand.",
+    "model_name": "demand-forecast",
+    "python_version": "3.11",
+    "env_vars": "",
+}
+
+
+def render_hook(name: str, context: dict[str, Any]) -> ModuleType:
+    cookiecutter_context = {"cookiecutter": context}
+    environment = StrictEnvironment(context=cookiecutter_context, keep_trailing_newline=True)
+    source = (REPO_ROOT / "hooks" / name).read_text(encoding="utf-8")
+    module = ModuleType(name.removesuffix(".py"))
+    exec(
+        compile(environment.from_string(source).render(**cookiecutter_context), name, "exec"),
+        module.__dict__,
+    )
+    return module
+
+
+POST_GEN_CONTEXT = {
+    "_template": ".",
+    "_repo_dir": ".",
+    "_checkout": None,
+    "model_kind": "dataframe",
+    "ci": "no",
+}
+
+
+@pytest.fixture
+def post_gen(config_file: Path) -> ModuleType:
+    return render_hook("post_gen_project.py", POST_GEN_CONTEXT)
+
+
+@pytest.mark.parametrize(
+    ("template", "checkout", "spec"),
+    [
+        ("gh:org/tpl", "v1", "git+https://github.com/org/tpl.git@v1"),
+        ("https://github.com/org/tpl", None, "git+https://github.com/org/tpl"),
+        ("git+https://example.com/org/tpl.git", "main", "git+https://example.com/org/tpl.git@main"),
+        ("git@github.com:org/tpl.git", None, "git+ssh://git@github.com/org/tpl.git"),
+        (
+            "ssh://git@github.com/org/tpl.git",
+            "0a1b2c",
+            "git+ssh://git@github.com/org/tpl.git@0a1b2c",
+        ),
+        ("hg+https://example.com/tpl", None, "hg+https://example.com/tpl"),
+        (
+            "https://example.com/tpl/archive/main.zip",
+            None,
+            "https://example.com/tpl/archive/main.zip",
+        ),
+    ],
+)
+def test_remote_template_gives_a_pip_requirement(
+    post_gen: ModuleType, template: str, checkout: str | None, spec: str
+) -> None:
+    assert post_gen.validator_spec(template, "/home/u/.cookiecutters/tpl", checkout) == spec
+
+
+def test_local_templates_give_absolute_paths(
+    post_gen: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "tpl").mkdir()
+    (tmp_path / "tpl" / "cookiecutter.json").write_text("{}", encoding="utf-8")
+    (tmp_path / "tpl.zip").write_bytes(b"")
+    monkeypatch.setenv("PWD", str(tmp_path))
+    monkeypatch.setattr(os, "getppid", lambda: 2**22 + 1)
+
+    assert post_gen.validator_spec("tpl", "tpl", None) == str((tmp_path / "tpl").resolve())
+    assert post_gen.validator_spec(str(tmp_path / "tpl"), str(tmp_path / "tpl"), "v1") == str(
+        (tmp_path / "tpl").resolve()
+    )
+    assert post_gen.validator_spec("tpl.zip", "/tmp/unzipped", None) == str(
+        (tmp_path / "tpl.zip").resolve()
+    )
+
+
+def test_unresolvable_template_warns_without_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    module = render_hook(
+        "post_gen_project.py", {**POST_GEN_CONTEXT, "_template": "gone", "_repo_dir": "gone"}
+    )
+    _rendered_kinds(tmp_path)
+    monkeypatch.setenv("PWD", str(tmp_path))
+    monkeypatch.setattr(os, "getppid", lambda: 2**22 + 1)
+    monkeypatch.chdir(tmp_path)
+
+    assert module.main() == 0
+
+    err = capsys.readouterr().err
+    assert err.startswith("warning: could not resolve where the validator comes from")
+    assert "MFC_VALIDATOR_SPEC" in err
+    assert "Traceback" not in err
+
+
+def test_the_choices_the_pre_gen_hook_knows_are_cookiecutter_json_s() -> None:
+    choices = json.loads((REPO_ROOT / "cookiecutter.json").read_text(encoding="utf-8"))
+    pre_gen = render_hook("pre_gen_project.py", {**ANSWERS, "model_kind": "x", "ci": "x"})
+
+    assert list(pre_gen.MODEL_KINDS) == choices["model_kind"]
+    assert list(pre_gen.CI_CHOICES) == choices["ci"]
+    assert set(choices["_requirements"]) == set(choices["model_kind"])
+
+
+@pytest.mark.parametrize(("question", "value"), [("model_kind", "lstm"), ("ci", "maybe")])
+def test_a_choice_cookiecutter_did_not_ask_for_is_refused(
+    capsys: pytest.CaptureFixture[str], question: str, value: str
+) -> None:
+    # a replay file brings its answers unchecked
+    answers = {**ANSWERS, "model_kind": "typed", "ci": "no", question: value}
+
+    assert render_hook("pre_gen_project.py", answers).main() == 1
+
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: invalid answer to {question}: {value!r}; expected one of ")
+
+
+def _rendered_kinds(project: Path) -> None:
+    kinds = {"dataframe": ["model.py"], "typed": ["model.py", "tests/test_model.py"]}
+    for kind, files in kinds.items():
+        for name in files:
+            path = project / "_kinds" / kind / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(f"{kind} {name}", encoding="utf-8")
+    (project / "tests").mkdir()
+    (project / "tests" / "conftest.py").write_text("shared", encoding="utf-8")
+    (project / ".github" / "workflows").mkdir(parents=True)
+    (project / ".github" / "workflows" / "validate.yml").write_text("on: push", encoding="utf-8")
+
+
+@pytest.mark.parametrize("ci", ["no", "yes"])
+def test_the_chosen_kind_s_files_are_moved_into_place(
+    post_gen: ModuleType, tmp_path: Path, ci: str
+) -> None:
+    _rendered_kinds(tmp_path)
+
+    post_gen.assemble(tmp_path, "typed", ci)
+
+    files = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file())
+    workflow = [".github/workflows/validate.yml"] if ci == "yes" else []
+    assert files == sorted([*workflow, "model.py", "tests/conftest.py", "tests/test_model.py"])
+    assert (tmp_path / "model.py").read_text(encoding="utf-8") == "typed model.py"
+
+
+def test_an_unknown_kind_fails_the_hook(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _rendered_kinds(tmp_path)
+    module = render_hook("post_gen_project.py", {**POST_GEN_CONTEXT, "model_kind": "lstm"})
+    monkeypatch.chdir(tmp_path)
+
+    assert module.main() == 1
+
+    assert capsys.readouterr().err == (
+        "error: could not assemble the project: the template has no model kind 'lstm'\n"
+    )
