@@ -17,10 +17,14 @@ ROOT = Path(__file__).parent
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """All tests, fast and slow tiers; `nox -s tests -- -m "not slow"` for the fast tier only."""
+    """The fast tier, then the slow tier on every core (pytest-xdist); arguments after `--` go
+    to one pytest run instead: `nox -s tests -- -m "not slow"` for the fast tier only."""
     session.install("-e", ".[dev]")
-    args = session.posargs or ["-m", "slow or not slow"]
-    session.run("python", "-m", "pytest", *args)
+    if session.posargs:
+        session.run("python", "-m", "pytest", *session.posargs)
+        return
+    session.run("python", "-m", "pytest", "-m", "not slow")
+    session.run("python", "-m", "pytest", "-m", "slow", "-n", "auto")
 
 
 @nox.session

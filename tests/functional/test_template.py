@@ -15,7 +15,7 @@ import pytest
 import yaml
 from cookiecutter.main import cookiecutter
 
-from validator.pipeline import run_check
+from validator.commands import check as check_command
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -421,7 +421,7 @@ def test_each_kind_passes_the_static_checks_cleanly(baked: Baker, kind: str) -> 
     # model.yaml is strict: an evaluation or a model_config file the validator refuses fails here
     project = baked(kind, custom=True)
 
-    report = run_check(project, str(project))
+    report = check_command.run(project, str(project))
 
     assert [(f.code, f.status, f.message) for f in report.checks if f.status != "passed"] == []
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ProjectFactory
-from validator import config
 from validator.checks import artifacts
-from validator.project import Project
+from validator.project import config
+from validator.project.sources import Project
 
 
 def _library_object(monkeypatch: pytest.MonkeyPatch, module: str) -> object:
@@ -106,7 +106,7 @@ def test_a_truncated_pickle_still_names_what_it_read(
 
 def _warnings(project: Path) -> list[tuple[str, str | None, str, str | None]]:
     found = artifacts.run(Project(config.load(project)))
-    return [(f.status, f.location, f.message, f.hint) for f in found]
+    return [(f.status, f.location, f.message, f.hint) for f in found if f.status != "passed"]
 
 
 def test_a_pickled_artifact_warns(make_project: ProjectFactory) -> None:

@@ -5,16 +5,17 @@ from pathlib import Path
 
 import pytest
 
-from validator import config
 from validator.checks import script
-from validator.project import Project
+from validator.project import config
+from validator.project.sources import Project
 
 
 def findings(tmp_path: Path, source: str | None) -> list[tuple[str, str, str | None]]:
     (tmp_path / "model.yaml").write_text("")
     if source is not None:
         (tmp_path / "model.py").write_text(textwrap.dedent(source))
-    return [(f.code, f.status, f.location) for f in script.run(Project(config.load(tmp_path)))]
+    found = script.run(Project(config.load(tmp_path)))
+    return [(f.code, f.status, f.location) for f in found if f.status != "passed"]
 
 
 @pytest.mark.parametrize(
@@ -113,3 +114,39 @@ def test_set_model_in_a_with_block(tmp_path: Path) -> None:
         "import mlflow, contextlib\nwith contextlib.suppress():\n    mlflow.models.set_model(1)\n"
     )
     assert findings(tmp_path, source) == []
+
+
+@pytest.mark.parametrize(
+    ("source", "line", "says"),
+    [
+        ("import os\nfrom __future__ import annotations\n", 2, "__future__"),
+        ("import mlflow\nreturn 1\n", 2, "'return' outside function"),
+        ("import mlflow\n\nnonlocal x\n", 3, "nonlocal"),
+        ("import mlflow\nbreak\n", 2, "'break' outside loop"),
+        ("import mlflow\nyield 1\n", 2, "'yield' outside function"),
+        ("def f():\n    x = 1\n    global x\n", 3, "global"),
+    ],
+)
+def test_what_parses_but_does_not_compile_fails_scr001(
+    tmp_path: Path, source: str, line: int, says: str
+) -> None:
+    # ast.parse accepts each of these; Python refuses to compile them, and so would MLflow
+    found = script.run(Project(config.load(_write(tmp_path, source))))
+    [failure] = [f for f in found if f.status == "failed"]
+    assert (failure.code, failure.location) == ("SCR001", f"model.py:{line}")
+    assert says in failure.message and "does not compile" in failure.message
+    assert failure.hint and "py_compile" in failure.hint
+    assert {f.status for f in found if f.code != "SCR001"} == {"skipped"}
+
+
+def _write(tmp_path: Path, source: str) -> Path:
+    (tmp_path / "model.yaml").write_text("")
+    (tmp_path / "model.py").write_text(source)
+    return tmp_path
+
+
+def test_a_clean_script_reports_every_script_code_passed(tmp_path: Path) -> None:
+    found = script.run(
+        Project(config.load(_write(tmp_path, "import mlflow\nmlflow.models.set_model(1)\n")))
+    )
+    assert [(f.code, f.status) for f in found] == [(code, "passed") for code in script.CODES]

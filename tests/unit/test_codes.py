@@ -44,7 +44,13 @@ def test_junit_names_come_from_the_registry() -> None:
 
 def test_static_stages_own_only_static_codes_and_blocking_is_sparse() -> None:
     static = [code for code in REGISTRY if code.stage in STATIC_STAGES]
-    assert {code.family for code in static} <= {"config", "script", "signature", "dependencies", "environment"}
+    assert {code.family for code in static} <= {
+        "config",
+        "script",
+        "signature",
+        "dependencies",
+        "environment",
+    }
     blocking = {code.code for code in REGISTRY if code.blocking}
     assert blocking == {
         "CFG001", "SCR001", "SCR002", "SCR006", "SIG001", "SIG002", "SIG003",

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from validator import config
 from validator.errors import ValidatorError
+from validator.project import config
 
 BAD = [
     ("scirpt: model.py\n", "model.yaml:1", "unknown key 'scirpt'", "did you mean 'script'"),

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from validator import config, evaluation
 from validator.errors import ValidatorError
-from validator.evaluation_config import Evaluation, Threshold, lower_is_better
+from validator.inprocess import evaluation
+from validator.project import config
+from validator.project.evaluation_config import Evaluation, Threshold, lower_is_better
 
 GOOD = (
     "evaluation:\n"

@@ -10,12 +10,16 @@ from xml.etree import ElementTree as ET
 import pytest
 
 from tests.conftest import ProjectFactory
-from validator import __version__, config, registry
-from validator.content_hash import content_files, content_hash
+from validator import __version__
 from validator.errors import ValidatorError
-from validator.render import to_junit, to_markdown
+from validator.project import config
+from validator.project.content_hash import content_files, content_hash
+from validator.registry import gate as registry
+from validator.registry import tags
+from validator.registry.signature_compat import Change
+from validator.render.junit import to_junit
+from validator.render.markdown import to_markdown
 from validator.report import Finding, Report, failed, passed
-from validator.signature_compat import Change
 
 SIGNATURE = {
     "inputs": [
@@ -141,31 +145,31 @@ def test_a_missing_file_still_hashes(make_project: ProjectFactory) -> None:
 
 
 def test_datagrok_tags_follow_the_signature() -> None:
-    assert registry.datagrok_tags(SIGNATURE) == {
+    assert tags.datagrok_tags(SIGNATURE) == {
         "datagrok": "true",
         "datagrok-inputs-0-name": "a",
         "datagrok-inputs-1-name": "b",
         "datagrok-outputs-0-name": "score",
     }
-    assert registry.datagrok_tags(None) == {"datagrok": "true"}
+    assert tags.datagrok_tags(None) == {"datagrok": "true"}
 
 
 def test_model_tags_add_datagrok_only_when_asked(make_project: ProjectFactory) -> None:
     plain = config.load(make_project({"model.yaml": "registry: {tags: {owner: me}}\n"}))
-    assert registry.model_tags(plain, SIGNATURE) == {"owner": "me"}
+    assert tags.model_tags(plain, SIGNATURE) == {"owner": "me"}
     asked = config.load(
         make_project(
             {"model.yaml": "registry: {tags: {owner: me}, datagrok: true}\n"}, name="asked"
         )
     )
-    tags = registry.model_tags(asked, SIGNATURE)
-    assert tags["owner"] == "me" and tags["datagrok-outputs-0-name"] == "score"
+    found = tags.model_tags(asked, SIGNATURE)
+    assert found["owner"] == "me" and found["datagrok-outputs-0-name"] == "score"
 
 
 def test_validation_tags_carry_the_verdict() -> None:
     report = Report("validate", "p", [passed("SCR001"), failed("SBX002", "x")])
     report.checks.append(Finding("DEP010", "warning", "unused"))
-    assert registry.validation_tags(report, "abc") == {
+    assert tags.validation_tags(report, "abc") == {
         "mfc.validation.status": "failed",
         "mfc.validator.version": __version__,
         "mfc.content_hash": "abc",
@@ -176,11 +180,11 @@ def test_validation_tags_carry_the_verdict() -> None:
 
 def test_datagrok_check(make_project: ProjectFactory) -> None:
     off = config.load(make_project())
-    assert registry.datagrok_check(off, SIGNATURE).status == "skipped"
+    assert tags.datagrok_check(off, SIGNATURE).status == "skipped"
     on = config.load(make_project({"model.yaml": "registry: {datagrok: true}\n"}, name="on"))
-    assert registry.datagrok_check(on, SIGNATURE).status == "passed"
+    assert tags.datagrok_check(on, SIGNATURE).status == "passed"
     unnamed = {"inputs": [{"type": "tensor", "tensor-spec": {"dtype": "float64"}}]}
-    finding = registry.datagrok_check(on, unnamed)
+    finding = tags.datagrok_check(on, unnamed)
     assert finding.status == "warning" and finding.location == "model.yaml:1"
 
 
@@ -188,13 +192,13 @@ def test_compatibility_findings(make_project: ProjectFactory) -> None:
     project = config.load(make_project())
     removed = [Change("input", "b", True, "input 'b' was removed or renamed")]
     added = [Change("input", "c", False, "input 'c' was added as optional")]
-    refused = registry.compatibility_check(project, removed, "2", allow_breaking=False)
+    refused = tags.compatibility_check(project, removed, "2", allow_breaking=False)
     assert refused.status == "failed" and refused.code == "SIG007"
     assert "breaking change against version 2" in refused.message
     assert refused.location == "input_example.json" and "--allow-breaking" in (refused.hint or "")
-    allowed = registry.compatibility_check(project, removed, "2", allow_breaking=True)
+    allowed = tags.compatibility_check(project, removed, "2", allow_breaking=True)
     assert allowed.status == "warning"
-    noted = registry.compatibility_check(project, added, "2", allow_breaking=False)
+    noted = tags.compatibility_check(project, added, "2", allow_breaking=False)
     assert noted.status == "passed" and "input 'c' was added as optional" in noted.message
 
 
@@ -243,7 +247,7 @@ def test_junit_names_are_stable_and_the_suite_has_properties() -> None:
     assert properties["model_uri"] == "models:/m/3" and properties["run_id"] == "r1"
     names = [case.get("name") for case in root.iter("testcase")]
     assert names == [
-        "SCR001 the script parses",
+        "SCR001 the script compiles",
         "SIG007 the signature is compatible with the latest registered version",
     ]
     failure: Any = root.find(".//failure")

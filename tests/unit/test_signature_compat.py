@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from validator.signature_compat import compare, type_of, widens
+from validator.registry.signature_compat import compare, type_of, widens
 
 
 def col(name: str, kind: str = "double", required: bool = True) -> dict[str, Any]:

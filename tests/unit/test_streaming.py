@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from validator import probe
-from validator.config import ProjectConfig
-from validator.sandbox_checks import stream_check
+from validator.project.config import ProjectConfig
+from validator.sandbox import probe
+from validator.sandbox.probe_results import stream_check
 
 CONFIG = ProjectConfig(root=Path("/project"), name="m")
 MODEL_DIR = Path("/logged/model")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from validator import typed
+from validator.inprocess import type_hints as typed
 
 
 def test_inputs_records_are_logged_as_they_are() -> None:

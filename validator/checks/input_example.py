@@ -5,7 +5,7 @@ from typing import Any
 
 from validator.codes import owned_by
 from validator.project.sources import Project
-from validator.report import Finding, failed, ran, skipped
+from validator.report import Finding, failed, passed, ran, skipped
 
 CODES = owned_by("input_example")
 FORMATS = ("dataframe_split", "dataframe_records", "instances", "inputs")
@@ -93,6 +93,7 @@ def run(project: Project) -> list[Finding]:
     if len(keys) != 1 or others:
         found = ", ".join(repr(key) for key in payload) or "no keys"
         return [
+            passed("SIG001"),
             failed(
                 "SIG002",
                 f"{relative} must have exactly one of {', '.join(FORMATS)} (and optionally "

@@ -81,8 +81,8 @@ def drift(project: Project) -> list[Finding]:
     return [
         warning(
             "DEP012",
-            f"the {HOOK} hook's additional_dependencies differ from {relative}: "
-            + "; ".join(problems),
+            f"the {HOOK} hook in {CONFIG} lists additional_dependencies that differ from "
+            f"{relative}: " + "; ".join(problems),
             where,
             f"list exactly the requirements of {relative} under additional_dependencies of the "
             f"{HOOK} hook in {CONFIG}, so the hook validates with what the model pins",
