@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,7 +19,18 @@ from validator.project.yaml_values import fail, relative_path, string_map, type_
 CONFIG_FILE = "model.yaml"
 ENV_KEYS = ("name", "description", "secret", "required")
 REGISTRY_KEYS = ("tags", "datagrok")
+FLAVORS = ("pyfunc", "langchain", "llama_index")
+# what each flavor's log_model takes besides the script, declared under flavor_options
+FLAVOR_OPTIONS: dict[str, dict[str, tuple[str, ...]]] = {
+    "pyfunc": {},
+    "langchain": {},
+    "llama_index": {"engine_type": ("query", "chat", "retriever")},
+}
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# a host name or address, optionally with a port: api.openai.com, 10.0.0.5:8080, [::1]:443
+_HOST = re.compile(
+    r"^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?)(?::(\d{1,5}))?$"
+)
 
 
 @dataclass(frozen=True)
@@ -44,6 +56,9 @@ class ProjectConfig:
     # also tag the registered model for Datagrok's MLflow connector
     registry_datagrok: bool = False
     evaluation: Evaluation | None = None
+    flavor: str = "pyfunc"
+    flavor_options: dict[str, str] = field(default_factory=dict)
+    network: tuple[str, ...] = ()
     lines: dict[str, int] = field(default_factory=dict, compare=False)
 
     @property
@@ -190,6 +205,61 @@ def _evaluation(value: object, where: str) -> dict[str, Any]:
     return {"evaluation": parse_evaluation(value, where)}
 
 
+def _flavor(value: object, where: str) -> dict[str, Any]:
+    if value not in FLAVORS:
+        shown = repr(value) if isinstance(value, str) else type_name(value)
+        close = difflib.get_close_matches(str(value), FLAVORS, n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        raise fail(where, f"'flavor' must be one of {', '.join(FLAVORS)}, got {shown}{hint}")
+    return {"flavor": value}
+
+
+def _flavor_options(value: object, where: str) -> dict[str, Any]:
+    return {"flavor_options": string_map(value or {}, where, "flavor_options")}
+
+
+def _network(value: object, where: str) -> dict[str, Any]:
+    value = [] if value is None else value
+    if not isinstance(value, list):
+        raise fail(
+            where, f"'network' must be a list of hosts (host or host:port), got {type_name(value)}"
+        )
+    hosts: list[str] = []
+    for index, item in enumerate(value):
+        match = _HOST.match(item) if isinstance(item, str) else None
+        if match is None or (match.group(1) and not 0 < int(match.group(1)) < 65536):
+            raise fail(
+                where,
+                f"'network[{index}]' must be a host or host:port like api.openai.com or "
+                f"10.0.0.5:8080 (no scheme, no path), got {item!r}",
+            )
+        hosts.append(item.lower())
+    return {"network": tuple(hosts)}
+
+
+def _check_flavor(config: ProjectConfig, where: Callable[[str], str]) -> None:
+    """What depends on two keys: the flavor's options, and artifacts (pyfunc only)."""
+    allowed = FLAVOR_OPTIONS[config.flavor]
+    for key, value in config.flavor_options.items():
+        if key not in allowed:
+            expected = ", ".join(allowed) or "none"
+            raise fail(
+                where("flavor_options"),
+                f"flavor {config.flavor} takes no option '{key}' (its options: {expected})",
+            )
+        if value not in allowed[key]:
+            raise fail(
+                where("flavor_options"),
+                f"'flavor_options.{key}' must be one of {', '.join(allowed[key])}, got {value!r}",
+            )
+    if config.artifacts and config.flavor != "pyfunc":
+        raise fail(
+            where("artifacts"),
+            f"artifacts are logged only with flavor pyfunc, and this model's flavor is "
+            f"{config.flavor}: load the files in the script from code_paths instead",
+        )
+
+
 PARSERS: dict[str, Parser] = {
     "name": _name,
     "script": _file("script"),
@@ -201,6 +271,9 @@ PARSERS: dict[str, Parser] = {
     "env": _env_key,
     "registry": _registry,
     "evaluation": _evaluation,
+    "flavor": _flavor,
+    "flavor_options": _flavor_options,
+    "network": _network,
 }
 KEYS = tuple(PARSERS)
 
@@ -247,7 +320,9 @@ def load(root: Path) -> ProjectConfig:
         if parser is None:
             raise fail(where(str(key)), unknown(str(key), KEYS))
         values.update(parser(value, where(str(key))))
-    return ProjectConfig(**values)
+    loaded = ProjectConfig(**values)
+    _check_flavor(loaded, where)
+    return loaded
 
 
 def load_model_config(config: ProjectConfig) -> dict[str, Any]:

@@ -1,0 +1,70 @@
+"""What kind of model a project serves, read from its files (no import): it decides which
+request format MLflow's scoring server accepts for it.
+
+- `responses`: a `ResponsesAgent` subclass, served `{"input": [...], ...}`
+- `chat`: a `ChatAgent` or `ChatModel` subclass, served `{"messages": [...], ...}`
+- `langchain`, `llama_index`: `flavor` in model.yaml
+- `tabular`: anything else (a `PythonModel`): one of the dataframe/tensor formats
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from validator.project.sources import Project
+
+Kind = Literal["tabular", "responses", "chat", "langchain", "llama_index"]
+_AGENT_BASES: dict[str, Kind] = {
+    "ResponsesAgent": "responses",
+    "ChatAgent": "chat",
+    "ChatModel": "chat",
+}
+
+
+def _base_name(node: ast.expr) -> str | None:
+    """`ResponsesAgent` for `ResponsesAgent`, `mlflow.pyfunc.ResponsesAgent` or `pf.X[...]`."""
+    if isinstance(node, ast.Subscript):
+        node = node.value
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    if isinstance(node, ast.Name):
+        return node.id
+    return None
+
+
+def class_kinds(trees: list[ast.Module]) -> dict[str, Kind]:
+    """Every class of TREES that is (through local classes too) an MLflow agent or chat model,
+    with its kind; imports are followed by name only, which is what the scripts do."""
+    bases: dict[str, list[str]] = {}
+    for tree in trees:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ClassDef):
+                names = [_base_name(base) for base in node.bases]
+                bases[node.name] = [name for name in names if name]
+
+    def kind_of(name: str, seen: frozenset[str]) -> Kind | None:
+        for base in bases.get(name, []):
+            if base in _AGENT_BASES:
+                return _AGENT_BASES[base]
+            if base in bases and base not in seen:
+                found = kind_of(base, seen | {base})
+                if found:
+                    return found
+        return None
+
+    return {name: kind for name in bases if (kind := kind_of(name, frozenset({name})))}
+
+
+def model_kind(project: Project) -> Kind:
+    flavor = project.config.flavor
+    if flavor in ("langchain", "llama_index"):
+        return flavor  # type: ignore[return-value]
+    trees = [source.tree for source in project.code_sources() if source.tree is not None]
+    kinds = set(class_kinds(trees).values())
+    if "responses" in kinds:
+        return "responses"
+    if "chat" in kinds:
+        return "chat"
+    return "tabular"
