@@ -36,7 +36,7 @@ INDIRECT = (
     "import mlflow\n\nclass Base(mlflow.pyfunc.ResponsesAgent):\n    pass\n\n"
     "class Agent(Base):\n    pass\n\nmlflow.models.set_model(Agent())\n"
 )
-TABULAR = "import mlflow\n\nclass M(mlflow.pyfunc.PythonModel):\n    pass\n\nmlflow.models.set_model(M())\n"
+TABULAR = CHAT_MODEL.replace("ChatModel", "PythonModel")
 CHAT = {"messages": [{"role": "user", "content": "hi"}]}
 RESPONSES_REQUEST = {"input": [{"role": "user", "content": "hi"}]}
 
@@ -140,7 +140,7 @@ def test_bad_flavor_and_network_keys_name_the_fix(
     tmp_path: Path, model_yaml: str, says: str
 ) -> None:
     (tmp_path / "model.yaml").write_text(model_yaml)
-    with pytest.raises(ValidatorError, match="model.yaml:") as caught:
+    with pytest.raises(ValidatorError, match=r"model\.yaml:") as caught:
         config.load(tmp_path)
     assert says in str(caught.value)
 
