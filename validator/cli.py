@@ -67,6 +67,12 @@ def _parser() -> _Parser:
         metavar="SECONDS",
         help="how long the sandbox may take to load and predict [300]",
     )
+    sandboxed.add_argument(
+        "--offline",
+        action="store_true",
+        help="make every connection the model opens in the sandbox fail at once (CI without "
+        "network): a model that needs the network then fails clearly instead of waiting",
+    )
     commands.add_parser(
         "validate",
         parents=[shared, sandboxed],
@@ -127,7 +133,9 @@ def _run(args: argparse.Namespace, root: Path) -> Report:
         return check.run(root, args.project)
     from validator.commands import validate
 
-    options = validate.ValidateOptions(args.tracking_uri, not args.no_cache, args.timeout)
+    options = validate.ValidateOptions(
+        args.tracking_uri, not args.no_cache, args.timeout, args.offline
+    )
     if args.command == "validate":
         return validate.run(root, args.project, options)
     from validator.commands import register

@@ -206,6 +206,16 @@ REGISTRY: tuple[Code, ...] = (
       "the `mfc-validate` hook in `.pre-commit-config.yaml` lists `additional_dependencies` that "
       "differ from the requirements file: a missing, extra or differently pinned distribution "
       "(warning)"),
+    _("NET001", "network", "probe",
+      "every host the model contacts is declared in model.yaml network",
+      "the model contacted a host (name lookup or connection) that `model.yaml` `network` does "
+      "not declare, while loading or predicting in the sandbox (host, port, and the file and line "
+      "of the model's code that opened it)"),
+    _("NET002", "network", "probe", "every declared host is contacted",
+      "a host `model.yaml` `network` declares was never contacted in the sandbox (warning)"),
+    _("SBX008", "sandbox", "probe", "the scoring server answers the input example in the sandbox",
+      "MLflow's scoring server code refused the input example in the sandbox (the status "
+      "`mlflow models serve` would answer), or could not turn the predictions into JSON"),
 )  # fmt: skip
 del _
 

@@ -31,10 +31,6 @@ class FakeModel:
         return self.stream(data) if callable(self.stream) else self.stream
 
 
-def parsed(data: Any = "row", params: Any = None) -> SimpleNamespace:
-    return SimpleNamespace(data=data, params=params)
-
-
 def days(data: Any) -> Iterator[dict[str, Any]]:
     for day in range(1, 31):
         yield {"day": day, "input": data}
@@ -43,14 +39,14 @@ def days(data: Any) -> Iterator[dict[str, Any]]:
 def test_a_model_that_does_not_stream_is_not_called() -> None:
     model = FakeModel(False, days)
 
-    assert probe._stream(model, parsed()) == {"streamable": False}
+    assert probe._stream(model, '{"inputs": ["row"]}') == {"streamable": False}
     assert model.calls == []
 
 
 def test_the_first_chunks_are_kept() -> None:
     model = FakeModel(True, days)
 
-    result = probe._stream(model, parsed("row", {"p": 1}))
+    result = probe._stream_input(model, "row", {"p": 1})
 
     assert model.calls == [("row", {"p": 1})]
     assert result["chunks"] == [{"day": day, "input": "row"} for day in range(1, 6)]
@@ -63,7 +59,7 @@ def test_an_error_while_streaming_is_recorded() -> None:
         yield "first"
         raise ValueError("predict_stream requires single input")
 
-    result = probe._stream(FakeModel(True, broken), parsed())
+    result = probe._stream_input(FakeModel(True, broken), "row", None)
 
     assert result["chunks"] == ["first"]
     assert result["error"]["type"] == "ValueError"
@@ -71,7 +67,7 @@ def test_an_error_while_streaming_is_recorded() -> None:
 
 
 def test_chunks_that_are_not_json_are_kept_as_text() -> None:
-    result = probe._stream(FakeModel(True, [{"at": object}, 1.5]), parsed())
+    result = probe._stream_input(FakeModel(True, [{"at": object}, 1.5]), "row", None)
 
     assert result["types"] == ["dict", "float"]
     assert result["chunks"][0]["at"].startswith("<class")
@@ -128,3 +124,12 @@ def test_not_yielding_fails(stream: dict[str, Any], message: str) -> None:
     assert finding.message == message
     assert finding.location == ("model.py:80" if "error" in stream else "model.py")
     assert finding.hint is not None and "generator" in finding.hint
+
+
+def test_several_rows_stream_the_first_and_say_so() -> None:
+    model = FakeModel(True, days)
+
+    result = probe._stream_input(model, ["first", "second", "third"], None)
+
+    assert model.calls == [(["first"], None)]
+    assert result["note"] == "streamed the first of the example's 3 rows: MLflow streams one input"

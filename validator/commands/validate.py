@@ -30,6 +30,7 @@ class ValidateOptions:
     tracking_uri: str | None = None
     use_cache: bool = True
     timeout: float = 300.0
+    offline: bool = False  # every connection the model opens in the sandbox fails at once
 
 
 def progress(message: str) -> None:
@@ -112,7 +113,10 @@ def _environment_build(state: Validation) -> list[Finding]:
 
 def _probe(state: Validation) -> list[Finding]:
     assert state.logged is not None
-    return sandbox.probe(state.sandbox, state.model_dir, state.payload, state.logged.predictions)
+    logged = state.logged
+    return sandbox.probe(
+        state.sandbox, state.model_dir, state.payload, logged.predictions, logged.unstable
+    )
 
 
 STAGES: tuple[Stage[Validation], ...] = (
@@ -133,7 +137,7 @@ def run(root: Path, display: str, options: ValidateOptions) -> Report:
     report = Report("validate", display)
     with contextlib.ExitStack() as stack:
         box = sandbox.SandboxState(
-            project.config, options.use_cache, options.timeout, progress, stack
+            project.config, options.use_cache, options.timeout, progress, stack, options.offline
         )
         state = Validation(project, box, options)
         report.checks = run_stages(STAGES, state)

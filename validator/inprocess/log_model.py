@@ -5,7 +5,7 @@ SCR008, SIG008). Imports mlflow: never used by `check`."""
 from __future__ import annotations
 
 import contextlib
-import io
+import functools
 import json
 import os
 import sys
@@ -14,8 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from validator.checks.input_example import FORMATS, LLM_KEYS
 from validator.inprocess import type_hints
 from validator.inprocess.store import ValidationRun, quiet
+from validator.json_compare import unstable_paths
 from validator.project.config import ProjectConfig
 from validator.report import Finding, failed, passed, skipped, warning
 from validator.tracebacks import innermost, user_frame
@@ -31,6 +33,49 @@ class Logged:
     mlflow_version: str | None = None
     signature: dict[str, Any] | None = None  # {"inputs": [...], "outputs": [...]}, to_dict() form
     model: Any = None  # the logged model loaded in-process, so that no one runs the script again
+    # where two predictions on the same request differ (fresh ids, timestamps), as JSON paths
+    unstable: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Served:
+    """What MLflow's scoring server answers a request: its status and body, or the stage that
+    failed (request: refused before predict; predict: raised; respond: the answer is no JSON)."""
+
+    status: int
+    body: str
+    stage: str  # ok, request, predict or respond
+    error: BaseException | None = None
+
+
+def serve(model: Any, payload: str) -> Served:
+    """PAYLOAD through `mlflow.pyfunc.scoring_server.invocations`, the function behind
+    `/invocations` of `mlflow models serve`, with MODEL loaded as serving loads it."""
+    from mlflow.exceptions import MlflowException
+    from mlflow.pyfunc.scoring_server import invocations
+
+    original = model._predict_fn
+    reached: list[str] = []
+
+    @functools.wraps(original)
+    def traced(*args: Any, **kwargs: Any) -> Any:
+        reached.append("predict")
+        result = original(*args, **kwargs)
+        reached.append("respond")
+        return result
+
+    model._predict_fn = traced
+    try:
+        response = invocations(
+            payload, "application/json", model, model.metadata.get_input_schema()
+        )
+    except Exception as exc:
+        status = exc.get_http_status_code() if isinstance(exc, MlflowException) else 500
+        return Served(status, str(exc), reached[-1] if reached else "request", exc)
+    finally:
+        model._predict_fn = original
+    stage = "ok" if response.status == 200 else "request"
+    return Served(response.status, str(response.response), stage)
 
 
 @contextlib.contextmanager
@@ -103,23 +148,8 @@ def log(
     params = payload.get("params")
     data = {key: value for key, value in payload.items() if key != "params"}
     with quiet(), _as_if_run_from(root), _without_requirement_scan():
-        example: Any = type_hints.logging_example(data)
-        if params:
-            example = (example, params)
-        model_config: Any = config.model_config
-        if isinstance(model_config, str):
-            model_config = str(root / model_config)
         try:
-            info = mlflow.pyfunc.log_model(
-                name="model",
-                python_model=str(root / config.script),
-                input_example=example,
-                pip_requirements=str(root / config.requirements),
-                code_paths=[str(root / path) for path in config.code_paths] or None,
-                artifacts={name: str(root / path) for name, path in config.artifacts.items()}
-                or None,
-                model_config=model_config or None,
-            )
+            info = _log_with_flavor(mlflow, config, _logging_example(payload, data, params))
         except Exception as exc:
             result.findings.append(_script_failure(exc, config, []))
             return result
@@ -134,6 +164,41 @@ def log(
     if on_downloaded is not None:
         on_downloaded(result.model_dir)
     return result
+
+
+def _logging_example(payload: dict[str, Any], data: dict[str, Any], params: Any) -> Any:
+    """The input example to log for the request PAYLOAD (DATA is it without its params)."""
+    if set(payload) & set(LLM_KEYS) and not set(payload) & set(FORMATS):
+        return payload  # a chat or agent request: MLflow logs it as it is
+    example: Any = type_hints.logging_example(data)
+    return (example, params) if params else example
+
+
+def _log_with_flavor(mlflow: Any, config: ProjectConfig, example: Any) -> Any:
+    """Log the script with the flavor model.yaml names, as its author would."""
+    root = config.root.resolve()
+    model_config: Any = config.model_config
+    if isinstance(model_config, str):
+        model_config = str(root / model_config)
+    common: dict[str, Any] = {
+        "name": "model",
+        "input_example": example,
+        "pip_requirements": str(root / config.requirements),
+        "code_paths": [str(root / path) for path in config.code_paths] or None,
+        "model_config": model_config or None,
+    }
+    script = str(root / config.script)
+    if config.flavor == "langchain":
+        from mlflow import langchain
+
+        return langchain.log_model(lc_model=script, **common)
+    if config.flavor == "llama_index":
+        from mlflow import llama_index
+
+        engine_type = config.flavor_options.get("engine_type", "query")
+        return llama_index.log_model(llama_model=script, engine_type=engine_type, **common)
+    artifacts = {name: str(root / path) for name, path in config.artifacts.items()}
+    return mlflow.pyfunc.log_model(python_model=script, artifacts=artifacts or None, **common)
 
 
 def _signature_dict(signature: Any) -> dict[str, Any] | None:
@@ -168,64 +233,57 @@ def load(mlflow: Any, config: ProjectConfig, logged: Logged) -> Finding:
     return passed("SCR007")
 
 
-def parse_example(config: ProjectConfig, model: Any, payload: dict[str, Any]) -> Any:
-    """SIG005: the example parsed by the scoring server's own code and held to the input schema.
-    Returns the parsed request, or the failed finding."""
-    from mlflow.models.utils import _enforce_schema
-    from mlflow.pyfunc.scoring_server import _parse_json_data
-
-    input_schema = model.metadata.get_input_schema()
-    try:
-        with quiet():
-            parsed = _parse_json_data(json.dumps(payload), model.metadata, input_schema)
-            if input_schema is not None and not model.metadata._is_signature_from_type_hint():
-                _enforce_schema(parsed.data, input_schema)
-    except Exception as exc:
-        return failed(
-            "SIG005",
-            f"{config.input_example} does not conform to the logged input schema: {innermost(exc)}",
-            config.input_example,
-            "make the example match what predict expects (column names and types)",
-        )
-    return parsed
+def _request_refused(config: ProjectConfig, served: Served) -> Finding:
+    lines = [line.strip() for line in served.body.strip().splitlines() if line.strip()]
+    shown = " ".join(lines[:3])[:400] or type(served.error).__name__
+    return failed(
+        "SIG005",
+        f"MLflow's scoring server refuses {config.input_example} (HTTP {served.status}): {shown}",
+        config.input_example,
+        "make the example a request this model accepts: the columns and types of its "
+        "signature, or the request format of its kind",
+    )
 
 
-def predict(config: ProjectConfig, logged: Logged, parsed: Any) -> Finding:
-    """SCR008: predict on the parsed example; the predictions, as the scoring server's JSON, go
-    to LOGGED for the sandbox to compare with."""
-    from mlflow.pyfunc.scoring_server import predictions_to_json
-
-    assert logged.model_dir is not None
-    try:
-        with quiet(), _as_if_run_from(config.root.resolve()):
-            if parsed.params:
-                predictions = logged.model.predict(parsed.data, params=parsed.params)
-            else:
-                predictions = logged.model.predict(parsed.data)
-    except Exception as exc:
-        roots = [(config.root, ""), (logged.model_dir, "code/")]
-        found = user_frame(exc, roots)
-        location, message = found or (config.script, f"{type(exc).__name__}: {exc}")
-        return failed(
-            "SCR008",
-            f"predict raised on {config.input_example}: {message}",
-            location,
-            "fix predict so it handles the example request; MLflow logs and registers a "
-            "model whose predict raises, and serving then fails on every request",
-        )
-    out = io.StringIO()
-    try:
-        predictions_to_json(predictions, out)
-    except Exception as exc:
+def _predict_failed(config: ProjectConfig, logged: Logged, served: Served) -> Finding:
+    assert logged.model_dir is not None and served.error is not None
+    if served.stage == "respond":
         return warning(
             "SCR008",
-            f"predict returned {type(predictions).__name__}, which the scoring server "
-            f"cannot turn into JSON: {exc}",
+            f"predict's output cannot be turned into JSON by the scoring server: "
+            f"{innermost(served.error)}",
             config.script,
             "return a DataFrame, Series, numpy array, list or dict of plain values",
         )
-    logged.predictions = out.getvalue()
-    return passed("SCR008")
+    roots = [(config.root, ""), (logged.model_dir, "code/")]
+    found = user_frame(served.error, roots)
+    cause = innermost(served.error)
+    location, message = found or (config.script, f"{type(cause).__name__}: {cause}")
+    return failed(
+        "SCR008",
+        f"predict raised on {config.input_example}: {message}",
+        location,
+        "fix predict so it handles the example request; MLflow logs and registers a "
+        "model whose predict raises, and serving then fails on every request",
+    )
+
+
+def predict(config: ProjectConfig, logged: Logged) -> list[Finding]:
+    """SIG005 and SCR008: the example through the scoring server's own request handling, twice,
+    so that values that change from call to call (ids, timestamps) are known to the sandbox's
+    comparison. The first answer's body goes to LOGGED.predictions."""
+    payload = config.path(config.input_example).read_text(encoding="utf-8")
+    with quiet(), _as_if_run_from(config.root.resolve()):
+        first = serve(logged.model, payload)
+        second = serve(logged.model, payload) if first.stage == "ok" else None
+    if first.stage == "request":
+        return [_request_refused(config, first), skipped("SCR008", "the request was refused")]
+    if first.stage != "ok":
+        return [passed("SIG005"), _predict_failed(config, logged, first)]
+    logged.predictions = first.body
+    if second is not None and second.stage == "ok":
+        logged.unstable = unstable_paths(json.loads(first.body), json.loads(second.body))
+    return [passed("SIG005"), passed("SCR008")]
 
 
 def check_logged(mlflow: Any, config: ProjectConfig, logged: Logged) -> list[Finding]:
@@ -237,12 +295,7 @@ def check_logged(mlflow: Any, config: ProjectConfig, logged: Logged) -> list[Fin
         return findings + [skipped(code, "the logged model does not load") for code in later]
     with quiet():
         findings.append(type_hints.check(logged.model, config, payload))
-    parsed = parse_example(config, logged.model, payload)
-    if isinstance(parsed, Finding):
-        return [*findings, parsed, skipped("SCR008", "the input example does not conform")]
-    findings.append(passed("SIG005"))
-    findings.append(predict(config, logged, parsed))
-    return findings
+    return findings + predict(config, logged)
 
 
 def log_and_check(

@@ -13,8 +13,11 @@ line (the validator gave up) makes it exit at once.
 from __future__ import annotations
 
 import builtins
+import contextlib
+import functools
 import json
 import os
+import socket
 import sys
 import time
 import traceback
@@ -50,7 +53,7 @@ _original_getitem = os._Environ.__getitem__
 
 
 def _traced_getitem(self: Any, key: str) -> Any:
-    if _stage in ("load", "predict") and not _reads.get(key, {}).get("user"):
+    if _stage in ("load", "predict", "stream") and not _reads.get(key, {}).get("user"):
         file, line, user_on_stack = _caller(_OS_FILES)
         _reads[key] = {
             "stage": _stage,
@@ -72,10 +75,73 @@ def _traced_import(
     name: str, globals: Any = None, locals: Any = None, fromlist: Any = (), level: int = 0
 ) -> Any:
     # `import x` calls __import__ even when x is already in sys.modules: we see every use
-    in_stage = _stage in ("load", "predict") and not level and globals
+    in_stage = _stage in ("load", "predict", "stream") and not level and globals
     if in_stage and _is_user_file(str(globals.get("__file__") or "")):
         _user_imports.add(name.split(".")[0])
     return _original_import(name, globals, locals, fromlist, level)
+
+
+_connections: dict[str, dict[str, Any]] = {}
+_offline = False
+OFFLINE_MESSAGE = "mfc-validator --offline: no network in the sandbox"
+
+
+def _user_frame() -> tuple[str, int] | None:
+    """The innermost frame of the model's own files on the stack, if any."""
+    frame = sys._getframe(2)
+    while frame is not None:
+        if _is_user_file(frame.f_code.co_filename):
+            return frame.f_code.co_filename, frame.f_lineno
+        frame = frame.f_back  # type: ignore[assignment]
+    return None
+
+
+def _record(host: str, port: Any) -> None:
+    key = f"{host}:{port}" if port not in (None, "", 0) else str(host)
+    if key in _connections and _connections[key].get("user"):
+        return
+    where = _user_frame()
+    _connections[key] = {
+        "host": str(host).lower(),
+        "port": int(port) if str(port).isdigit() else None,
+        "stage": _stage,
+        "file": where[0] if where else None,
+        "line": where[1] if where else None,
+        "user": where is not None,
+    }
+
+
+_resolved: set[str] = set()  # addresses that name lookups returned
+_original_getaddrinfo = socket.getaddrinfo
+
+
+def _traced_getaddrinfo(*args: Any, **kwargs: Any) -> Any:
+    found = _original_getaddrinfo(*args, **kwargs)
+    _resolved.update(str(item[4][0]) for item in found if item[4])
+    return found
+
+
+def _audit(event: str, args: tuple[Any, ...]) -> None:
+    """Every outbound connection while loading and predicting: name lookups (host names) and
+    connects (addresses given as such); with --offline, each fails at once."""
+    if _stage not in ("load", "predict", "stream"):
+        return
+    if event == "socket.getaddrinfo":
+        host, port = args[0], args[1]
+        if isinstance(host, bytes):
+            host = host.decode(errors="replace")
+        if host:
+            _record(str(host), port)
+    elif event == "socket.connect":
+        address = args[1]
+        if not isinstance(address, tuple) or len(address) < 2:
+            return  # a Unix socket: not the network
+        if str(address[0]) not in _resolved:  # else recorded under its name already
+            _record(str(address[0]), address[1])
+    else:
+        return
+    if _offline:
+        raise ConnectionRefusedError(OFFLINE_MESSAGE)
 
 
 def _error(exc: BaseException) -> dict[str, Any]:
@@ -140,7 +206,8 @@ def _requirement_modules() -> dict[str, list[str]]:
 
 def _output_schema_problem(model: Any, predictions: Any) -> str | None:
     schema = model.metadata.get_output_schema()
-    if schema is None:
+    if schema is None or _agent_kind(model):
+        # an agent's output is built from MLflow's own response types, which check it
         return None
     import pandas as pd
     from mlflow.models.utils import _enforce_schema
@@ -168,48 +235,152 @@ def _output_schema_problem(model: Any, predictions: Any) -> str | None:
 _STREAM_CHUNKS = 5  # the first chunks are enough to show that predict_stream yields
 
 
+def _serve(model: Any, payload: str) -> dict[str, Any]:
+    """PAYLOAD through `invocations`, the function behind `/invocations` of `mlflow models
+    serve`: the same parsing, conversion and answer. The stage that failed: request (refused
+    before predict ran), predict (raised) or respond (the answer is no JSON). (The validator
+    does the same in-process; this file may not import it.)"""
+    from mlflow.exceptions import MlflowException
+    from mlflow.pyfunc.scoring_server import invocations
+
+    original = model._predict_fn
+    reached: list[str] = []
+    out: dict[str, Any] = {}
+
+    @functools.wraps(original)
+    def traced(*args: Any, **kwargs: Any) -> Any:
+        reached.append("predict")
+        out["predictions"] = original(*args, **kwargs)
+        reached.append("respond")
+        return out["predictions"]
+
+    model._predict_fn = traced
+    try:
+        response = invocations(
+            payload, "application/json", model, model.metadata.get_input_schema()
+        )
+    except BaseException as exc:
+        if not isinstance(exc, Exception):
+            raise
+        status = exc.get_http_status_code() if isinstance(exc, MlflowException) else 500
+        stage = reached[-1] if reached else "request"
+        return {"stage": stage, "status": status, "error": _error(exc)}
+    finally:
+        model._predict_fn = original
+    if response.status != 200:
+        error = {"type": "HTTP", "message": str(response.response), "frames": []}
+        return {"stage": "request", "status": response.status, "error": error}
+    return {
+        "stage": "ok",
+        "status": 200,
+        "body": str(response.response),
+        "predictions": out.get("predictions"),
+    }
+
+
 def _streamable(model: Any) -> bool:
     """MLflow marks a model streamable (`streamable: true` in the MLmodel file's
-    python_function flavor) when its PythonModel defines predict_stream."""
+    python_function flavor) when it defines predict_stream."""
     return bool(model.metadata.flavors.get("python_function", {}).get("streamable"))
 
 
-def _stream(model: Any, parsed: Any) -> dict[str, Any]:
-    """Call predict_stream on the parsed example, as serving does for a streamable model, and
-    keep its first chunks."""
+def _agent_kind(model: Any) -> str | None:
+    """ResponsesAgent, ChatAgent or ChatModel: MLflow loads each through its own wrapper."""
+    wrapper = type(getattr(model, "_model_impl", None)).__name__
+    return next((k for k in ("ResponsesAgent", "ChatAgent", "ChatModel") if k in wrapper), None)
+
+
+def _chunk_problem(kind: str | None, chunk: Any) -> str | None:
+    """A chunk against the documented type of the agent's stream, if it has one."""
+    try:
+        if kind == "ResponsesAgent":
+            from mlflow.types.responses import ResponsesAgentStreamEvent
+
+            ResponsesAgentStreamEvent(**chunk)
+        elif kind == "ChatAgent":
+            from mlflow.types.agent import ChatAgentChunk
+
+            ChatAgentChunk(**chunk)
+        elif kind == "ChatModel":
+            from mlflow.types.llm import ChatCompletionChunk
+
+            ChatCompletionChunk.from_dict(chunk)
+    except Exception as exc:
+        return f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
+    return None
+
+
+def _stream(model: Any, payload: str) -> dict[str, Any]:
+    """Call predict_stream as a streaming request would: the request parsed by the scoring
+    server's own code, then `_stream_input`."""
     if not _streamable(model):
         return {"streamable": False}
+    from mlflow.pyfunc.scoring_server import _parse_json_data
+
+    try:
+        parsed = _parse_json_data(payload, model.metadata, model.metadata.get_input_schema())
+    except Exception as exc:
+        return {"streamable": True, "chunks": [], "types": [], "error": _error(exc)}
+    return _stream_input(model, parsed.data, parsed.params)
+
+
+def _stream_input(model: Any, data: Any, params: Any) -> dict[str, Any]:
+    """predict_stream on one input (MLflow streams a single one: the first row of several),
+    its first chunks, held to the agent's documented chunk type."""
+    kind = _agent_kind(model)
     chunks: list[Any] = []
     kinds: list[str] = []
+    problems: list[str] = []
+    note = None
     mark = time.perf_counter()
     try:
-        if parsed.params:
-            stream = model.predict_stream(parsed.data, params=parsed.params)
-        else:
-            stream = model.predict_stream(parsed.data)
+        rows = len(data) if hasattr(data, "iloc") or isinstance(data, list) else 1
+        if rows > 1:
+            data = data.iloc[:1] if hasattr(data, "iloc") else data[:1]
+            note = f"streamed the first of the example's {rows} rows: MLflow streams one input"
+        stream = model.predict_stream(data, params=params) if params else model.predict_stream(data)
         for chunk in stream:
             kinds.append(type(chunk).__name__)
             chunks.append(json.loads(json.dumps(chunk, default=repr)))
+            problem = _chunk_problem(kind, chunk) if isinstance(chunk, dict) else None
+            if problem:
+                problems.append(problem)
             if len(chunks) >= _STREAM_CHUNKS:
                 break
         getattr(stream, "close", lambda: None)()
-    except BaseException as exc:
-        return {"streamable": True, "chunks": chunks, "types": kinds, "error": _error(exc)}
-    first_s = time.perf_counter() - mark
-    return {"streamable": True, "chunks": chunks, "types": kinds, "seconds": first_s}
+    except Exception as exc:
+        return {
+            "streamable": True,
+            "chunks": chunks,
+            "types": kinds,
+            "kind": kind,
+            "note": note,
+            "error": _error(exc),
+        }
+    return {
+        "streamable": True,
+        "chunks": chunks,
+        "types": kinds,
+        "kind": kind,
+        "note": note,
+        "problems": problems,
+        "seconds": time.perf_counter() - mark,
+    }
 
 
 def main() -> int:
-    global _MODEL_DIR, _stage
+    global _MODEL_DIR, _stage, _offline
     output_path = sys.argv[1]
     result: dict[str, Any] = {"ok": False, "timings": {}}
     started = time.perf_counter()
     import mlflow
     import mlflow.pyfunc
-    from mlflow.pyfunc.scoring_server import _parse_json_data, predictions_to_json
+    import mlflow.pyfunc.scoring_server  # imported now, not while timing predict
 
     # the sandbox holds exactly the logged requirements: MLflow's mismatch scan is slow and moot
     mlflow.pyfunc.warn_dependency_requirement_mismatches = lambda *args, **kwargs: None
+    with contextlib.suppress(Exception):  # the probe's predictions are checks: no traces
+        mlflow.tracing.disable()
     _providers()  # while the validator is still logging: it depends only on the environment
     import_s = time.perf_counter() - started
     line = sys.stdin.readline().strip()
@@ -218,6 +389,9 @@ def main() -> int:
     request = json.loads(line)
     model_dir, payload_path = request["model_dir"], request["payload"]
     _MODEL_DIR = os.path.realpath(model_dir)
+    _offline = bool(request.get("offline"))
+    socket.getaddrinfo = _traced_getaddrinfo
+    sys.addaudithook(_audit)
     result["timings"]["import_s"] = import_s
     os._Environ.__getitem__ = _traced_getitem  # type: ignore[method-assign,assignment]
     builtins.__import__ = _traced_import
@@ -232,31 +406,26 @@ def main() -> int:
         result["timings"]["load_s"] = time.perf_counter() - mark
         _stage = "predict"
         mark = time.perf_counter()
-        try:
-            with open(payload_path, encoding="utf-8") as handle:
-                payload = handle.read()
-            parsed = _parse_json_data(payload, model.metadata, model.metadata.get_input_schema())
-            if parsed.params:
-                predictions = model.predict(parsed.data, params=parsed.params)
-            else:
-                predictions = model.predict(parsed.data)
-            import io
-
-            out = io.StringIO()
-            predictions_to_json(predictions, out)
-        except BaseException as exc:
-            result["stage"], result["error"] = "predict", _error(exc)
+        with open(payload_path, encoding="utf-8") as handle:
+            payload = handle.read()
+        served = _serve(model, payload)
+        result["status"] = served["status"]
+        if served["stage"] != "ok":
+            result["stage"], result["error"] = served["stage"], served["error"]
             return 0
+        predictions = served["predictions"]
         result["timings"]["predict_s"] = time.perf_counter() - mark
-        result["stream"] = _stream(model, parsed)
+        _stage = "stream"
+        result["stream"] = _stream(model, payload)
         _stage = "done"
-        result["predictions"] = out.getvalue()
+        result["predictions"] = served["body"]
         result["output_schema_problem"] = _output_schema_problem(model, predictions)
         result["ok"] = True
         return 0
     finally:
         _stage = "done"
         result["env_reads"] = _reads
+        result["connections"] = _connections
         result["user_imports"] = sorted(_user_imports)
         try:
             result["modules"] = _modules()

@@ -4,11 +4,11 @@ in-process ones and the output schema, variables read, modules imported, and str
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Any
 
 from validator.codes import owned_by
+from validator.json_compare import same
 from validator.project.config import ProjectConfig
 from validator.project.requirements import normalize, requirement_names
 from validator.report import Finding, failed, passed, ran, skipped, warning
@@ -64,30 +64,17 @@ def _load_failure(error: dict[str, Any], model_dir: Path, config: ProjectConfig)
     )
 
 
-def _same(a: Any, b: Any) -> bool:
-    if isinstance(a, bool) or isinstance(b, bool):
-        return bool(a == b)
-    if isinstance(a, float) or isinstance(b, float):
-        if not isinstance(a, (int, float)) or not isinstance(b, (int, float)):
-            return False
-        if math.isnan(a) and math.isnan(b):
-            return True
-        return math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-9)
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
-    if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
-    equal: bool = a == b
-    return equal
-
-
 def probe_checks(
     config: ProjectConfig,
     model_dir: Path,
     run: ProbeRun,
     local_predictions: str | None,
     timeout: float,
+    unstable: list[str] | None = None,
 ) -> list[Finding]:
+    """The probe's RUN as findings. LOCAL_PREDICTIONS are the in-process ones, as the scoring
+    server's JSON; UNSTABLE the paths where two in-process predictions differed."""
+    unstable = unstable or []
     if run.timed_out:
         return [
             failed(
@@ -118,33 +105,131 @@ def probe_checks(
         )
     findings = ran(("SBX004",), [])  # it finished in time
     findings += ran(("ENV004",), _env_reads(config, model_dir, result))
-    if result.get("stage") == "load":
+    findings += network_checks(config, model_dir, result.get("connections") or {})
+    stage = result.get("stage")
+    if stage == "load":
         findings.append(_load_failure(result["error"], model_dir, config))
         return findings + [
             skipped(c, "the model did not load in the sandbox")
-            for c in ("SBX003", "SBX005", "SIG006", "DEP009", "DEP010", "SBX007")
+            for c in ("SBX003", "SBX008", "SBX005", "SIG006", "DEP009", "DEP010", "SBX007")
         ]
     findings += ran(("SBX002",), [])
-    if result.get("stage") == "predict":
-        error = result["error"]
-        location = _error_location(error, model_dir, config)
-        findings.append(
-            failed(
-                "SBX003",
-                f"predict raised in the sandbox: {error['type']}: {error['message']}",
-                location,
-                "fix predict so it works with only what the model declares",
-            )
-        )
+    if stage in ("request", "predict", "respond"):
+        findings += _served_failure(config, model_dir, result)
         findings += [
-            skipped(c, "predict failed in the sandbox") for c in ("SBX005", "SIG006", "SBX007")
+            skipped(c, "the sandbox did not answer the example")
+            for c in ("SBX005", "SIG006", "SBX007")
         ]
     else:
-        findings += ran(("SBX003",), [])
+        findings += ran(("SBX003", "SBX008"), [])
         findings += ran(("SIG006",), _output_schema(config, result))
-        findings.append(_compare(config, result, local_predictions))
+        findings.append(_compare(config, result, local_predictions, unstable))
         findings.append(stream_check(config, model_dir, result.get("stream") or {}))
     return findings + ran(("DEP009", "DEP010"), _dependencies(config, model_dir, result))
+
+
+def _served_failure(
+    config: ProjectConfig, model_dir: Path, result: dict[str, Any]
+) -> list[Finding]:
+    """SBX003 and SBX008 when the scoring server's code did not answer the example with 200."""
+    error, stage = result["error"], result["stage"]
+    status = result.get("status") or 500
+    if stage == "predict":
+        return [
+            failed(
+                "SBX003",
+                f"predict raised in the sandbox: {error['type']}: {_short(error['message'])}",
+                _error_location(error, model_dir, config),
+                "fix predict so it works with only what the model declares",
+            ),
+            skipped("SBX008", "predict raised"),
+        ]
+    what = (
+        f"refused {config.input_example} before predict ran"
+        if stage == "request"
+        else "could not turn the predictions into JSON"
+    )
+    return [
+        ran(("SBX003",), [])[0] if stage == "respond" else skipped("SBX003", "predict never ran"),
+        failed(
+            "SBX008",
+            f"in the sandbox, MLflow's scoring server {what} (HTTP {status}, as `mlflow models "
+            f"serve` answers): {error['type']}: {_short(error['message'])}",
+            config.input_example if stage == "request" else config.script,
+            "make the example a request this model accepts where it is served (its signature "
+            "and the request format of its kind), and return plain JSON-able values",
+        ),
+    ]
+
+
+def _short(message: str, limit: int = 400) -> str:
+    """MLflow's error messages run over many lines; a report line keeps their start."""
+    text = " ".join(line.strip() for line in message.splitlines() if line.strip())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _allowed(config: ProjectConfig, host: str, port: int | None) -> str | None:
+    """The declared entry that allows HOST:PORT, if any."""
+    for entry in config.network:
+        if entry.startswith("["):
+            name, _, rest = entry[1:].partition("]")
+            declared_port = rest[1:] if rest.startswith(":") else ""
+        else:
+            name, _, declared_port = entry.partition(":")
+        if name == host.lower().strip("[]") and (
+            not declared_port or port is None or int(declared_port) == port
+        ):
+            return entry
+    return None
+
+
+def network_checks(
+    config: ProjectConfig, model_dir: Path, connections: dict[str, dict[str, Any]]
+) -> list[Finding]:
+    """NET001 for every undeclared host the model contacted, NET002 for a declared one it never
+    did. Name lookups and connections both count (the probe records a connection to an address
+    it looked up under the name)."""
+    findings: list[Finding] = []
+    used: set[str] = set()
+    for _, contact in sorted(connections.items()):
+        host, port = contact["host"], contact.get("port")
+        entry = _allowed(config, host, port)
+        if entry is not None:
+            used.add(entry)
+            continue
+        where = None
+        if contact.get("file"):
+            where = _user_location([(contact["file"], contact["line"])], model_dir, config)
+        shown = f"{host}:{port}" if port else host
+        findings.append(
+            failed(
+                "NET001",
+                f"the model contacted {shown} while {_doing(contact['stage'])} in the sandbox, "
+                "and model.yaml network does not declare it",
+                where or config.script,
+                f"add '{host}' (or '{host}:{port}') under network in model.yaml if the model "
+                "must reach it where it is served; otherwise remove the call",
+            )
+        )
+    for entry in config.network:
+        if entry not in used:
+            findings.append(
+                warning(
+                    "NET002",
+                    f"model.yaml network declares {entry}, which the model never contacted "
+                    "while loading and predicting on the example in the sandbox",
+                    config.where("network"),
+                    f"remove {entry} from network in model.yaml, unless the model reaches it "
+                    "only on requests other than the example",
+                )
+            )
+    return ran(("NET001",), [f for f in findings if f.code == "NET001"]) + ran(
+        ("NET002",), [f for f in findings if f.code == "NET002"]
+    )
+
+
+def _doing(stage: str) -> str:
+    return {"load": "loading", "predict": "predicting", "stream": "streaming"}.get(stage, stage)
 
 
 STREAM_CHUNK_TYPES = ("dict", "str")
@@ -153,16 +238,15 @@ STREAM_CHUNK_TYPES = ("dict", "str")
 def stream_check(config: ProjectConfig, model_dir: Path, stream: dict[str, Any]) -> Finding:
     """SBX007 from the probe's report of predict_stream (`stream`), for a streamable model."""
     if not stream.get("streamable"):
-        return skipped(
-            "SBX007", "the model does not stream: its PythonModel defines no predict_stream"
-        )
+        return skipped("SBX007", "the model does not stream: it defines no predict_stream")
+    note = f" ({stream['note']})" if stream.get("note") else ""
     hint = "make predict_stream a generator that yields dicts or strings for the input example"
     error = stream.get("error")
     if error:
         return failed(
             "SBX007",
-            f"predict_stream raised in the sandbox on {config.input_example}: {error['type']}: "
-            f"{error['message']}",
+            f"predict_stream raised in the sandbox on {config.input_example}{note}: "
+            f"{error['type']}: {_short(error['message'])}",
             _error_location(error, model_dir, config),
             hint + " (serving streams a single input: a one-row example)",
         )
@@ -183,11 +267,22 @@ def stream_check(config: ProjectConfig, model_dir: Path, stream: dict[str, Any])
             config.script,
             hint,
         )
+    problems = stream.get("problems") or []
+    if problems:
+        kind = stream.get("kind")
+        return failed(
+            "SBX007",
+            f"predict_stream yields chunks that are not {kind} stream chunks: {problems[0]}",
+            config.script,
+            f"yield the {kind}'s documented stream chunk type (e.g. ResponsesAgentStreamEvent "
+            "for a ResponsesAgent, ChatAgentChunk for a ChatAgent)",
+        )
     first = json.dumps(chunks[0])[:120]
     return Finding(
         "SBX007",
         "passed",
-        f"predict_stream yields in the sandbox ({len(chunks)} chunks read, the first: {first})",
+        f"predict_stream yields in the sandbox ({len(chunks)} chunks read, the first: "
+        f"{first}){note}",
     )
 
 
@@ -206,12 +301,15 @@ def _output_schema(config: ProjectConfig, result: dict[str, Any]) -> list[Findin
     ]
 
 
-def _compare(config: ProjectConfig, result: dict[str, Any], local: str | None) -> Finding:
-    """SBX005: the sandbox's predictions against the in-process ones."""
+def _compare(
+    config: ProjectConfig, result: dict[str, Any], local: str | None, unstable: list[str]
+) -> Finding:
+    """SBX005: the sandbox's predictions against the in-process ones; where two in-process
+    predictions already differed (fresh ids, timestamps), by type and shape only."""
     if local is None:
         return skipped("SBX005", "there are no in-process predictions to compare")
     sandboxed = json.loads(result["predictions"])
-    if not _same(json.loads(local), sandboxed):
+    if not same(json.loads(local), sandboxed, frozenset(unstable)):
         shown = result["predictions"][:200]
         return failed(
             "SBX005",
@@ -220,6 +318,16 @@ def _compare(config: ProjectConfig, result: dict[str, Any], local: str | None) -
             config.script,
             "the model depends on something outside what it declares (a file, a variable, "
             "a package version, the working directory): make it declared",
+        )
+    if unstable:
+        shown = ", ".join(unstable[:8]) + (
+            f" and {len(unstable) - 8} more" if len(unstable) > 8 else ""
+        )
+        return Finding(
+            "SBX005",
+            "passed",
+            "the sandbox predictions equal the in-process predictions; these values change from "
+            f"call to call in-process too, so they were compared by type and shape only: {shown}",
         )
     return passed("SBX005")
 

@@ -56,8 +56,10 @@ class Sandbox:
         *,
         use_cache: bool,
         progress: Progress,
+        offline: bool = False,
     ) -> None:
         self.python = python
+        self.offline = offline  # every connection the model opens fails at once
         self.python_version = python_version
         self.requirements_text = requirements_text
         self.declared = declared
@@ -137,7 +139,9 @@ class Sandbox:
         self.environment()
         process = self._probe
         assert process is not None and process.stdin is not None
-        self._request = json.dumps({"model_dir": str(model_dir), "payload": str(payload)})
+        self._request = json.dumps(
+            {"model_dir": str(model_dir), "payload": str(payload), "offline": self.offline}
+        )
         self._started = time.perf_counter()
         with contextlib.suppress(BrokenPipeError):  # a probe that died is reported by run()
             process.stdin.write(self._request + "\n")

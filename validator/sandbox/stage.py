@@ -28,6 +28,7 @@ class SandboxState:
     timeout: float
     progress: Callable[[str], None]
     stack: contextlib.ExitStack
+    offline: bool = False
     early: Sandbox | None = None  # started before logging, for the project's requirements
     box: Sandbox | None = None  # the one that runs the probe
 
@@ -55,6 +56,7 @@ def start_early(state: SandboxState) -> None:
             [var.name for var in config.env],
             use_cache=state.use_cache,
             progress=state.progress,
+            offline=state.offline,
         )
     )
 
@@ -95,6 +97,7 @@ def interpreter(state: SandboxState, model_dir: Path) -> list[Finding]:
             [var.name for var in state.config.env],
             use_cache=state.use_cache,
             progress=state.progress,
+            offline=state.offline,
         )
     )
     return [passed("SBX006")]
@@ -134,11 +137,15 @@ def environment_build(state: SandboxState) -> list[Finding]:
 
 
 def probe(
-    state: SandboxState, model_dir: Path, payload: Path, local_predictions: str | None
+    state: SandboxState,
+    model_dir: Path,
+    payload: Path,
+    local_predictions: str | None,
+    unstable: list[str],
 ) -> list[Finding]:
     """The probe loads the logged model and predicts in the sandbox; its results as checks."""
     assert state.box is not None
     result = state.box.run(model_dir, payload, state.timeout)
     return probe_results.probe_checks(
-        state.config, model_dir, result, local_predictions, state.timeout
+        state.config, model_dir, result, local_predictions, state.timeout, unstable
     )
