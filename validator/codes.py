@@ -100,7 +100,8 @@ REGISTRY: tuple[Code, ...] = (
     _("SIG004", "signature", "inprocess", "the logged model has a signature",
       "the logged model has no signature"),
     _("SIG005", "signature", "inprocess", "the input example conforms to the logged input schema",
-      "the input example does not conform to the logged input schema"),
+      "MLflow's scoring server code (`invocations`) refuses the input example in-process: its "
+      "request parsing, or the logged input schema"),
     _("SIG006", "signature", "probe", "the sandbox predictions conform to the logged output schema",
       "the sandbox predictions do not conform to the logged output schema"),
     _("DEP001", "dependencies", "dependencies",

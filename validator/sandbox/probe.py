@@ -108,6 +108,7 @@ def _record(host: str, port: Any) -> None:
         "file": where[0] if where else None,
         "line": where[1] if where else None,
         "user": where is not None,
+        "blocked": _offline,
     }
 
 
