@@ -1,6 +1,8 @@
 """Whole-process timings of `mfc-validator validate` against MLflow's own sandbox.
 
-Bakes the template's default project, then times, as whole processes:
+Bakes the template's projects (the default dataframe kind, the agent and the langchain kind),
+gives each a virtualenv with its requirements and the validator (as `nox -s validate` does: the
+validator logs the model with the project's own packages), then times, as whole processes:
 
 - `mfc-validator validate` with a cold environment cache (a new, empty MFC_VALIDATOR_CACHE each
   run; uv's package cache stays warm, as on any developer machine after the first day),
@@ -9,8 +11,8 @@ Bakes the template's default project, then times, as whole processes:
   input example: MLflow's own way to predict in an environment built from the logged
   requirements,
 
-and prints medians and the ratios of MLflow's median to ours. Run with `nox -s bench`, or
-`python benchmarks/bench_validate.py --runs 5`.
+and prints medians and the ratios of MLflow's median to ours (the cold cache only for the first
+kind). Run with `nox -s bench`, or `python benchmarks/bench_validate.py --runs 5 --kind agent`.
 """
 
 from __future__ import annotations
@@ -38,10 +40,25 @@ def timed(command: list[str], cwd: Path, env: dict[str, str]) -> float:
     return elapsed
 
 
-def bake(into: Path) -> Path:
+def bake(into: Path, kind: str) -> Path:
     from cookiecutter.main import cookiecutter
 
-    return Path(cookiecutter(str(ROOT), no_input=True, output_dir=str(into)))
+    project = cookiecutter(
+        str(ROOT), no_input=True, output_dir=str(into), extra_context={"model_kind": kind}
+    )
+    return Path(project)
+
+
+def environment(work: Path, project: Path, env: dict[str, str]) -> Path:
+    """A virtualenv with the project's requirements and the validator, as `nox -s validate`
+    makes it: the validator logs the model with the project's own packages."""
+    venv = work / f"venv-{project.name}"
+    uv = [sys.executable, "-m", "uv"]
+    timed([*uv, "venv", "--quiet", "--python", sys.executable, str(venv)], work, env)
+    python = str(venv / "bin" / "python")
+    install = [*uv, "pip", "install", "--quiet", "--python", python]
+    timed([*install, "-r", str(project / "requirements.txt"), str(ROOT)], work, env)
+    return venv / "bin"
 
 
 def logged_model_dir(project: Path, report: dict[str, object]) -> Path:
@@ -50,59 +67,87 @@ def logged_model_dir(project: Path, report: dict[str, object]) -> Path:
     return mlmodel.parent
 
 
+def measure(kind: str, runs: int, work: Path, env: dict[str, str], cold: bool) -> list[Row]:
+    project = bake(work / kind, kind)
+    bin_dir = environment(work, project, env)
+    kind_env = {**env, "PATH": str(bin_dir) + os.pathsep + env["PATH"]}
+    validate = [str(bin_dir / "mfc-validator"), "validate", str(project)]
+    warm_env = {**kind_env, "MFC_VALIDATOR_CACHE": str(work / "warm-cache")}
+    report_path = work / f"report-{kind}.json"
+    # fills uv's package cache and the warm environment cache; not timed
+    timed([*validate, "--format", "json", "--output", str(report_path)], project, warm_env)
+    report = json.loads(report_path.read_text())
+    model_dir = logged_model_dir(project, report)
+    rows: list[Row] = []
+    if cold:
+        times = []
+        for run in range(runs):
+            cache = work / f"cold-cache-{kind}-{run}"
+            times.append(timed(validate, project, {**kind_env, "MFC_VALIDATOR_CACHE": str(cache)}))
+            shutil.rmtree(cache, ignore_errors=True)
+        rows.append((kind, "mfc-validator validate, cold environment cache", times))
+    warm = [timed(validate, project, warm_env) for _ in range(runs)]
+    rows.append((kind, "mfc-validator validate, warm environment cache", warm))
+    predict = [
+        str(bin_dir / "mlflow"),
+        "models",
+        "predict",
+        "-m",
+        str(model_dir),
+        "-i",
+        str(project / "input_example.json"),
+        "-t",
+        "json",
+        "--env-manager",
+        "uv",
+    ]
+    rows.append(
+        (
+            kind,
+            "mlflow models predict --env-manager uv",
+            [timed(predict, project, kind_env) for _ in range(runs)],
+        )
+    )
+    return rows
+
+
+Row = tuple[str, str, list[float]]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="runs per measurement [5]")
+    parser.add_argument(
+        "--kind",
+        action="append",
+        help="template model_kind to measure, repeatable [dataframe, agent, langchain]",
+    )
     args = parser.parse_args(argv)
-    bin_dir = str(Path(sys.executable).parent)
-    env = {**os.environ, "PATH": bin_dir + os.pathsep + os.environ.get("PATH", "")}
+    kinds = args.kind or ["dataframe", "agent", "langchain"]
+    env = {**os.environ, "PATH": os.environ.get("PATH", "")}
     work = Path(tempfile.mkdtemp(prefix="mfc-bench-"))
     try:
-        project = bake(work)
-        validate = [sys.executable, "-m", "validator", "validate", str(project)]
-        warm_env = {**env, "MFC_VALIDATOR_CACHE": str(work / "warm-cache")}
-        report_path = work / "report.json"
-        # fills uv's package cache and the warm environment cache; not timed
-        timed([*validate, "--format", "json", "--output", str(report_path)], project, warm_env)
-        report = json.loads(report_path.read_text())
-        model_dir = logged_model_dir(project, report)
-
-        cold = []
-        for run in range(args.runs):
-            cache = work / f"cold-cache-{run}"
-            cold.append(timed(validate, project, {**env, "MFC_VALIDATOR_CACHE": str(cache)}))
-            shutil.rmtree(cache, ignore_errors=True)
-        warm = [timed(validate, project, warm_env) for _ in range(args.runs)]
-        predict = [
-            sys.executable,
-            "-m",
-            "mlflow",
-            "models",
-            "predict",
-            "-m",
-            str(model_dir),
-            "-i",
-            str(project / "input_example.json"),
-            "-t",
-            "json",
-            "--env-manager",
-            "uv",
+        rows = [
+            row
+            for index, kind in enumerate(kinds)
+            for row in measure(kind, args.runs, work, env, cold=index == 0)
         ]
-        mlflow = [timed(predict, project, env) for _ in range(args.runs)]
     finally:
         shutil.rmtree(work, ignore_errors=True)
-
-    rows = [
-        ("mfc-validator validate, cold environment cache", cold),
-        ("mfc-validator validate, warm environment cache", warm),
-        ("mlflow models predict --env-manager uv", mlflow),
-    ]
     print(f"whole-process seconds over {args.runs} runs (min / median / max)")
-    for label, times in rows:
-        print(f"  {label:<48} {min(times):6.2f} {statistics.median(times):6.2f} {max(times):6.2f}")
-    reference = statistics.median(mlflow)
-    print(f"ratio mlflow/validate, warm: {reference / statistics.median(warm):.2f}x (target >= 3)")
-    print(f"ratio mlflow/validate, cold: {reference / statistics.median(cold):.2f}x (target >= 1)")
+    for kind, label, times in rows:
+        print(
+            f"  {kind:<10} {label:<48} "
+            f"{min(times):6.2f} {statistics.median(times):6.2f} {max(times):6.2f}"
+        )
+    for kind in kinds:
+        medians = {label: statistics.median(times) for k, label, times in rows if k == kind}
+        reference = medians["mlflow models predict --env-manager uv"]
+        warm = medians["mfc-validator validate, warm environment cache"]
+        print(f"{kind}: ratio mlflow/validate, warm: {reference / warm:.2f}x")
+        cold = medians.get("mfc-validator validate, cold environment cache")
+        if cold:
+            print(f"{kind}: ratio mlflow/validate, cold: {reference / cold:.2f}x")
     return 0
 
 

@@ -196,7 +196,7 @@ def _log_with_flavor(mlflow: Any, config: ProjectConfig, example: Any) -> Any:
         from mlflow import llama_index
 
         engine_type = config.flavor_options.get("engine_type", "query")
-        return llama_index.log_model(llama_model=script, engine_type=engine_type, **common)
+        return llama_index.log_model(llama_index_model=script, engine_type=engine_type, **common)
     artifacts = {name: str(root / path) for name, path in config.artifacts.items()}
     return mlflow.pyfunc.log_model(python_model=script, artifacts=artifacts or None, **common)
 
