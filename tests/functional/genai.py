@@ -7,6 +7,7 @@ import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import textwrap
@@ -71,11 +72,50 @@ class GenAIEnv:
 
 
 def uv_command() -> list[str]:
-    """uv on PATH, or the one installed beside the running Python (a dependency of the repo)."""
+    """The uv installed beside the running Python (a dependency of the repo), else uv on PATH,
+    else `python -m uv`."""
+    beside = Path(sys.executable).parent / "uv"
+    if beside.is_file():
+        return [str(beside)]
     found = shutil.which("uv")
-    if found:
-        return [found]
-    return [sys.executable, "-m", "uv"]
+    return [found] if found else [sys.executable, "-m", "uv"]
+
+
+def run_group(
+    command: list[str],
+    *,
+    timeout: float,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """subprocess.run in a session of its own: on a timeout (or an interrupt) the whole process
+    group is killed, not only COMMAND, so no sandbox or build process outlives the test."""
+    process = subprocess.Popen(
+        command,
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired as expired:
+        _kill_group(process)
+        stdout, stderr = process.communicate()
+        raise subprocess.TimeoutExpired(command, timeout, stdout, stderr) from expired
+    finally:
+        _kill_group(process)
+    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
+
+
+def _kill_group(process: subprocess.Popen[str]) -> None:
+    """SIGKILL to what is left of the group PROCESS leads, then reap PROCESS."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=10)
 
 
 def build_env(folder: Path, timeout: float = BUILD_TIMEOUT) -> GenAIEnv:
@@ -101,13 +141,7 @@ def build_env(folder: Path, timeout: float = BUILD_TIMEOUT) -> GenAIEnv:
         ],
     ]
     for step in steps:
-        result = subprocess.run(
-            step,
-            capture_output=True,
-            text=True,
-            timeout=max(1.0, deadline - time.monotonic()),
-            check=False,
-        )
+        result = run_group(step, timeout=max(1.0, deadline - time.monotonic()))
         if result.returncode != 0:
             raise RuntimeError(
                 f"{' '.join(step)} failed ({result.returncode}):\n{result.stderr[-4000:]}"
@@ -185,15 +219,7 @@ def validate(
         *extra,
     ]
     started = time.monotonic()
-    result = subprocess.run(
-        command,
-        cwd=project.parent,
-        env=env.environ(),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+    result = run_group(command, cwd=project.parent, env=env.environ(), timeout=timeout)
     seconds = time.monotonic() - started
     if not output.is_file():
         raise AssertionError(
@@ -241,14 +267,11 @@ print(json.dumps({"model_uri": info.model_uri, "run_id": run.info.run_id}))
 def log_model(env: GenAIEnv, project: Path, store: str, timeout: float = 600) -> str:
     """Log PROJECT from code with its flavor's log_model to the tracking store STORE, without
     the validator, and load it back with mlflow.pyfunc.load_model; return the model URI."""
-    result = subprocess.run(
+    result = run_group(
         [str(env.python), "-c", _LOG_SCRIPT, str(project)],
         cwd=project.parent,
         env=env.environ(MLFLOW_TRACKING_URI=store),
-        capture_output=True,
-        text=True,
         timeout=timeout,
-        check=False,
     )
     if result.returncode != 0:
         raise RuntimeError(f"logging {project.name} failed:\n{result.stderr[-4000:]}")
