@@ -202,7 +202,11 @@ class Validation:
 
 
 def validate(
-    env: GenAIEnv, project: Path, *extra: str, timeout: float = VALIDATE_TIMEOUT
+    env: GenAIEnv,
+    project: Path,
+    *extra: str,
+    timeout: float = VALIDATE_TIMEOUT,
+    variables: dict[str, str] | None = None,
 ) -> Validation:
     """`mfc-validator validate PROJECT --format json --output FILE EXTRA` from the env's bin/, as
     a whole process; the report goes beside the project."""
@@ -219,7 +223,8 @@ def validate(
         *extra,
     ]
     started = time.monotonic()
-    result = run_group(command, cwd=project.parent, env=env.environ(), timeout=timeout)
+    environ = env.environ(**(variables or {}))
+    result = run_group(command, cwd=project.parent, env=environ, timeout=timeout)
     seconds = time.monotonic() - started
     if not output.is_file():
         raise AssertionError(

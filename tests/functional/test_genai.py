@@ -152,3 +152,47 @@ def test_offline_fails_fast_and_names_the_host(
     check = result.checks("failed").get("NET001")
     assert check is not None, result.describe()
     assert "example.invalid" in check["message"], json.dumps(check, indent=2)
+
+
+def test_an_agents_secret_api_key_works_end_to_end_and_is_never_written(
+    genai_env: genai.GenAIEnv, tmp_path: Path
+) -> None:
+    """Declared secret: passed into the sandbox, recorded in environment_variables.txt, and its
+    value in no file the validation wrote (the store, the logged model, the report)."""
+    project = genai.copy_project("responses_agent", tmp_path / "agent")
+    script = project / "model.py"
+    source = script.read_text()
+    source = source.replace("from uuid import uuid4\n", "import os\nfrom uuid import uuid4\n")
+    source = source.replace(
+        "class EchoAgent(ResponsesAgent):\n",
+        "class EchoAgent(ResponsesAgent):\n"
+        "    def __init__(self) -> None:\n"
+        "        self.api_key = None\n\n"
+        "    def _client(self) -> None:\n"
+        '        self.api_key = os.environ["AGENT_API_KEY"]  # the LLM client would use it\n\n',
+    )
+    source = source.replace(
+        '        text = f"You said: {last_user_text(request)}"\n',
+        '        self._client()\n        text = f"You said: {last_user_text(request)}"\n',
+    )
+    script.write_text(source)
+    model_yaml = project / "model.yaml"
+    model_yaml.write_text(
+        model_yaml.read_text()
+        + "env:\n  - name: AGENT_API_KEY\n    description: the LLM's key\n    secret: true\n"
+    )
+    secret = "sk-mfc-test-0123456789abcdef"
+    result = genai.validate(genai_env, project, variables={"AGENT_API_KEY": secret})
+    assert result.code == 0, result.describe()
+    checks = result.checks()
+    # read in the sandbox with the caller's value: predict ran there and read it
+    assert checks["SBX003"]["status"] == "passed", result.describe()
+    assert checks["ENV004"]["status"] == "passed", result.describe()
+    # recorded for deployers, and no logged file holds the value
+    assert checks["ENV007"]["status"] == "passed", result.describe()
+    assert checks["ENV009"]["status"] == "passed", result.describe()
+    written = [path for path in tmp_path.rglob("*") if path.is_file()]
+    recorded = [p for p in written if p.name == "environment_variables.txt"]
+    assert recorded and all("AGENT_API_KEY" in p.read_text() for p in recorded)
+    assert [p for p in written if secret.encode() in p.read_bytes()] == []
+    assert secret not in result.stdout + result.stderr

@@ -13,7 +13,6 @@ line (the validator gave up) makes it exit at once.
 from __future__ import annotations
 
 import builtins
-import contextlib
 import functools
 import json
 import os
@@ -380,8 +379,6 @@ def main() -> int:
 
     # the sandbox holds exactly the logged requirements: MLflow's mismatch scan is slow and moot
     mlflow.pyfunc.warn_dependency_requirement_mismatches = lambda *args, **kwargs: None
-    with contextlib.suppress(Exception):  # the probe's predictions are checks: no traces
-        mlflow.tracing.disable()
     _providers()  # while the validator is still logging: it depends only on the environment
     import_s = time.perf_counter() - started
     line = sys.stdin.readline().strip()
