@@ -187,7 +187,10 @@ def _modules() -> dict[str, Any]:
     for name, module in list(sys.modules.items()):
         if "." in name or name in sys.stdlib_module_names:
             continue
-        file = getattr(module, "__file__", None)
+        # a namespace package (llama_index, google) has no __file__, only a __path__
+        file = getattr(module, "__file__", None) or next(
+            iter(getattr(module, "__path__", [])), None
+        )
         if not file:
             continue
         modules[name] = {"file": file, "distributions": providers.get(name, [])}
@@ -223,7 +226,11 @@ def _output_schema_problem(model: Any, predictions: Any) -> str | None:
             _enforce_schema(predictions, schema)
             return None
         else:
-            frame = pd.DataFrame(predictions)
+            # a single answer (a chain's or an engine's text) is one row of one column
+            rows = (
+                [predictions] if isinstance(predictions, (str, bytes, int, float)) else predictions
+            )
+            frame = pd.DataFrame(rows)
             if schema.has_input_names() and list(frame.columns) == list(range(len(frame.columns))):
                 frame.columns = schema.input_names()[: len(frame.columns)]
         _enforce_schema(frame, schema)
@@ -340,7 +347,15 @@ def _stream_input(model: Any, data: Any, params: Any) -> dict[str, Any]:
             note = f"streamed the first of the example's {rows} rows: MLflow streams one input"
         stream = model.predict_stream(data, params=params) if params else model.predict_stream(data)
         for chunk in stream:
-            kinds.append(type(chunk).__name__)
+            # what serving can stream: a dict or a str, subclasses included (LangChain's
+            # StrOutputParser yields a str subclass)
+            kinds.append(
+                "dict"
+                if isinstance(chunk, dict)
+                else "str"
+                if isinstance(chunk, str)
+                else type(chunk).__name__
+            )
             chunks.append(json.loads(json.dumps(chunk, default=repr)))
             problem = _chunk_problem(kind, chunk) if isinstance(chunk, dict) else None
             if problem:
