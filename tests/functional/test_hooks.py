@@ -91,6 +91,22 @@ def test_slug_derived_from_an_unusual_project_name_is_refused(
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("name", ["AGENT_ENDPOINT", "AGENT_API_KEY"])
+def test_the_agent_s_own_variables_are_refused_as_answers(
+    tmp_path: Path, config_file: Path, capfd: pytest.CaptureFixture[str], name: str
+) -> None:
+    # the agent's model.yaml declares them, optional: an answer would declare them twice
+    with pytest.raises(FailedHookException):
+        bake(tmp_path, config_file, model_kind="agent", env_vars=name)
+
+    errors = [line for line in capfd.readouterr().err.splitlines() if line.startswith("error:")]
+    assert errors == [
+        f"error: invalid answer to env_vars: {name!r}; expected variables other than "
+        "AGENT_ENDPOINT, AGENT_API_KEY, which the agent model declares itself"
+    ]
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize("name", GOOD_MODEL_NAMES)
 def test_good_model_name_is_accepted(tmp_path: Path, config_file: Path, name: str) -> None:
     project = bake(tmp_path, config_file, model_name=name)

@@ -176,3 +176,23 @@ def test_an_unknown_kind_fails_the_hook(
     assert capsys.readouterr().err == (
         "error: could not assemble the project: the template has no model kind 'lstm'\n"
     )
+
+
+@pytest.mark.parametrize("name", ["AGENT_ENDPOINT", "AGENT_API_KEY"])
+def test_a_variable_the_kind_declares_itself_is_refused(
+    capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    answers = {**ANSWERS, "env_vars": f"A_KEY, {name}", "model_kind": "agent", "ci": "no"}
+
+    assert render_hook("pre_gen_project.py", answers).main() == 1
+
+    assert capsys.readouterr().err == (
+        f"error: invalid answer to env_vars: 'A_KEY, {name}'; expected variables other than "
+        "AGENT_ENDPOINT, AGENT_API_KEY, which the agent model declares itself\n"
+    )
+
+
+def test_the_agent_s_variables_are_free_for_other_kinds() -> None:
+    answers = {**ANSWERS, "env_vars": "AGENT_ENDPOINT", "model_kind": "dataframe", "ci": "no"}
+
+    assert render_hook("pre_gen_project.py", answers).main() == 0
