@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import ast
-import functools
 import importlib.metadata
 import json
 import os
@@ -9,7 +8,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,8 +17,6 @@ import yaml
 from cookiecutter.main import cookiecutter
 
 from validator.commands import check as check_command
-from validator.errors import ValidatorError
-from validator.project import config
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -435,44 +431,7 @@ def test_generated_python_compiles(baked: Baker, kind: str, custom: bool) -> Non
 
 
 # The model.yaml keys a kind needs that the validator is learning in parallel (with chat payloads).
-KIND_NEW_KEYS = {"agent": "network: []", "langchain": "flavor: langchain"}
-WAITS_FOR_THE_VALIDATOR = "this tree's validator does not read model.yaml's {key} yet"
-
-
-@functools.cache
-def validator_reads(line: str) -> bool:
-    """Whether this tree's validator accepts LINE of model.yaml."""
-    with tempfile.TemporaryDirectory() as folder:
-        Path(folder, "model.yaml").write_text(line + "\n", encoding="utf-8")
-        try:
-            config.load(Path(folder))
-        except ValidatorError:
-            return False
-    return True
-
-
-def validator_waits(kind: str) -> str | None:
-    """Why this tree's validator cannot validate KIND yet, or None."""
-    line = KIND_NEW_KEYS.get(kind)
-    if line is None or validator_reads(line):
-        return None
-    return WAITS_FOR_THE_VALIDATOR.format(key=line.split(":")[0])
-
-
-def validated_kinds() -> list[Any]:
-    """KINDS, each expected to fail (strictly) while the validator cannot read its model.yaml."""
-    return [
-        pytest.param(
-            kind,
-            marks=pytest.mark.xfail(
-                validator_waits(kind) is not None, reason=str(validator_waits(kind)), strict=True
-            ),
-        )
-        for kind in KINDS
-    ]
-
-
-@pytest.mark.parametrize("kind", validated_kinds())
+@pytest.mark.parametrize("kind", KINDS)
 def test_each_kind_passes_the_static_checks_cleanly(baked: Baker, kind: str) -> None:
     # model.yaml is strict: an evaluation or a model_config file the validator refuses fails here
     project = baked(kind, custom=True)
@@ -768,10 +727,6 @@ def test_each_kind_passes_its_own_nox_tests_and_validate(
 
     tests = nox("tests")
     assert tests.returncode == 0, tests.stdout[-5000:] + tests.stderr[-5000:]
-    # the model's own tests pass whatever the validator; validating a new kind waits for it
-    waiting = validator_waits(kind)
-    if waiting:
-        pytest.xfail(waiting)
     result = nox("validate")
 
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
