@@ -56,8 +56,9 @@ def environment(work: Path, project: Path, env: dict[str, str]) -> Path:
     uv = [sys.executable, "-m", "uv"]
     timed([*uv, "venv", "--quiet", "--python", sys.executable, str(venv)], work, env)
     python = str(venv / "bin" / "python")
-    # with bytecode, as an environment looks after its first runs (nox keeps its sessions' .pyc
-    # even where PYTHONDONTWRITEBYTECODE is set); without, importing mlflow costs seconds more
+    # with bytecode, as an environment is after its first runs where .pyc files may be written;
+    # where PYTHONDONTWRITEBYTECODE keeps them from being written, importing mlflow from source
+    # costs seconds more on every run (measured without it: see the README)
     install = [*uv, "pip", "install", "--quiet", "--compile-bytecode", "--python", python]
     timed([*install, "-r", str(project / "requirements.txt"), str(ROOT)], work, env)
     return venv / "bin"
