@@ -364,22 +364,16 @@ def _stream_input(model: Any, data: Any, params: Any) -> dict[str, Any]:
                 break
         getattr(stream, "close", lambda: None)()
     except Exception as exc:
-        return {
-            "streamable": True,
-            "chunks": chunks,
-            "types": kinds,
-            "kind": kind,
-            "note": note,
-            "error": _error(exc),
-        }
+        outcome: dict[str, Any] = {"error": _error(exc)}
+    else:
+        outcome = {"problems": problems, "seconds": time.perf_counter() - mark}
     return {
         "streamable": True,
         "chunks": chunks,
         "types": kinds,
         "kind": kind,
         "note": note,
-        "problems": problems,
-        "seconds": time.perf_counter() - mark,
+        **outcome,
     }
 
 
