@@ -17,13 +17,13 @@ ROOT = Path(__file__).parent
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """The fast tier, then the slow tier on every core (pytest-xdist); arguments after `--` go
+    """The fast tier, then the slow tier, each on every core (pytest-xdist); arguments after `--` go
     to one pytest run instead: `nox -s tests -- -m "not slow"` for the fast tier only."""
     session.install("-e", ".[dev]")
     if session.posargs:
         session.run("python", "-m", "pytest", *session.posargs)
         return
-    session.run("python", "-m", "pytest", "-m", "not slow")
+    session.run("python", "-m", "pytest", "-m", "not slow", "-n", "auto")
     session.run("python", "-m", "pytest", "-m", "slow", "-n", "auto")
 
 

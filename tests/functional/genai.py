@@ -153,8 +153,21 @@ def build_env(folder: Path, timeout: float = BUILD_TIMEOUT) -> GenAIEnv:
 
 @pytest.fixture(scope="session")
 def genai_env(tmp_path_factory: pytest.TempPathFactory) -> GenAIEnv:
-    """One environment for the whole session (per xdist worker)."""
-    return build_env(tmp_path_factory.mktemp("genai-env"))
+    """One environment for the whole run: xdist workers share it, the first one builds it."""
+    from filelock import FileLock
+
+    # under xdist, the base temp is per worker and its parent is the run's
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    folder = shared / "genai-env"
+    with FileLock(str(shared / "genai-env.lock")):
+        if not (folder / "ready").is_file():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            built = build_env(folder)
+            (folder / "ready").write_text("")
+            return built
+    return GenAIEnv(folder / "venv", folder / "cache")
 
 
 def copy_project(name: str, destination: Path) -> Path:
