@@ -62,3 +62,17 @@ def test_set_the_variable_and_preflight_passes(make_project: ProjectFactory) -> 
     ]
     [unset] = required_unset(loaded, {})
     assert (unset.code, unset.status) == ("ENV006", "failed") and "A_VAR" in unset.message
+
+
+def test_a_flavor_whose_library_is_missing_here_is_exit_2_not_the_scripts_error(
+    make_project: ProjectFactory, tmp_path: Path
+) -> None:
+    # this (dev) environment has no langchain: MLflow could not log the chain here
+    project = make_project({"model.yaml": "flavor: langchain\n"})
+    result = run_cli("validate", str(project))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    assert "model.yaml:1: flavor langchain is logged with langchain" in result.stderr
+    assert "nox -s validate" in result.stderr
+    assert "building" not in result.stderr  # nothing was started for it
+    assert not (project / ".mlflow").exists()

@@ -87,3 +87,11 @@ def test_skipped_without_a_hook(tmp_path: Path, text: str | None, reason: str) -
     [finding] = precommit.drift(found)
     assert (finding.code, finding.status) == ("DEP012", "skipped")
     assert reason in finding.message
+
+
+def test_the_hook_is_found_past_a_commented_example_of_it(tmp_path: Path) -> None:
+    found = project(tmp_path, ["mlflow==3.17.2"])
+    config_file = tmp_path / ".pre-commit-config.yaml"
+    config_file.write_text("#   - id: mfc-validate\n" + config_file.read_text())
+    [finding] = precommit.drift(Project(config.load(tmp_path)))
+    assert found is not None and finding.location == ".pre-commit-config.yaml:10"

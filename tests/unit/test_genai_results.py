@@ -121,3 +121,8 @@ def test_a_request_the_server_refuses_in_the_sandbox_fails_sbx008(stage: str, sb
     )
     assert found["SBX003"].status == sbx003
     assert found["SBX005"].status == "skipped"
+
+
+def test_a_declared_host_is_not_called_unused_when_the_model_never_answered() -> None:
+    found = network_checks(config(network=("api.example.com",)), MODEL_DIR, {}, answered=False)
+    assert [(f.code, f.status) for f in found] == [("NET001", "passed"), ("NET002", "skipped")]

@@ -51,7 +51,9 @@ def _hook(project: Project) -> tuple[list[str], int] | str:
             if isinstance(hook, dict) and hook.get("id") == HOOK:
                 dependencies = hook.get("additional_dependencies") or []
                 rows = enumerate(text.splitlines(), 1)
-                line = next((n for n, row in rows if HOOK in row and "id" in row), 0)
+                line = next(
+                    (n for n, row in rows if HOOK in row and row.lstrip().startswith("- id")), 0
+                )
                 return [str(item).strip() for item in dependencies], line
     return f"{CONFIG} has no {HOOK} hook"
 

@@ -73,6 +73,7 @@ def _preflight(state: Validation) -> list[Finding]:
 def _inprocess(state: Validation) -> list[Finding]:
     """Open the store and the run, start the sandbox early, log the model and check it."""
     project, options, stack = state.project, state.options, state.sandbox.stack
+    log_model.require_flavor(project.config)
     uri, default_store = store.resolve_tracking_uri(project.root, options.tracking_uri)
     if default_store:
         store.prepare_default_store(project.root)

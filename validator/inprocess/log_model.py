@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import importlib.util
 import json
 import os
 import sys
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from validator.checks.input_example import FORMATS, LLM_KEYS
+from validator.errors import ValidatorError
 from validator.inprocess import type_hints
 from validator.inprocess.store import ValidationRun, quiet
 from validator.json_compare import unstable_paths
@@ -172,6 +174,32 @@ def _logging_example(payload: dict[str, Any], data: dict[str, Any], params: Any)
         return payload  # a chat or agent request: MLflow logs it as it is
     example: Any = type_hints.logging_example(data)
     return (example, params) if params else example
+
+
+# what each flavor's log_model imports, beyond mlflow
+FLAVOR_PACKAGES = {
+    "langchain": ("langchain", "langchain"),
+    "llama_index": ("llama_index.core", "llama-index-core"),
+}
+
+
+def require_flavor(config: ProjectConfig) -> None:
+    """MLflow logs a LangChain or LlamaIndex model with that library: where the validator runs
+    must have it, as it has mlflow (the project's requirements). Checked before anything is
+    started, so that it is not mistaken for the script raising (SCR007)."""
+    if config.flavor not in FLAVOR_PACKAGES:
+        return
+    module, distribution = FLAVOR_PACKAGES[config.flavor]
+    try:
+        found = importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:
+        found = False
+    if not found:
+        raise ValidatorError(
+            f"{config.where('flavor')}: flavor {config.flavor} is logged with {distribution}, "
+            "which is not installed where the validator runs: install the project's "
+            f"requirements (pip install -r {config.requirements}) or run `nox -s validate`"
+        )
 
 
 def _log_with_flavor(mlflow: Any, config: ProjectConfig, example: Any) -> Any:

@@ -266,9 +266,7 @@ def _serve(model: Any, payload: str) -> dict[str, Any]:
         response = invocations(
             payload, "application/json", model, model.metadata.get_input_schema()
         )
-    except BaseException as exc:
-        if not isinstance(exc, Exception):
-            raise
+    except Exception as exc:
         status = exc.get_http_status_code() if isinstance(exc, MlflowException) else 500
         stage = reached[-1] if reached else "request"
         return {"stage": stage, "status": status, "error": _error(exc)}
