@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -10,8 +11,8 @@ from pathlib import Path
 
 from validator import __version__
 from validator.errors import ValidatorError
-from validator.render import render, summary_line, to_text, write_atomic
-from validator.report import Report
+from validator.render import render, render_many, summary_line, summary_table, to_text, write_atomic
+from validator.report import Batch, Report
 
 EXIT_USAGE = 2
 
@@ -28,8 +29,26 @@ def _parser() -> _Parser:
         description="Validate an MLflow models-from-code project before it is registered.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    shared = _Parser(add_help=False)
-    shared.add_argument("project", nargs="?", default=".", help="the project folder [.]")
+    selection = _Parser(add_help=False)
+    selection.add_argument(
+        "project", nargs="*", help="the project folder(s) [.]; several run as one batch"
+    )
+    selection.add_argument(
+        "--all",
+        nargs="?",
+        const=".",
+        metavar="ROOT",
+        dest="all_root",
+        help="every project (folder with a model.yaml) under ROOT [.], leaving out git-ignored "
+        "folders, .nox, .venv and .mlflow",
+    )
+    selection.add_argument(
+        "--shard",
+        metavar="K/N",
+        help="only the K-th of N stable, balanced shares of the projects (CI runners): "
+        "projects that share a sandbox environment stay together",
+    )
+    shared = _Parser(add_help=False, parents=[selection])
     shared.add_argument(
         "--format", choices=("text", "json", "junit"), default="text", help="report format [text]"
     )
@@ -55,6 +74,14 @@ def _parser() -> _Parser:
         help="static checks only: fast, imports neither mlflow nor the model",
     )
     sandboxed = _Parser(add_help=False)
+    sandboxed.add_argument(
+        "-j",
+        "--jobs",
+        type=int,
+        default=os.cpu_count() or 1,
+        metavar="N",
+        help="how many projects run at once [the number of cores]",
+    )
     sandboxed.add_argument(
         "--no-cache",
         action="store_true",
@@ -109,10 +136,37 @@ def _parser() -> _Parser:
         help="refuse (REG001 failed) instead of validating when no passed validation of this "
         "exact content exists",
     )
+    listed = commands.add_parser(
+        "list",
+        parents=[selection],
+        help="the projects a run covers, with their sandbox environment keys (CI matrices)",
+        description="Print the projects that the same selection would run (PROJECT folders, "
+        "--all [ROOT], --shard K/N), each with its model name and the key of the sandbox "
+        "environment its requirements make. JSON: {schema_version, command, "
+        "environment_cache, projects: [{project, name, environment}]}.",
+    )
+    listed.add_argument("--format", choices=("text", "json"), default="text", help="[text]")
+    commands.add_parser(
+        "cache-key",
+        parents=[selection],
+        help="one key for the sandbox environments the projects need (CI cache actions)",
+        description="Print one line: a key that changes exactly when the set of sandbox "
+        "environments the selected projects need changes. Cache the environment cache folder "
+        "(MFC_VALIDATOR_CACHE) under it.",
+    )
     return parser
 
 
-def _emit(report: Report, fmt: str, output: str | None, verbose: bool) -> None:
+def _emit(report: Report | Batch, fmt: str, output: str | None, verbose: bool) -> None:
+    if isinstance(report, Batch):
+        rendered = render_many(report, fmt, verbose=verbose)
+        if output:
+            write_atomic(Path(output), rendered)
+            rendered = summary_table(report)
+            if fmt != "text":
+                rendered = rendered.rstrip("\n") + f" (report: {output})\n"
+        sys.stdout.write(rendered)
+        return
     if output:
         write_atomic(Path(output), render(report, fmt))
         sys.stdout.write(to_text(report, verbose=verbose) if fmt == "text" else "")
@@ -125,23 +179,69 @@ def _emit(report: Report, fmt: str, output: str | None, verbose: bool) -> None:
         sys.stdout.write(render(report, fmt))
 
 
-def _run(args: argparse.Namespace, root: Path) -> Report:
+def _projects(args: argparse.Namespace) -> list[str]:
+    from validator.project import discovery
+
+    projects = discovery.select_projects(args.project, args.all_root)
+    if args.shard:
+        from validator.commands.listing import environment_of
+
+        projects = discovery.shard_of(projects, environment_of, discovery.parse_shard(args.shard))
+    return projects
+
+
+def _batch(args: argparse.Namespace) -> bool:
+    """Whether the run reports as a batch of projects, whatever their number."""
+    return bool(args.all_root is not None or args.shard or len(args.project) > 1)
+
+
+def _run(args: argparse.Namespace, projects: list[str]) -> Report | Batch:
     # each command imports what it needs: `check` must not import mlflow or pandas
     if args.command == "check":
+        if _batch(args):
+            from validator.commands import many
+
+            return many.run_check(projects, _progress)
         from validator.commands import check
 
-        return check.run(root, args.project)
+        return check.run(Path(projects[0]), projects[0])
     from validator.commands import validate
 
     options = validate.ValidateOptions(
         args.tracking_uri, not args.no_cache, args.timeout, args.offline
     )
+    choices = None
+    if args.command == "register":
+        from validator.commands import register
+
+        choices = register.RegisterOptions(args.allow_breaking, args.require_validated)
+    if _batch(args):
+        from validator.commands import many
+
+        return many.run_many(args.command, projects, args.jobs, options, choices, _progress)
     if args.command == "validate":
-        return validate.run(root, args.project, options)
+        return validate.run(Path(projects[0]), projects[0], options)
     from validator.commands import register
 
-    choices = register.RegisterOptions(args.allow_breaking, args.require_validated)
-    return register.run(root, args.project, options, choices)
+    assert choices is not None
+    return register.run(Path(projects[0]), projects[0], options, choices)
+
+
+def _progress(message: str) -> None:
+    sys.stderr.write(f"mfc-validator: {message}\n")
+    sys.stderr.flush()
+
+
+def _listing(args: argparse.Namespace, projects: list[str]) -> int:
+    from validator.commands import listing
+
+    if args.command == "cache-key":
+        sys.stdout.write(listing.cache_key(projects) + "\n")
+        return 0
+    listed = listing.listing(projects)
+    render = listing.to_json if args.format == "json" else listing.to_text
+    sys.stdout.write(render(listed))
+    return EXIT_USAGE if any("error" in item for item in listed["projects"]) else 0
 
 
 def _terminated(signum: int, frame: object) -> None:
@@ -157,10 +257,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             sys.stderr.write(exc.code + "\n")
             return EXIT_USAGE
         return int(exc.code or 0)
-    root = Path(args.project)
     previous = signal.signal(signal.SIGTERM, _terminated)
     try:
-        report = _run(args, root)
+        projects = _projects(args)
+        if args.command in ("list", "cache-key"):
+            return _listing(args, projects)
+        if not projects:  # a shard with nothing to do
+            report: Report | Batch = Batch(args.command, [])
+        else:
+            report = _run(args, projects)
     except ValidatorError as exc:
         sys.stderr.write(f"mfc-validator: error: {exc}\n")
         return EXIT_USAGE

@@ -78,6 +78,9 @@ class Report:
     duration_s: float = 0.0
     # set when the run could not be completed (exit 2), e.g. a file model.yaml names is missing
     unusable: bool = False
+    # why a project of several could not be run at all (exit 2); a single project's run says
+    # so on standard error instead and has no report
+    error: str | None = None
 
     @property
     def status(self) -> Literal["passed", "failed"]:
@@ -98,7 +101,7 @@ class Report:
         return sum(1 for check in self.checks if check.status == status)
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        shown: dict[str, Any] = {
             "schema_version": SCHEMA_VERSION,
             "command": self.command,
             "status": self.status,
@@ -109,4 +112,39 @@ class Report:
             "model_uri": self.model_uri,
             "duration_s": round(self.duration_s, 3),
             "checks": [check.as_dict() for check in self.checks],
+        }
+        if self.error is not None:
+            shown["error"] = self.error
+        return shown
+
+
+def unrunnable(command: str, project: str, error: str) -> Report:
+    """The report of a project of several that could not be run (exit status 2)."""
+    return Report(command, project, unusable=True, error=error)
+
+
+@dataclass
+class Batch:
+    """Several projects' reports from one run (several PROJECT arguments or --all)."""
+
+    command: str
+    reports: list[Report]
+    duration_s: float = 0.0
+
+    @property
+    def status(self) -> Literal["passed", "failed"]:
+        return "passed" if all(r.status == "passed" for r in self.reports) else "failed"
+
+    @property
+    def exit_code(self) -> int:
+        # a project that could not be run outweighs one that failed: the run is not complete
+        return max((report.exit_code for report in self.reports), default=0)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "command": self.command,
+            "status": self.status,
+            "duration_s": round(self.duration_s, 3),
+            "reports": [report.as_dict() for report in self.reports],
         }

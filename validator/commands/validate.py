@@ -7,7 +7,7 @@ import contextlib
 import os
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from validator.checks.environment import required_unset
@@ -31,10 +31,15 @@ class ValidateOptions:
     use_cache: bool = True
     timeout: float = 300.0
     offline: bool = False  # every connection the model opens in the sandbox fails at once
+    # environment key -> ready file of a warm probe server shared by several projects' runs
+    shared: dict[str, str] = field(default_factory=dict)
+
+
+PREFIX = ""  # "[project] " where several projects run at once
 
 
 def progress(message: str) -> None:
-    sys.stderr.write(f"mfc-validator: {message}\n")
+    sys.stderr.write(f"mfc-validator: {PREFIX}{message}\n")
     sys.stderr.flush()
 
 
@@ -138,7 +143,13 @@ def run(root: Path, display: str, options: ValidateOptions) -> Report:
     report = Report("validate", display)
     with contextlib.ExitStack() as stack:
         box = sandbox.SandboxState(
-            project.config, options.use_cache, options.timeout, progress, stack, options.offline
+            project.config,
+            options.use_cache,
+            options.timeout,
+            progress,
+            stack,
+            options.offline,
+            options.shared,
         )
         state = Validation(project, box, options)
         report.checks = run_stages(STAGES, state)

@@ -314,7 +314,8 @@ def load(root: Path) -> ProjectConfig:
     def where(key: str) -> str:
         return f"{CONFIG_FILE}:{lines[key]}" if key in lines else CONFIG_FILE
 
-    values: dict[str, Any] = {"root": root, "lines": lines, "name": root.resolve().name}
+    # absolute: the script runs from the project folder, where a relative root means nothing
+    values: dict[str, Any] = {"root": root.absolute(), "lines": lines, "name": root.resolve().name}
     for key, value in data.items():
         parser = PARSERS.get(str(key))
         if parser is None:

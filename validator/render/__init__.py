@@ -8,20 +8,39 @@ from collections.abc import Callable
 from pathlib import Path
 
 from validator.render.json_report import to_json
-from validator.render.junit import to_junit
+from validator.render.junit import to_junit, to_junit_many
+from validator.render.many import summary_table, to_json_many, to_text_many
 from validator.render.text import summary_line, to_text
-from validator.report import Report
+from validator.report import Batch, Report
 
 RENDERERS: dict[str, Callable[[Report], str]] = {
     "text": to_text,
     "json": to_json,
     "junit": to_junit,
 }
-__all__ = ["RENDERERS", "render", "summary_line", "to_text", "write_atomic"]
+__all__ = [
+    "RENDERERS",
+    "render",
+    "render_many",
+    "summary_line",
+    "summary_table",
+    "to_text",
+    "write_atomic",
+]
 
 
 def render(report: Report, fmt: str) -> str:
     return RENDERERS[fmt](report)
+
+
+def render_many(batch: Batch, fmt: str, *, verbose: bool = False) -> str:
+    """Several projects' reports as one document: blocks and a summary table (text), one JSON
+    object holding each project's report (json), one testsuite per project (junit)."""
+    if fmt == "json":
+        return to_json_many(batch)
+    if fmt == "junit":
+        return to_junit_many(batch)
+    return to_text_many(batch, verbose=verbose)
 
 
 def write_atomic(path: Path, text: str) -> None:

@@ -6,20 +6,46 @@ from xml.etree import ElementTree as ET
 
 from validator import __version__
 from validator.codes import CODES
-from validator.report import Report
+from validator.report import Batch, Report
 
 
 def to_junit(report: Report) -> str:
+    return _document([_suite(report, f"mfc-validator {report.command}")])
+
+
+def to_junit_many(batch: Batch) -> str:
+    """One testsuite per project, named after it."""
+    return _document(
+        [
+            _suite(report, f"mfc-validator {batch.command} {report.project}")
+            for report in batch.reports
+        ]
+    )
+
+
+def _document(suites: list[ET.Element]) -> str:
+    document = ET.Element("testsuites")
+    document.extend(suites)
+    ET.indent(document)
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>\n'
+        + ET.tostring(document, encoding="unicode")
+        + "\n"
+    )
+
+
+def _suite(report: Report, name: str) -> ET.Element:
     suite = ET.Element(
         "testsuite",
-        name=f"mfc-validator {report.command}",
+        name=name,
         tests=str(len(report.checks)),
         failures=str(report.count("failed")),
         skipped=str(report.count("skipped")),
-        errors="0",
+        errors="1" if report.error is not None else "0",
         time=f"{report.duration_s:.3f}",
     )
     properties = {
+        "project": report.project,
         "status": report.status,
         "validator_version": __version__,
         "mlflow_version": report.mlflow_version,
@@ -54,9 +80,7 @@ def to_junit(report: Report) -> str:
             ET.SubElement(case, "system-out").text = f"warning: {detail}"
         elif finding.message != title:
             ET.SubElement(case, "system-out").text = finding.message
-    suites = ET.Element("testsuites")
-    suites.append(suite)
-    ET.indent(suites)
-    return (
-        '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
-    )
+    if report.error is not None:
+        case = ET.SubElement(suite, "testcase", classname="run", name="the project could be run")
+        ET.SubElement(case, "error", message=report.error).text = report.error
+    return suite

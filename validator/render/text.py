@@ -25,6 +25,8 @@ def counts(report: Report) -> str:
 
 
 def summary_line(report: Report) -> str:
+    if report.error is not None:
+        return f"{report.command} could not run: {report.error}"
     line = f"{report.command} {report.status}: {counts(report)} ({report.duration_s:.1f} s)"
     if report.command == "register" and report.model_uri:
         line += f": {report.model_uri}"
@@ -33,6 +35,8 @@ def summary_line(report: Report) -> str:
 
 def to_text(report: Report, *, verbose: bool = False) -> str:
     lines = [f"mfc-validator {report.command} {report.project}"]
+    if report.error is not None:
+        lines.append(f"  ERROR {report.error}")
     for finding in report.checks:
         if verbose or finding.status in ("failed", "warning"):
             lines.extend(_finding_lines(finding))

@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from validator.project.requirements import requirement_lines
 from validator.sandbox.interpreters import find_uv
@@ -74,6 +75,15 @@ def environment_key(python_version: str, installer: str, requirements: str) -> s
     return f"py{python_version}-{installer}-{digest[:16]}"
 
 
+def this_python() -> str:
+    return f"{sys.version_info.major}.{sys.version_info.minor}"
+
+
+def early_key(python_version: str, requirements: str) -> str:
+    """The key of the environment that `prepare` will build or find for REQUIREMENTS."""
+    return environment_key(python_version, "uv" if find_uv() else "pip", requirements)
+
+
 class Cancelled(Exception):
     """The validation stopped (Ctrl-C, SIGTERM) while the environment was being built."""
 
@@ -118,7 +128,7 @@ def _run(command: list[str], what: str, canceller: Canceller) -> None:
         raise SandboxError(f"{what} failed (exit {process.returncode})", output)
 
 
-def kill_group(process: subprocess.Popen[str]) -> None:
+def kill_group(process: subprocess.Popen[Any]) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, signal.SIGKILL)
     with contextlib.suppress(Exception):
@@ -208,7 +218,7 @@ def prepare(
     """An environment with REQUIREMENTS installed: from the cache, or built now."""
     canceller = canceller or Canceller()
     installer = "uv" if find_uv() else "pip"
-    key = environment_key(python_version, installer, requirements.read_text(encoding="utf-8"))
+    key = early_key(python_version, requirements.read_text(encoding="utf-8"))
     count = len(requirement_lines(requirements.read_text(encoding="utf-8")))
     what = f"Python {python_version}, {installer}, {count} requirements"
     if not use_cache:

@@ -3,21 +3,30 @@
 Self-contained on purpose: it may import only the standard library and mlflow (plus what mlflow
 brings), because it runs with the sandbox's interpreter, where the validator is not installed.
 
-    python -I probe.py OUTPUT_JSON
+    python -I probe.py --serve SOCKET
 
-It imports mlflow first, while the validator is still logging the model, then reads one line
-of JSON from standard input, {"model_dir": ..., "payload": ...}, and does the work. An empty
-line (the validator gave up) makes it exit at once.
+A warm probe server: it listens on the Unix socket SOCKET at once, imports mlflow (the slow part,
+done while the validator is still logging the model), then forks one child per request, so that
+each model is loaded in a fresh process that never saw another model. A request is one line of
+JSON on a connection: {"model_dir", "payload", "offline", "output", "log", "cwd", "env"}; the
+server answers {"pid": ...} when the child starts (its own session: the client may kill its
+group) and {"returncode": ...} when it ends (negative: the signal that killed it). The child
+writes its result to "output" and its prints to "log". A client that hangs up kills its child;
+end of standard input (the validator is gone) or SIGTERM stops the server and its children.
 """
 
 from __future__ import annotations
 
 import builtins
+import contextlib
 import functools
 import json
 import os
+import select
+import signal
 import socket
 import sys
+import tempfile
 import time
 import traceback
 from typing import Any
@@ -375,10 +384,7 @@ def _stream_input(model: Any, data: Any, params: Any) -> dict[str, Any]:
     }
 
 
-def main() -> int:
-    global _MODEL_DIR, _stage, _offline
-    output_path = sys.argv[1]
-    result: dict[str, Any] = {"ok": False, "timings": {}}
+def _warm() -> float:
     started = time.perf_counter()
     import mlflow
     import mlflow.pyfunc
@@ -387,11 +393,15 @@ def main() -> int:
     # the sandbox holds exactly the logged requirements: MLflow's mismatch scan is slow and moot
     mlflow.pyfunc.warn_dependency_requirement_mismatches = lambda *args, **kwargs: None
     _providers()  # while the validator is still logging: it depends only on the environment
-    import_s = time.perf_counter() - started
-    line = sys.stdin.readline().strip()
-    if not line:
-        return 0
-    request = json.loads(line)
+    return time.perf_counter() - started
+
+
+def _handle(request: dict[str, Any], import_s: float) -> None:
+    """Load the model and predict, in the forked child; the result goes to request["output"]."""
+    global _MODEL_DIR, _stage, _offline
+    import mlflow.pyfunc
+
+    result: dict[str, Any] = {"ok": False, "timings": {}}
     model_dir, payload_path = request["model_dir"], request["payload"]
     _MODEL_DIR = os.path.realpath(model_dir)
     _offline = bool(request.get("offline"))
@@ -407,7 +417,7 @@ def main() -> int:
             model = mlflow.pyfunc.load_model(model_dir)
         except BaseException as exc:
             result["stage"], result["error"] = "load", _error(exc)
-            return 0
+            return
         result["timings"]["load_s"] = time.perf_counter() - mark
         _stage = "predict"
         mark = time.perf_counter()
@@ -417,7 +427,7 @@ def main() -> int:
         result["status"] = served["status"]
         if served["stage"] != "ok":
             result["stage"], result["error"] = served["stage"], served["error"]
-            return 0
+            return
         predictions = served["predictions"]
         result["timings"]["predict_s"] = time.perf_counter() - mark
         _stage = "stream"
@@ -426,7 +436,6 @@ def main() -> int:
         result["predictions"] = served["body"]
         result["output_schema_problem"] = _output_schema_problem(model, predictions)
         result["ok"] = True
-        return 0
     finally:
         _stage = "done"
         result["env_reads"] = _reads
@@ -438,8 +447,123 @@ def main() -> int:
         except Exception as exc:  # the report matters more than the module list
             result["modules_error"] = repr(exc)
         result["python"] = sys.version.split()[0]
-        with open(output_path, "w", encoding="utf-8") as handle:
+        with open(request["output"], "w", encoding="utf-8") as handle:
             json.dump(result, handle)
+
+
+def _child(request: dict[str, Any], import_s: float, inherited: list[socket.socket]) -> None:
+    """The forked child: its own session, folder, environment and output; never returns."""
+    code = 1
+    try:
+        os.setsid()
+        for sock in inherited:
+            sock.close()
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        log = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.dup2(log, 1)
+        os.dup2(log, 2)
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)
+        os.chdir(request["cwd"])
+        os.environ.clear()
+        os.environ.update(request["env"])
+        tempfile.tempdir = None  # TMPDIR is the request's now
+        _handle(request, import_s)
+        code = 0
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        os._exit(code)
+
+
+def _send(conn: socket.socket, message: dict[str, Any]) -> None:
+    with contextlib.suppress(Exception):
+        conn.sendall((json.dumps(message) + "\n").encode())
+
+
+def _read_request(conn: socket.socket) -> dict[str, Any] | None:
+    conn.settimeout(10)
+    data = b""
+    with contextlib.suppress(Exception):
+        while not data.endswith(b"\n"):
+            chunk = conn.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    conn.settimeout(None)
+    try:
+        request = json.loads(data.decode())
+    except ValueError:
+        return None
+    return request if isinstance(request, dict) else None
+
+
+def _kill(pid: int) -> None:
+    with contextlib.suppress(Exception):
+        os.killpg(pid, signal.SIGKILL)
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise SystemExit(0)
+
+
+def serve(path: str) -> int:
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path + ".tmp")
+    listener.listen(64)
+    os.replace(path + ".tmp", path)  # the path appears only once connections queue
+    signal.signal(signal.SIGTERM, _stop)
+    import_s = _warm()
+    children: dict[int, socket.socket] = {}  # pid -> the connection waiting for it
+    gone: set[int] = set()  # children whose client hung up
+    try:
+        while True:
+            watched = [listener, sys.stdin, *(c for p, c in children.items() if p not in gone)]
+            readable, _, _ = select.select(watched, [], [], 0.05)
+            for ready in readable:
+                if ready is sys.stdin:
+                    if not os.read(0, 4096):  # the validator is gone
+                        return 0
+                elif ready is listener:
+                    conn, _ = listener.accept()
+                    request = _read_request(conn)
+                    if request is None:
+                        conn.close()
+                        continue
+                    pid = os.fork()
+                    if pid == 0:
+                        _child(request, import_s, [listener, conn, *children.values()])
+                    children[pid] = conn
+                    _send(conn, {"pid": pid})
+                else:
+                    assert isinstance(ready, socket.socket)
+                    pid = next(p for p, c in children.items() if c is ready)
+                    if not ready.recv(4096):  # the client hung up: its child is not wanted
+                        _kill(pid)
+                        gone.add(pid)
+            while children:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+                if pid == 0:
+                    break
+                conn = children.pop(pid)
+                gone.discard(pid)
+                _send(conn, {"returncode": os.waitstatus_to_exitcode(status)})
+                conn.close()
+    finally:
+        for pid in children:
+            _kill(pid)
+        with contextlib.suppress(Exception):
+            os.remove(path)  # noqa: PTH107
+
+
+def main() -> int:
+    if len(sys.argv) != 3 or sys.argv[1] != "--serve":
+        sys.stderr.write("usage: probe.py --serve SOCKET\n")
+        return 2
+    return serve(sys.argv[2])
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
-"""Run the probe in a sandbox: build or find the environment in the background, start the probe
-there with a scrubbed environment, hand it the logged model, and collect its result."""
+"""Run the probe in a sandbox: build or find the environment in the background, start a warm probe
+server there with a scrubbed environment, hand it the logged model, and collect its result."""
 
 from __future__ import annotations
 
@@ -7,15 +7,25 @@ import contextlib
 import json
 import os
 import shutil
+import signal
+import socket
 import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from validator.sandbox.envcache import Canceller, Environment, Progress, kill_group, prepare
+from validator.sandbox.envcache import (
+    Canceller,
+    Environment,
+    Progress,
+    SandboxError,
+    kill_group,
+    prepare,
+)
 from validator.sandbox.interpreters import find_uv
 
 PROBE = Path(__file__).with_name("probe.py")
@@ -40,11 +50,16 @@ class ProbeRun:
 
 
 class Sandbox:
-    """Builds or finds the environment and starts the probe in the background.
+    """Builds or finds the environment and starts a warm probe server there in the background.
 
-    The probe imports mlflow (the slow part of its start) while the validator is still logging
-    the model; `run` then hands it the logged model folder. Always use as a context manager:
-    leaving it stops the build and the probe and removes the scratch folder.
+    The probe server imports mlflow (the slow part of its start) while the validator is still
+    logging the model; `run` then hands it the logged model folder, and it forks a fresh child
+    to load and predict. Always use as a context manager: leaving it stops the build, the probe
+    and its server, and removes the scratch folder.
+
+    With SHARED (the ready file of a server that the coordinator of several projects owns, see
+    `validator.commands.many`), nothing is built or started here: the environment and the
+    server are the shared ones, and only this model's request is ours.
     """
 
     def __init__(
@@ -57,6 +72,7 @@ class Sandbox:
         use_cache: bool,
         progress: Progress,
         offline: bool = False,
+        shared: Path | None = None,
     ) -> None:
         self.python = python
         self.offline = offline  # every connection the model opens fails at once
@@ -65,6 +81,7 @@ class Sandbox:
         self.declared = declared
         self.use_cache = use_cache
         self.progress = progress
+        self.shared = shared
         import filelock  # noqa: F401  # here, in the main thread: see _build
 
         find_uv()  # imports uv here too
@@ -74,14 +91,18 @@ class Sandbox:
         self._thread: threading.Thread | None = None
         self._env: Environment | None = None
         self._error: BaseException | None = None
-        self._probe: subprocess.Popen[str] | None = None
+        self._server: subprocess.Popen[bytes] | None = None  # ours, unless shared
+        self._socket: Path | None = None
+        self._conn: socket.socket | None = None
+        self._pid: int | None = None  # the child that loads and predicts
         self._output = self.scratch / "probe-result.json"
-        self._request: str | None = None
+        self._log = self.scratch / "probe.log"
         self._started = 0.0
 
     def __enter__(self) -> Sandbox:
-        self._thread = threading.Thread(target=self._prepare, name="mfc-sandbox", daemon=True)
-        self._thread.start()
+        if self.shared is None:
+            self._thread = threading.Thread(target=self._prepare, name="mfc-sandbox", daemon=True)
+            self._thread.start()
         return self
 
     def __exit__(self, exc_type: object, *exc: object) -> None:
@@ -101,25 +122,34 @@ class Sandbox:
                 canceller=self._canceller,
             )
             self._canceller.check()
-            workdir = self.scratch / "cwd"
-            workdir.mkdir()
-            child_env = scrubbed_environment(self.declared)
-            child_env["TMPDIR"] = str(self.scratch)
-            self._probe = subprocess.Popen(
-                [str(self._env.python), "-I", str(PROBE), str(self._output)],
-                cwd=workdir,
-                env=child_env,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-                start_new_session=True,
-            )
+            self._socket = self.scratch / "probe.sock"
+            with open(self.scratch / "probe-server.log", "wb") as log:
+                self._server = subprocess.Popen(
+                    [str(self._env.python), "-I", str(PROBE), "--serve", str(self._socket)],
+                    cwd=self._workdir(),
+                    env=self._child_env(),
+                    stdin=subprocess.PIPE,  # its end of file tells the server we are gone
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
         except BaseException as exc:  # handed to the main thread by environment()
             self._error = exc
 
+    def _workdir(self) -> Path:
+        workdir = self.scratch / "cwd"
+        workdir.mkdir(exist_ok=True)
+        return workdir
+
+    def _child_env(self) -> dict[str, str]:
+        child_env = scrubbed_environment(self.declared)
+        child_env["TMPDIR"] = str(self.scratch)
+        return child_env
+
     def environment(self) -> Environment:
         """Wait for the build; raise SandboxError if it failed."""
+        if self.shared is not None:
+            return self._shared_environment()
         assert self._thread is not None
         while self._thread.is_alive():
             self._thread.join(timeout=0.2)  # short waits keep Ctrl-C responsive
@@ -128,50 +158,114 @@ class Sandbox:
         assert self._env is not None
         return self._env
 
+    def _shared_environment(self) -> Environment:
+        assert self.shared is not None
+        while self._env is None:
+            state = read_shared(self.shared)
+            if state is None:
+                time.sleep(0.05)
+                continue
+            if "error" in state:
+                raise SandboxError(state["error"], state.get("stderr", ""))
+            env = state["environment"]
+            self._env = Environment(
+                Path(env["path"]),
+                Path(env["python"]),
+                env["key"],
+                bool(env["reused"]),
+                float(env["build_s"]),
+                env["installer"],
+            )
+            self._socket = Path(state["socket"])
+        return self._env
+
     def ready(self) -> bool:
-        """Whether the environment is there and the probe waits for its request."""
-        return self._probe is not None and self._probe.poll() is None
+        """Whether the environment is there and the probe server takes requests."""
+        if self.shared is not None:
+            state = read_shared(self.shared)
+            return state is not None and "socket" in state
+        alive = self._server is not None and self._server.poll() is None
+        return alive and self._socket is not None and self._socket.exists()
+
+    def _connect(self) -> socket.socket | None:
+        """A connection to the server; None if it died before it listened."""
+        assert self._socket is not None
+        while not self._socket.exists():
+            if self._server is not None and self._server.poll() is not None:
+                return None
+            time.sleep(0.02)
+        conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            conn.connect(str(self._socket))
+        except OSError:
+            conn.close()
+            return None
+        return conn
 
     def start(self, model_dir: Path, payload: Path) -> None:
-        """Hand the probe its request; `run` collects the result."""
-        if self._request is not None:
+        """Hand the probe server its request; `run` collects the result."""
+        if self._started:
             return
         self.environment()
-        process = self._probe
-        assert process is not None and process.stdin is not None
-        self._request = json.dumps(
-            {"model_dir": str(model_dir), "payload": str(payload), "offline": self.offline}
-        )
         self._started = time.perf_counter()
-        with contextlib.suppress(BrokenPipeError):  # a probe that died is reported by run()
-            process.stdin.write(self._request + "\n")
-            process.stdin.flush()
+        self._conn = self._connect()
+        if self._conn is None:
+            return
+        request = {
+            "model_dir": str(model_dir),
+            "payload": str(payload),
+            "offline": self.offline,
+            "output": str(self._output),
+            "log": str(self._log),
+            "cwd": str(self._workdir()),
+            "env": self._child_env(),
+        }
+        with contextlib.suppress(OSError):  # a server that died is reported by run()
+            self._conn.sendall((json.dumps(request) + "\n").encode())
 
     def run(self, model_dir: Path, payload: Path, timeout: float) -> ProbeRun:
         self.start(model_dir, payload)
-        process = self._probe
-        assert process is not None
         started = self._started
-        remaining = max(0.0, timeout - (time.perf_counter() - started))
+        deadline = started + timeout
+        returncode: int | None = None
         try:
-            printed, _ = process.communicate(timeout=remaining)
-        except subprocess.TimeoutExpired:
-            kill_group(process)
+            for message in _messages(self._conn, deadline):
+                if "pid" in message:
+                    self._pid = int(message["pid"])
+                elif "returncode" in message:
+                    returncode = int(message["returncode"])
+                    self._pid = None
+        except TimeoutError:
+            self._kill_child()
             return ProbeRun(None, True, "", None, time.perf_counter() - started)
         except BaseException:
-            kill_group(process)
+            self._kill_child()
             raise
         duration = time.perf_counter() - started
         result = None
         if self._output.exists():
             with contextlib.suppress(ValueError):
                 result = json.loads(self._output.read_text(encoding="utf-8"))
-        return ProbeRun(result, False, printed, process.returncode, duration)
+        return ProbeRun(result, False, self._printed(), returncode, duration)
+
+    def _printed(self) -> str:
+        """What the child printed; the server's own output if no child ever ran."""
+        for log in (self._log, self.scratch / "probe-server.log"):
+            if log.exists() and log.stat().st_size:
+                return log.read_text(encoding="utf-8", errors="replace")
+        return ""
+
+    def _kill_child(self) -> None:
+        if self._pid is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self._pid, signal.SIGKILL)
+            self._pid = None
 
     def close(self, *, finish_build: bool = False) -> None:
-        """Stop the probe and remove the scratch folder. With FINISH_BUILD (the validation ended
-        early but normally, e.g. the script failed) a build under way completes into the cache,
-        so the next run does not start it again; otherwise (Ctrl-C) it is stopped."""
+        """Stop the probe and its server and remove the scratch folder. With FINISH_BUILD (the
+        validation ended early but normally, e.g. the script failed) a build under way
+        completes into the cache, so the next run does not start it again; otherwise (Ctrl-C)
+        it is stopped."""
         try:
             while finish_build and self._thread is not None and self._thread.is_alive():
                 self._thread.join(timeout=0.2)
@@ -179,6 +273,85 @@ class Sandbox:
             self._canceller.cancel()
             if self._thread is not None:
                 self._thread.join()
-        if self._probe is not None and self._probe.poll() is None:
-            kill_group(self._probe)
+        self._kill_child()
+        if self._conn is not None:
+            self._conn.close()
+        if self._server is not None and self._server.poll() is None:
+            self._stop_server(self._server)
         shutil.rmtree(self.scratch, ignore_errors=True)
+
+    @staticmethod
+    def _stop_server(server: subprocess.Popen[bytes]) -> None:
+        """End of input tells the server to stop its children and go; it is killed if it
+        does not (its children run in their own sessions: they must not be orphaned)."""
+        if server.stdin is not None:
+            with contextlib.suppress(OSError):
+                server.stdin.close()
+        try:
+            server.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            kill_group(server)
+        except BaseException:
+            kill_group(server)
+            raise
+
+
+def _messages(conn: socket.socket | None, deadline: float) -> Iterator[dict[str, Any]]:
+    """The server's JSON lines on CONN until it closes; TimeoutError past DEADLINE."""
+    if conn is None:
+        return
+    buffer = b""
+    while True:
+        remaining = deadline - time.perf_counter()
+        if remaining <= 0:
+            raise TimeoutError
+        conn.settimeout(min(remaining, 0.5))  # short waits keep Ctrl-C responsive
+        try:
+            chunk = conn.recv(65536)
+        except TimeoutError:
+            continue
+        except OSError:
+            return
+        if not chunk:
+            return
+        buffer += chunk
+        while b"\n" in buffer:
+            line, buffer = buffer.split(b"\n", 1)
+            with contextlib.suppress(ValueError):
+                yield json.loads(line)
+
+
+def read_shared(ready_file: Path) -> dict[str, Any] | None:
+    """The state a coordinator published for a shared server, once it is there."""
+    try:
+        state = json.loads(ready_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return state if isinstance(state, dict) else None
+
+
+def publish_shared(box: Sandbox, ready_file: Path) -> None:
+    """Wait until BOX's server takes requests (or its build failed), and say so in READY_FILE
+    for the workers that share it; written whole by a rename."""
+    try:
+        env = box.environment()
+        while not box.ready():
+            if box._server is not None and box._server.poll() is not None:
+                raise SandboxError("the shared probe server ended at start", box._printed())
+            time.sleep(0.02)
+        state: dict[str, Any] = {
+            "socket": str(box._socket),
+            "environment": {
+                "path": str(env.path),
+                "python": str(env.python),
+                "key": env.key,
+                "reused": env.reused,
+                "build_s": env.build_s,
+                "installer": env.installer,
+            },
+        }
+    except SandboxError as exc:
+        state = {"error": str(exc), "stderr": exc.stderr}
+    partial = ready_file.with_suffix(".tmp")
+    partial.write_text(json.dumps(state), encoding="utf-8")
+    os.replace(partial, ready_file)

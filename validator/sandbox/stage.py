@@ -8,14 +8,14 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from validator.project.config import ProjectConfig
 from validator.project.requirements import requirement_lines
 from validator.report import Finding, failed, passed
 from validator.sandbox import probe_results
-from validator.sandbox.envcache import SandboxError
+from validator.sandbox.envcache import SandboxError, early_key, this_python
 from validator.sandbox.interpreters import find_python
 from validator.sandbox.logged_files import logged_python_version
 from validator.sandbox.runner import Sandbox
@@ -29,6 +29,7 @@ class SandboxState:
     progress: Callable[[str], None]
     stack: contextlib.ExitStack
     offline: bool = False
+    shared: dict[str, str] = field(default_factory=dict)  # see ValidateOptions.shared
     early: Sandbox | None = None  # started before logging, for the project's requirements
     box: Sandbox | None = None  # the one that runs the probe
 
@@ -43,22 +44,29 @@ def _fits(box: Sandbox, model_dir: Path) -> bool:
     )
 
 
+def _sandbox(state: SandboxState, python: str, version: str, requirements: str) -> Sandbox:
+    """A sandbox for VERSION and REQUIREMENTS: the shared one where several projects' runs
+    share its environment, else one of our own."""
+    shared = state.shared.get(early_key(version, requirements))
+    return state.stack.enter_context(
+        Sandbox(
+            python,
+            version,
+            requirements,
+            [var.name for var in state.config.env],
+            use_cache=state.use_cache,
+            progress=state.progress,
+            offline=state.offline,
+            shared=Path(shared) if shared else None,
+        )
+    )
+
+
 def start_early(state: SandboxState) -> None:
     """Start building the sandbox for the requirements the model is about to be logged with."""
     config = state.config
     requirements = config.path(config.requirements).read_text(encoding="utf-8")
-    version = f"{sys.version_info.major}.{sys.version_info.minor}"
-    state.early = state.stack.enter_context(
-        Sandbox(
-            sys.executable,
-            version,
-            requirements,
-            [var.name for var in config.env],
-            use_cache=state.use_cache,
-            progress=state.progress,
-            offline=state.offline,
-        )
-    )
+    state.early = _sandbox(state, sys.executable, this_python(), requirements)
 
 
 def start_probe_early(state: SandboxState, model_dir: Path, payload: Path) -> None:
@@ -89,17 +97,8 @@ def interpreter(state: SandboxState, model_dir: Path) -> list[Finding]:
                 "model with the Python it will be served with",
             )
         ]
-    state.box = state.stack.enter_context(
-        Sandbox(
-            python,
-            version,
-            (model_dir / "requirements.txt").read_text(encoding="utf-8"),
-            [var.name for var in state.config.env],
-            use_cache=state.use_cache,
-            progress=state.progress,
-            offline=state.offline,
-        )
-    )
+    requirements = (model_dir / "requirements.txt").read_text(encoding="utf-8")
+    state.box = _sandbox(state, python, version, requirements)
     return [passed("SBX006")]
 
 

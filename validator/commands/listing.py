@@ -1,0 +1,65 @@
+"""`mfc-validator list` and `mfc-validator cache-key`: what a run of several projects covers, for
+a CI system's job matrix and its cache action. Static: imports neither mlflow nor the models."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import sys
+from pathlib import Path
+from typing import Any
+
+from validator.errors import ValidatorError
+from validator.project import config
+from validator.sandbox.envcache import cache_root, early_key, this_python
+
+LIST_SCHEMA_VERSION = 1
+
+
+def entry(project: str) -> dict[str, Any]:
+    """PROJECT's name and the key of the sandbox environment its requirements file makes."""
+    try:
+        loaded = config.load(Path(project))
+        requirements = loaded.path(loaded.requirements).read_text(encoding="utf-8")
+    except (ValidatorError, OSError, UnicodeDecodeError) as exc:
+        return {"project": project, "name": None, "environment": None, "error": str(exc)}
+    return {
+        "project": project,
+        "name": loaded.name,
+        "environment": early_key(this_python(), requirements),
+    }
+
+
+def environment_of(project: str) -> str:
+    """The grouping key of --shard: projects that share an environment stay together."""
+    return str(entry(project)["environment"] or f"unreadable:{project}")
+
+
+def listing(projects: list[str]) -> dict[str, Any]:
+    return {
+        "schema_version": LIST_SCHEMA_VERSION,
+        "command": "list",
+        "environment_cache": str(cache_root()),
+        "projects": [entry(project) for project in projects],
+    }
+
+
+def to_text(listed: dict[str, Any]) -> str:
+    lines = []
+    for item in listed["projects"]:
+        shown = item["environment"] or f"error: {item['error']}"
+        lines.append(f"{item['project']}\t{item['name'] or '-'}\t{shown}")
+    return "\n".join(lines) + "\n"
+
+
+def to_json(listed: dict[str, Any]) -> str:
+    return json.dumps(listed, indent=2) + "\n"
+
+
+def cache_key(projects: list[str]) -> str:
+    """One key for the set of environments PROJECTS need: the same projects' requirements give
+    the same key, so that a CI cache restores exactly the environments built for them."""
+    keys = sorted({environment_of(project) for project in projects})
+    digest = hashlib.sha256("\n".join(keys).encode()).hexdigest()[:16]
+    return f"mfc-validator-envs-{sys.platform}-{platform.machine()}-py{this_python()}-{digest}"
