@@ -143,7 +143,7 @@ def _parser() -> _Parser:
         description="Print the projects that the same selection would run (PROJECT folders, "
         "--all [ROOT], --shard K/N), each with its model name and the key of the sandbox "
         "environment its requirements make. JSON: {schema_version, command, "
-        "environment_cache, projects: [{project, name, environment}]}.",
+        "environment_cache, projects: [{project, name, requirements, environment}]}.",
     )
     listed.add_argument("--format", choices=("text", "json"), default="text", help="[text]")
     commands.add_parser(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import platform
 import sys
 from pathlib import Path
@@ -18,15 +19,23 @@ LIST_SCHEMA_VERSION = 1
 
 
 def entry(project: str) -> dict[str, Any]:
-    """PROJECT's name and the key of the sandbox environment its requirements file makes."""
+    """PROJECT's name, its requirements file, and the key of the sandbox environment that file
+    makes."""
     try:
         loaded = config.load(Path(project))
         requirements = loaded.path(loaded.requirements).read_text(encoding="utf-8")
     except (ValidatorError, OSError, UnicodeDecodeError) as exc:
-        return {"project": project, "name": None, "environment": None, "error": str(exc)}
+        return {
+            "project": project,
+            "name": None,
+            "requirements": None,
+            "environment": None,
+            "error": str(exc),
+        }
     return {
         "project": project,
         "name": loaded.name,
+        "requirements": os.path.normpath(Path(project) / loaded.requirements),
         "environment": early_key(this_python(), requirements),
     }
 
