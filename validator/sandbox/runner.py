@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from validator.sandbox.envcache import (
+    Cancelled,
     Canceller,
     Environment,
     Progress,
@@ -352,6 +353,10 @@ def publish_shared(box: Sandbox, ready_file: Path) -> None:
         }
     except SandboxError as exc:
         state = {"error": str(exc), "stderr": exc.stderr}
+    except Cancelled:  # the batch is stopping: its workers are stopped first
+        return
+    except Exception as exc:  # never leave the workers waiting
+        state = {"error": f"the shared sandbox could not start: {exc!r}", "stderr": ""}
     partial = ready_file.with_suffix(".tmp")
     partial.write_text(json.dumps(state), encoding="utf-8")
     os.replace(partial, ready_file)
