@@ -63,7 +63,7 @@ def test_text_has_a_block_per_project_and_a_summary_table() -> None:
     assert table[1].split() == ["models/good", "passed", "0", "0", "1.5"]
     assert table[2].split() == ["models/bad", "failed", "1", "1", "2.0"]
     assert table[3].split()[:2] == ["models/broken", "error"]
-    assert table[4] == "validate failed: 3 projects, 1 passed, 1 failed, 1 error (4.0 s)"
+    assert table[4] == "validate failed: 3 projects, 1 passed, 1 failed, 1 could not run (4.0 s)"
 
 
 def test_batch_exit_status_is_the_worst_of_its_projects() -> None:

@@ -38,8 +38,9 @@ def summary_table(batch: Batch) -> str:
         for row in rows
     ]
     verdicts = [_verdict(report) for report in batch.reports]
+    said = {"passed": "passed", "failed": "failed", "error": "could not run"}
     tally = ", ".join(
-        f"{verdicts.count(verdict)} {verdict}"
+        f"{verdicts.count(verdict)} {said[verdict]}"
         for verdict in ("passed", "failed", "error")
         if verdict in verdicts
     )
