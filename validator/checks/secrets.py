@@ -5,10 +5,11 @@ of code_paths and artifacts), before anything is logged.
 Only plugins that recognise a secret by its own shape run (a key's prefix and length, a private
 key's header): the entropy and keyword plugins flag hashes, ids and `password=` in ordinary code
 and data, so a model project would be full of false positives. A known false positive is
-accepted through the project's `.secrets.baseline`, as `detect-secrets scan > .secrets.baseline`
-writes it in the project folder (`detect-secrets audit` marks its entries; one marked a true
-secret still fails), or a `# pragma: allowlist secret` comment on the line. The value is never
-shown: the report names the file, the line and the kind of secret.
+accepted through the project's `.secrets.baseline`, as
+`detect-secrets scan --all-files > .secrets.baseline` writes it in the project folder
+(`detect-secrets audit` marks its entries; one marked a true secret still fails), or through a
+`# pragma: allowlist secret` comment on the line. The value is never shown: the report names
+the file, the line and the kind of secret.
 """
 
 from __future__ import annotations
@@ -120,7 +121,7 @@ def baseline(root: Path) -> tuple[set[tuple[str, str]], Finding | None]:
             "ENV010",
             f"{BASELINE} is not a detect-secrets baseline ({problem})",
             BASELINE,
-            f"write it again in the project folder: detect-secrets scan > {BASELINE}",
+            f"write it again in the project folder: detect-secrets scan --all-files > {BASELINE}",
         )
     return accepted, None
 
@@ -140,7 +141,7 @@ def run(project: Project) -> list[Finding]:
                 f"{hit.shown}:{hit.line}",
                 "remove it and read it from an environment variable declared in model.yaml env "
                 f"(secret: true); a false positive: accept it in {BASELINE} "
-                f"(detect-secrets scan > {BASELINE}) or end the line with "
+                f"(detect-secrets scan --all-files > {BASELINE}) or end the line with "
                 "`# pragma: allowlist secret`",
             )
         )

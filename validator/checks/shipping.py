@@ -98,10 +98,10 @@ def _escape(project: Project, escape: Escape) -> Finding:
     config = project.config
     top = escape.key.split(".")[0]
     if escape.folder:
-        named = f"{escape.key} '{escape.folder}' holds {escape.written}, a symlink"
+        named = f"model.yaml {escape.key} '{escape.folder}' holds {escape.written}, a symlink"
         leads = f"{named} to {escape.resolved}"
     else:
-        named = f"{escape.key} names '{escape.written}'"
+        named = f"model.yaml {escape.key} names '{escape.written}'"
         leads = f"{named}, which resolves to {escape.resolved}"
     if escape.reason == "absolute":
         message = f"{named}, an absolute path: what the model ships must be inside the project"
