@@ -191,12 +191,23 @@ def _copy_failure(exc: BaseException, config: ProjectConfig) -> Finding | None:
     key = _copying(exc)
     if key is None:
         return None
-    error = _copy_error(exc, config.root.resolve())
+    root = config.root.resolve()
     named = {
         "code_paths": "a code_paths entry",
         "artifacts": "an artifact",
         "model_config": "a file model.yaml names",
     }[key]
+    raw = " ".join(str(error) for error in _chain(exc))
+    entries = {
+        "code_paths": [(f"code_paths '{path}'", path) for path in config.code_paths],
+        "artifacts": [(f"artifact '{name}'", path) for name, path in config.artifacts.items()],
+    }.get(key, [])
+    for label, path in sorted(entries, key=lambda entry: -len(entry[1])):
+        # MLflow names an artifact it cannot download by its path below the artifact's folder
+        if str(root / path) in raw or f"File {Path(path).name}" in raw:
+            named = label
+            break
+    error = _copy_error(exc, root)
     return failed(
         "CFG005",
         f"MLflow could not copy {named} into the model: {error}",
