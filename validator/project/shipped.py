@@ -9,6 +9,7 @@ Only the standard library: `check` uses it.
 
 from __future__ import annotations
 
+import errno
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,8 +70,16 @@ def leaves_lexically(written: str) -> bool:
 def _resolve(path: Path) -> Path | None:
     """PATH with every symlink followed, or None when they loop."""
     try:
+        return path.resolve(strict=True)
+    except RuntimeError:  # a loop, up to Python 3.12
+        return None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:  # a loop, from Python 3.13
+            return None
+    # missing, a dangling symlink, or unreadable: where it would lead
+    try:
         return path.resolve(strict=False)
-    except (RuntimeError, OSError):  # Python 3.11 raises RuntimeError on a loop, 3.13 OSError
+    except (RuntimeError, OSError):
         return None
 
 
