@@ -165,10 +165,17 @@ def test_secret_files_in_code_paths_fail_and_caches_warn(make_project: ProjectFa
     for relative in [*SECRET_FILES, *NOT_SECRET, "pkg/.git/HEAD", "pkg/__pycache__/x.pyc"]:
         (project / relative).parent.mkdir(parents=True, exist_ok=True)
         (project / relative).write_text("x = 1\n", encoding="utf-8")
+    # a harmless name for a secret file elsewhere in the project
+    (project / ".env").write_text("TOKEN=x\n", encoding="utf-8")
+    (project / "pkg" / "settings.txt").symlink_to("../.env")
     code, report, _ = _run("check", project)
     assert code == 1
     failed = {c["location"]: c for c in _with(report, "CFG003")}
-    assert set(failed) == set(SECRET_FILES)
+    assert set(failed) == {*SECRET_FILES, "pkg/settings.txt"}
+    assert (
+        "ships pkg/settings.txt (a symlink to .env), a dotenv file"
+        in failed["pkg/settings.txt"]["message"]
+    )
     for location, kind in SECRET_FILES.items():
         assert f"ships {location}, {kind}" in failed[location]["message"]
         assert "model.yaml env" in failed[location]["hint"]

@@ -125,12 +125,14 @@ def _escape(project: Project, escape: Escape) -> Finding:
 def _secret_files(entry: Entry) -> list[Finding]:
     findings: list[Finding] = []
     for file in entry.files:
-        kind = secret_kind(file.shown)
+        # a symlink ships its target's content under its own name: either name gives it away
+        kind = secret_kind(file.shown) or (secret_kind(file.target) if file.target else None)
         if kind is not None:
+            link = f" (a symlink to {file.target})" if file.target else ""
             findings.append(
                 failed(
                     "CFG003",
-                    f"{entry.label} ({ships(entry)}) ships {file.shown}, {kind}: anyone who "
+                    f"{entry.label} ({ships(entry)}) ships {file.shown}{link}, {kind}: anyone who "
                     "can read the model can read it",
                     file.shown,
                     f"move {file.shown} out of the folder {entry.written}, and pass secrets "

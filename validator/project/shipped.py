@@ -37,6 +37,7 @@ class ShippedFile:
     shown: str  # relative to the project folder, as laid out (symlinks not followed)
     path: Path
     size: int
+    target: str = ""  # for a symlink: the file it leads to, relative to the project folder
 
 
 @dataclass
@@ -148,7 +149,8 @@ class _Walker:
                     size = child_real.stat().st_size
                 except OSError:
                     size = 0
-                entry.files.append(ShippedFile(shown, path, size))
+                target_shown = _shown(child_real, self.real_root) if child.is_symlink() else ""
+                entry.files.append(ShippedFile(shown, path, size, target_shown))
 
     def entry(self, key: str, label: str, written: str) -> None:
         entry = Entry(key, label, written)
