@@ -38,9 +38,18 @@ FAMILIES: tuple[Family, ...] = (
 
 # The stages, in the order they run. The static ones read files only (`check` runs them); the
 # others need mlflow and run in `validate` or `register`.
-STATIC_STAGES = ("config", "script", "input_example", "dependencies", "artifacts", "environment")
+STATIC_STAGES = (
+    "config",
+    "shipping",
+    "script",
+    "input_example",
+    "dependencies",
+    "artifacts",
+    "environment",
+)
 VALIDATE_STAGES = (
     *STATIC_STAGES,
+    "secrets",  # reads files too, but costs more than check's budget allows
     "preflight",
     "inprocess",
     "evaluation",
@@ -61,6 +70,7 @@ class Code:
     title: str  # what holds when the check passes
     fails: str  # what fails (or warns): the README's table
     blocking: bool = False  # a failure skips every later stage that needs the logged model
+    listing: bool = False  # its passes say what they found: the text report shows them
 
 
 _ = Code  # the table below reads better with a short name
@@ -217,6 +227,27 @@ REGISTRY: tuple[Code, ...] = (
     _("SBX008", "sandbox", "probe", "the scoring server answers the input example in the sandbox",
       "MLflow's scoring server code refused the input example in the sandbox (the status "
       "`mlflow models serve` would answer), or could not turn the predictions into JSON"),
+    _("CFG002", "config", "shipping", "every path model.yaml names stays inside the project",
+      "a path `model.yaml` names (script, requirements, input example, code_paths, artifacts, a "
+      "model_config file, the evaluation data), or a file inside a code_paths or artifact folder, "
+      "is absolute, leads outside the project once symlinks are followed, or is a symlink loop; "
+      "checked before anything is logged", blocking=True),
+    _("CFG003", "config", "shipping", "no well-known secret file ships with the model",
+      "a code_paths or artifact folder ships a well-known secret file (a dotenv file, a private "
+      "key, `.netrc`, `.pypirc`, cloud credentials: see the list below); checked before anything "
+      "is logged. Its passes say how many files and bytes each entry ships",
+      blocking=True, listing=True),
+    _("CFG004", "config", "shipping", "no cache or version control folder ships with the model",
+      "a code_paths or artifact folder ships a cache, version control or environment folder "
+      "(`.git`, `.ipynb_checkpoints`, `.mlflow`, an artifact's `__pycache__`, …) (warning)"),
+    _("CFG005", "config", "inprocess", "MLflow copies every code_paths and artifacts file",
+      "MLflow could not copy a code_paths or artifacts entry into the model (a symlink loop, a "
+      "file it cannot read, a file that vanished, a special file): the entry, the file and the "
+      "error in a few lines, not SCR007", blocking=True),
+    _("ENV010", "environment", "secrets", "no shipped text file holds a secret",
+      "a text file the model ships holds what detect-secrets recognises as a secret (a cloud or "
+      "service key, a token, a private key): file and line, never the value; accepted through "
+      "`.secrets.baseline`; checked before anything is logged", blocking=True),
 )  # fmt: skip
 del _
 

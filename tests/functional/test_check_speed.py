@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import ScenarioFactory
 
-HEAVY = ("mlflow", "pandas", "numpy")
+HEAVY = ("mlflow", "pandas", "numpy", "detect_secrets")  # the secret scan is validate's
 PROGRAM = """
 import contextlib, io, json, sys
 import validator.cli

@@ -16,7 +16,10 @@ import pytest
 import yaml
 from cookiecutter.main import cookiecutter
 
+from validator.checks import secrets
 from validator.commands import check as check_command
+from validator.project import config as project_config
+from validator.project.sources import Project
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -439,6 +442,20 @@ def test_each_kind_passes_the_static_checks_cleanly(baked: Baker, kind: str) -> 
     report = check_command.run(project, str(project))
 
     assert [(f.code, f.status, f.message) for f in report.checks if f.status != "passed"] == []
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("custom", [False, True])
+def test_each_kind_ships_nothing_the_secret_scan_flags(
+    baked: Baker, kind: str, custom: bool
+) -> None:
+    project = baked(kind, custom=custom)
+
+    findings = secrets.run(Project(project_config.load(project)))
+
+    assert [(f.code, f.status, f.message) for f in findings] == [
+        ("ENV010", "passed", "no shipped text file holds a secret")
+    ]
 
 
 def _classes(project: Path) -> dict[str, dict[str, ast.FunctionDef]]:

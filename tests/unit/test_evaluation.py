@@ -32,11 +32,6 @@ BAD = [
     (PREFIX + "  treshold: {}\n", "unknown key 'treshold'", "did you mean 'thresholds'"),
     (PREFIX.replace("d.csv", "d.parquet"), "'evaluation.data' must be a .csv or .json", "parquet"),
     (
-        PREFIX.replace("d.csv", "/abs/d.csv"),
-        "must be relative to the project folder",
-        "'evaluation.data'",
-    ),
-    (
         PREFIX.replace("targets: y", "targets: [y]"),
         "'evaluation.targets' must be a column",
         "got a list",

@@ -7,7 +7,11 @@ from validator.report import Finding, failed, ran
 def run(project: Project) -> list[Finding]:
     config = project.config
     findings: list[Finding] = []
+    # a path that leaves the project, or loops, fails CFG002 whether it exists or not
+    escaped = {(e.key, e.written) for e in project.shipped.escapes if not e.folder}
     for key, relative in config.named_files():
+        if (key, relative) in escaped:
+            continue
         path = config.path(relative)
         if not path.exists():
             top = key.split(".")[0]

@@ -9,12 +9,14 @@ from validator.checks import (
     environment,
     input_example,
     script,
+    shipping,
 )
 from validator.pipeline import Stage
 from validator.project.sources import Project
 
 STATIC: tuple[Stage[Project], ...] = (
     Stage("config", config_files.run, always=True),
+    Stage("shipping", shipping.run, always=True),
     Stage("script", script.run, always=True),
     Stage("input_example", input_example.run, always=True),
     Stage("dependencies", dependencies.run, always=True),

@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from validator.checks import secrets
 from validator.checks.environment import required_unset
 from validator.checks.static import STATIC
 from validator.inprocess import evaluation, log_model, store
@@ -127,6 +128,7 @@ def _probe(state: Validation) -> list[Finding]:
 
 STAGES: tuple[Stage[Validation], ...] = (
     *(_static(stage) for stage in STATIC),
+    _static(Stage("secrets", secrets.run, always=True)),
     Stage("preflight", _preflight),
     Stage("inprocess", _inprocess),
     Stage("evaluation", _evaluation),

@@ -1,6 +1,6 @@
 """Log the model from code, as its author would run it, and check the logged model in-process:
-each check is its own function, and `run` is the inprocess stage (SCR007, SIG004, SIG005,
-SCR008, SIG008). Imports mlflow: never used by `check`."""
+each check is its own function, and `run` is the inprocess stage (CFG005, SCR007, SIG004,
+SIG005, SCR008, SIG008). Imports mlflow: never used by `check`."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import functools
 import importlib.util
 import json
 import os
+import shutil
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -132,6 +133,90 @@ def _script_failure(exc: BaseException, config: ProjectConfig, extra_roots: list
     return failed("SCR007", f"{script} raised while MLflow ran it: {message}", location, hint)
 
 
+# MLflow's functions that copy code_paths, artifacts and the model's files into the model: an
+# error raised under one of them is the copy failing, not the script (SCR007)
+_COPYING = {
+    "_validate_and_copy_code_paths": "code_paths",
+    "_copy_file_or_tree": "code_paths",
+    "_validate_and_copy_file_to_directory": "model_config",
+    "_download_artifact_from_uri": "artifacts",
+}
+_SHOWN_CHARS = 300
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def _copying(exc: BaseException) -> str | None:
+    """The model.yaml key whose files MLflow was copying when EXC was raised, or None."""
+    for error in _chain(exc):
+        traceback = error.__traceback__
+        while traceback is not None:
+            key = _COPYING.get(traceback.tb_frame.f_code.co_name)
+            if key is not None:
+                return key
+            traceback = traceback.tb_next
+    return None
+
+
+def _copy_error(exc: BaseException, root: Path) -> str:
+    """What failed in MLflow's copy, in a line: shutil's first failure, or the error's text."""
+    cause = exc
+    for error in _chain(exc):
+        if isinstance(error, (shutil.Error, OSError)):
+            cause = error
+            break
+    if isinstance(cause, shutil.Error) and cause.args and isinstance(cause.args[0], list):
+        failures = cause.args[0]
+        text = str(failures[0][2]) if failures and len(failures[0]) == 3 else str(cause)
+        if len(failures) > 1:
+            text += f" (and {len(failures) - 1} more)"
+    elif isinstance(cause, OSError) and cause.strerror:
+        text = f"{cause.strerror}: {cause.filename}" if cause.filename else cause.strerror
+    else:
+        lines = [line.strip("# ").strip() for line in str(cause).splitlines()]
+        text = " ".join(line for line in lines if line)
+    text = text.replace(f"{root}{os.sep}", "").replace(str(root), ".")
+    return text if len(text) <= _SHOWN_CHARS else text[: _SHOWN_CHARS - 1] + "…"
+
+
+def _copy_failure(exc: BaseException, config: ProjectConfig) -> Finding | None:
+    """CFG005 when EXC is MLflow failing to copy the model's files, else None."""
+    key = _copying(exc)
+    if key is None:
+        return None
+    root = config.root.resolve()
+    named = {
+        "code_paths": "a code_paths entry",
+        "artifacts": "an artifact",
+        "model_config": "a file model.yaml names",
+    }[key]
+    raw = " ".join(str(error) for error in _chain(exc))
+    entries = {
+        "code_paths": [(f"code_paths '{path}'", path) for path in config.code_paths],
+        "artifacts": [(f"artifact '{name}'", path) for name, path in config.artifacts.items()],
+    }.get(key, [])
+    for label, path in sorted(entries, key=lambda entry: -len(entry[1])):
+        # MLflow names an artifact it cannot download by its path below the artifact's folder
+        if str(root / path) in raw or f"File {Path(path).name}" in raw:
+            named = label
+            break
+    error = _copy_error(exc, root)
+    return failed(
+        "CFG005",
+        f"MLflow could not copy {named} into the model: {error}",
+        config.where(key),
+        "make every file under it a regular, readable file that stays put while the model is "
+        "logged: no symlink loops, named pipes or sockets, no file another process removes",
+    )
+
+
 def log(
     config: ProjectConfig,
     run: ValidationRun,
@@ -153,7 +238,13 @@ def log(
         try:
             info = _log_with_flavor(mlflow, config, _logging_example(payload, data, params))
         except Exception as exc:
-            result.findings.append(_script_failure(exc, config, []))
+            copy_failure = _copy_failure(exc, config)
+            if copy_failure is not None:
+                reason = "not run: CFG005 failed (MLflow could not copy the model's files)"
+                result.findings += [copy_failure, skipped("SCR007", reason)]
+            else:
+                reason = "not known: the script raised before the model was logged"
+                result.findings += [_script_failure(exc, config, []), skipped("CFG005", reason)]
             return result
         result.model_uri = info.model_uri
         result.signature = _signature_dict(info.signature)
@@ -339,5 +430,5 @@ def log_and_check(
         later = ("SIG004", "SIG005", "SCR008", "SIG008")
         logged.findings += [skipped(code, reason) for code in later]
         return logged
-    logged.findings = check_logged(run.mlflow, config, logged)
+    logged.findings = [passed("CFG005"), *check_logged(run.mlflow, config, logged)]
     return logged

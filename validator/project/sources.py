@@ -9,6 +9,7 @@ from pathlib import Path
 
 from validator.paths import files_under, relative_path
 from validator.project.config import ProjectConfig
+from validator.project.shipped import Survey, survey
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,12 @@ class Project:
     def script(self) -> Source | None:
         path = self.config.path(self.config.script)
         return self.source(path) if path.is_file() else None
+
+    @cached_property
+    def shipped(self) -> Survey:
+        """Every named path that leaves the project, and what each code_paths and artifacts
+        entry ships."""
+        return survey(self.config)
 
     @cached_property
     def code_path_files(self) -> list[Path]:

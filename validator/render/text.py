@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from validator.codes import CODES
 from validator.report import Finding, Report, Status
 
 STATUSES: tuple[Status, ...] = ("failed", "warning", "passed", "skipped")
@@ -15,6 +16,13 @@ def _finding_lines(finding: Finding) -> list[str]:
     if finding.hint and finding.status in ("failed", "warning"):
         lines.append(f"       fix: {finding.hint}")
     return lines
+
+
+def _shown(finding: Finding, verbose: bool) -> bool:
+    if verbose or finding.status in ("failed", "warning"):
+        return True
+    code = CODES[finding.code]
+    return code.listing and finding.status == "passed" and finding.message != code.title
 
 
 def counts(report: Report) -> str:
@@ -38,7 +46,7 @@ def to_text(report: Report, *, verbose: bool = False) -> str:
     if report.error is not None:
         lines.append(f"  ERROR {report.error}")
     for finding in report.checks:
-        if verbose or finding.status in ("failed", "warning"):
+        if _shown(finding, verbose):
             lines.extend(_finding_lines(finding))
     if report.model_uri:
         label = "registered" if report.command == "register" else "model"
