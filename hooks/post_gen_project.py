@@ -7,6 +7,10 @@ noxfile.py and .pre-commit-config.yaml are rendered with cookiecutter's `_repo_d
 relative to the folder cookiecutter was started from, or a clone of a git template: here it
 becomes a pip requirement that works from the generated project (an absolute path, or
 git+URL[@checkout]).
+
+cruft renders the template with `generate_files` alone: it sets `_template` (an absolute path or
+the URL) and `_commit`, but neither `_repo_dir` nor `_checkout`, which are therefore optional here;
+a git URL is then pinned at `_commit`, the template commit `.cruft.json` records.
 """
 
 from __future__ import annotations
@@ -22,8 +26,9 @@ from pathlib import Path
 CONTEXT: dict[str, str | None] = json.loads(
     r""" {
         "template": {{ cookiecutter._template | tojson }},
-        "repo_dir": {{ cookiecutter._repo_dir | tojson }},
-        "checkout": {{ cookiecutter._checkout | tojson }},
+        "repo_dir": {{ cookiecutter._repo_dir | default(none) | tojson }},
+        "checkout": {{ cookiecutter._checkout | default(none) | tojson }},
+        "commit": {{ cookiecutter._commit | default(none) | tojson }},
         "model_kind": {{ cookiecutter.model_kind | tojson }},
         "ci": {{ cookiecutter.ci | tojson }}
     } """
@@ -133,14 +138,17 @@ def assemble(project: Path, kind: str, ci: str) -> None:
 
 
 def main() -> int:
-    template, repo_dir = str(CONTEXT["template"]), str(CONTEXT["repo_dir"])
+    template = str(CONTEXT["template"])
+    # Under cruft: the template's own path (cruft makes it absolute) and the commit it renders.
+    repo_dir = str(CONTEXT["repo_dir"] or template)
+    checkout = CONTEXT["checkout"] if CONTEXT["repo_dir"] else CONTEXT["commit"]
     try:
         assemble(Path.cwd(), str(CONTEXT["model_kind"]), str(CONTEXT["ci"]))
     except (KindError, OSError) as error:
         print(f"error: could not assemble the project: {error}", file=sys.stderr)
         return 1
     try:
-        spec = validator_spec(template, repo_dir, CONTEXT["checkout"])
+        spec = validator_spec(template, repo_dir, checkout)
         write_spec(Path.cwd(), spec)
     # The project works without it once MFC_VALIDATOR_SPEC is set: warn rather than fail.
     except Exception as error:
