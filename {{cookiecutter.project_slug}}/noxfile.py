@@ -41,8 +41,15 @@ def fingerprint(spec: str) -> str:
     digest.update(b"\0" + spec.encode())
     if Path(spec).is_dir():
         for root, dirs, files in os.walk(spec):
-            # hidden folders (.git, .nox, .venv) and caches are not the validator's source
-            dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != "__pycache__")
+            # not the validator's source: hidden folders (.git, .nox, .venv), caches, and what
+            # installing the folder itself writes into it (build/, *.egg-info)
+            dirs[:] = sorted(
+                d
+                for d in dirs
+                if not d.startswith(".")
+                and d not in ("__pycache__", "build", "dist")
+                and not d.endswith(".egg-info")
+            )
             for name in sorted(files):
                 stat = os.stat(os.path.join(root, name))
                 digest.update(f"\0{root}/{name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
