@@ -78,7 +78,7 @@ def tests(session: nox.Session) -> None:
 
 
 # validate and register each keep their environment between runs and reinstall it only when
-# requirements.txt or the validator spec changes (`nox -s validate --reuse-venv=no` rebuilds it).
+# requirements.txt or the validator spec changes (`nox -s validate --reuse-venv=never` rebuilds it).
 @nox.session(python=PYTHON, reuse_venv=True)
 def validate(session: nox.Session) -> None:
     """Check the project, log the model and predict with it in a rebuilt environment."""

@@ -63,3 +63,23 @@ def test_fresh_project_validates_with_its_own_nox_session(tmp_path: Path) -> Non
     assert checks["SIG004"] == checks["SIG005"] == checks["SBX003"] == "passed"
     assert (project / ".mlflow" / "mlflow.db").is_file()
     assert "validate passed" in result.stdout + result.stderr
+
+    # the second run reuses the session's environment and installs nothing; both it and the
+    # sandbox's environment keep their bytecode although PYTHONDONTWRITEBYTECODE is set
+    again = subprocess.run(
+        [sys.executable, "-m", "nox", "-s", "validate"],
+        cwd=project,
+        env={**env, "PYTHONDONTWRITEBYTECODE": "1"},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    output = again.stdout + again.stderr
+    assert again.returncode == 0, output
+    assert "requirements and validator unchanged: reusing this environment" in output
+    assert "pip install" not in output and "validate passed" in output
+    assert list(
+        (project / ".nox" / "validate").glob("lib/python*/site-packages/mlflow/__pycache__/*.pyc")
+    )
+    assert list((tmp_path / "env-cache").rglob("site-packages/mlflow/__pycache__/*.pyc"))
