@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.functional.nox_session import run_nox
+
 pytestmark = pytest.mark.slow
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -66,17 +68,8 @@ def test_fresh_project_validates_with_its_own_nox_session(tmp_path: Path) -> Non
 
     # the second run reuses the session's environment and installs nothing; both it and the
     # sandbox's environment keep their bytecode although PYTHONDONTWRITEBYTECODE is set
-    again = subprocess.run(
-        [sys.executable, "-m", "nox", "-s", "validate"],
-        cwd=project,
-        env={**env, "PYTHONDONTWRITEBYTECODE": "1"},
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=600,
-    )
-    output = again.stdout + again.stderr
-    assert again.returncode == 0, output
+    code, output = run_nox(project, "validate", {**env, "PYTHONDONTWRITEBYTECODE": "1"})
+    assert code == 0, output
     assert "requirements and validator unchanged: reusing this environment" in output
     assert "pip install" not in output and "validate passed" in output
     assert list(

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.functional.nox_session import run_nox
+
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -129,18 +131,9 @@ def test_nox_update_brings_a_template_change_and_keeps_the_projects_edit(
     new_commit = git("rev-parse", "HEAD", cwd=template)
     env = {key: value for key, value in os.environ.items() if not key.startswith("GIT_")}
 
-    result = subprocess.run(
-        [sys.executable, "-m", "nox", "-s", "update"],
-        cwd=project,
-        env={**env, "COOKIECUTTER_CONFIG": str(config_file)},
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=600,
-    )
+    code, output = run_nox(project, "update", {**env, "COOKIECUTTER_CONFIG": str(config_file)})
 
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, output
+    assert code == 0, output
     assert NEW_NOXFILE_LINE in (project / "noxfile.py").read_text(encoding="utf-8")
     assert model.read_text(encoding="utf-8").startswith(OWN_EDIT + "\n")
     assert json.loads((project / ".cruft.json").read_text(encoding="utf-8"))["commit"] == new_commit
