@@ -17,7 +17,8 @@ PYTHON = "{{ cookiecutter.python_version }}"
 REQUIREMENTS = "requirements.txt"
 
 # The validator comes from the template this project was generated from (a local path, or a
-# git+URL@rev); MFC_VALIDATOR_SPEC, any pip requirement, overrides it.
+# git+URL@commit, which `nox -s update` moves); MFC_VALIDATOR_SPEC, any pip requirement,
+# overrides it.
 DEFAULT_VALIDATOR_SPEC = {{ cookiecutter._repo_dir | default(cookiecutter._template) | tojson }}
 
 # `nox -s update` pulls the template's changes into this project with cruft (.cruft.json).
@@ -99,8 +100,8 @@ def update(session: nox.Session) -> None:
     Conflicts with your own edits are left as git conflict markers or *.rej files: see README."""
     if not Path(".cruft.json").is_file():
         session.error(
-            ".cruft.json is missing: this project was not generated with cruft; link it to its "
-            "template once with `cruft link <template>` (pip install " + CRUFT + ")"
+            ".cruft.json is missing: this project was not generated from a git template; link it "
+            "to its template once with `cruft link <template>` (pip install " + CRUFT + ")"
         )
     session.install(CRUFT)
     session.run("cruft", "update", "--skip-apply-ask", *session.posargs)

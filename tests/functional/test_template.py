@@ -20,7 +20,18 @@ from validator.commands import check as check_command
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
+
+def _git_head(folder: Path) -> str | None:
+    found = subprocess.run(
+        ["git", "-C", str(folder), "rev-parse", "HEAD"], capture_output=True, text=True, check=False
+    )
+    return found.stdout.strip() if found.returncode == 0 else None
+
+
+# A template in git (a clone, as CI has it) gives projects a .cruft.json; a tarball of it not.
+TEMPLATE_COMMIT = _git_head(REPO_ROOT) if shutil.which("git") else None
 PROJECT_FILES = [
+    *([".cruft.json"] if TEMPLATE_COMMIT else []),
     ".gitignore",
     ".pre-commit-config.yaml",
     "README.md",
@@ -154,6 +165,26 @@ def pre_commit_hooks(project: Path) -> dict[str, dict[str, Any]]:
 def test_default_project_has_exactly_the_expected_files(default_project: Path) -> None:
     assert default_project.name == "demand_forecast"
     assert files_of(default_project) == PROJECT_FILES
+
+
+@pytest.mark.skipif(TEMPLATE_COMMIT is None, reason="the template is not a git checkout")
+def test_a_project_records_its_template_and_commit_for_cruft(custom_project: Path) -> None:
+    state = json.loads((custom_project / ".cruft.json").read_text(encoding="utf-8"))
+    top = subprocess.run(
+        ["git", "-C", str(REPO_ROOT), "rev-parse", "--show-toplevel"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+
+    assert state["template"] == str(Path(top).resolve())
+    assert state["commit"] == TEMPLATE_COMMIT
+    assert state["directory"] is None and state["checkout"] is None
+    answers = state["context"]["cookiecutter"]
+    assert {key: answers[key] for key in CUSTOM} == CUSTOM
+    assert (answers["_template"], answers["_commit"]) == (state["template"], TEMPLATE_COMMIT)
+    # nothing about this machine's folders beyond the template's own place
+    assert not {"_output_dir", "_repo_dir", "_checkout"} & set(answers)
 
 
 def test_custom_project_has_exactly_the_expected_files(custom_project: Path) -> None:
@@ -371,8 +402,16 @@ def test_git_template_gives_a_git_requirement(tmp_path: Path, config_file: Path)
         )
     )
 
-    assert noxfile_constant(project, "DEFAULT_VALIDATOR_SPEC") == f"{url}@v1"
-    assert pre_commit_hooks(project)["mfc-check"]["additional_dependencies"] == [f"{url}@v1"]
+    # pinned at the commit v1 names, which .cruft.json records: `nox -s update` moves both
+    commit = _git_head(origin)
+    assert noxfile_constant(project, "DEFAULT_VALIDATOR_SPEC") == f"{url}@{commit}"
+    assert pre_commit_hooks(project)["mfc-check"]["additional_dependencies"] == [f"{url}@{commit}"]
+    state = json.loads((project / ".cruft.json").read_text(encoding="utf-8"))
+    assert (state["template"], state["commit"], state["checkout"]) == (
+        origin.as_uri(),
+        commit,
+        "v1",
+    )
 
 
 @pytest.mark.parametrize("answers", [{}, CUSTOM], ids=["default", "custom"])

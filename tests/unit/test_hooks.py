@@ -118,6 +118,9 @@ def _post_gen_under_cruft(project: Path, template: str) -> str:
     [
         ("https://example.com/org/tpl.git", "git+https://example.com/org/tpl.git@0a1b2c3d"),
         ("git@github.com:org/tpl.git", "git+ssh://git@github.com/org/tpl.git@0a1b2c3d"),
+        # cruft clones with git even where cookiecutter could not tell the kind from the URL
+        ("https://example.com/org/tpl", "git+https://example.com/org/tpl@0a1b2c3d"),
+        ("file:///srv/templates/tpl", "git+file:///srv/templates/tpl@0a1b2c3d"),
     ],
 )
 def test_under_cruft_a_git_template_is_pinned_at_its_commit(
