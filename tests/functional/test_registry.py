@@ -236,6 +236,31 @@ def test_a_model_that_fails_validation_is_never_registered(
     assert run.info.status == "FAILED"
     assert run.data.tags["mfc.validation.status"] == "failed"
     assert int(run.data.tags["mfc.checks.failed"]) >= 1
+    note = run.data.tags["mlflow.note.content"]
+    assert note.startswith("**mfc-validator validate: failed** (")
+    assert "Failed:" in note and "**SCR008**" in note and "  - fix: " in note
+    assert run.data.metrics["mfc.checks.failed"] == float(run.data.tags["mfc.checks.failed"])
+
+
+def test_a_semtype_for_a_column_the_signature_lacks_registers_nothing(
+    make_project: ProjectFactory, server: str, cache: Path, client: Any, scratch_tmp: Path
+) -> None:
+    project = make_project(
+        {"model.yaml": "name: scorer-d\nregistry:\n  datagrok:\n    semtypes: {scroe: pIC50}\n"}
+    )
+    code, report, _ = cli("register", project, cache, scratch_tmp, "--tracking-uri", server)
+    found = checks(report)
+    assert code == 1
+    assert found["REG001"]["status"] == "passed"  # the model itself is fine
+    reg003 = found["REG003"]
+    assert (reg003["status"], reg003["location"]) == ("failed", "model.yaml:2")
+    assert reg003["message"].endswith(
+        "which is not a column of the logged signature; did you mean 'score'?"
+    )
+    assert reg003["hint"] == "name a column of the signature: 'a', 'b', 'score'"
+    assert {found[c]["status"] for c in ("SIG007", "REG002")} == {"skipped"}
+    assert report["model_uri"] is None
+    assert versions(client, "scorer-d") == []
 
 
 def test_register_on_the_embedded_store(
