@@ -7,6 +7,15 @@ noxfile.py and .pre-commit-config.yaml are rendered with cookiecutter's `_repo_d
 relative to the folder cookiecutter was started from, or a clone of a git template: here it
 becomes a pip requirement that works from the generated project (an absolute path, or
 git+URL[@checkout]).
+
+A project generated from a git template records where it came from in `.cruft.json`, as cruft
+does: the template's URL (or the checkout's absolute path), the commit rendered and the answers,
+so that `cruft update` (the project's `nox -s update`) can bring the template's changes in. A
+git URL's validator spec is then pinned at that commit, which an update moves.
+
+cruft renders the template with `generate_files` alone: it sets `_template` (an absolute path or
+the URL) and `_commit`, but neither `_repo_dir` nor `_checkout`, which are therefore optional here;
+cruft writes `.cruft.json` itself.
 """
 
 from __future__ import annotations
@@ -15,15 +24,19 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 # Cookiecutter renders this script with Jinja; tojson makes every value a safe JSON literal.
-CONTEXT: dict[str, str | None] = json.loads(
+CONTEXT: dict[str, Any] = json.loads(
     r""" {
+        "answers": {{ cookiecutter | tojson }},
         "template": {{ cookiecutter._template | tojson }},
-        "repo_dir": {{ cookiecutter._repo_dir | tojson }},
-        "checkout": {{ cookiecutter._checkout | tojson }},
+        "repo_dir": {{ cookiecutter._repo_dir | default(none) | tojson }},
+        "checkout": {{ cookiecutter._checkout | default(none) | tojson }},
+        "commit": {{ cookiecutter._commit | default(none) | tojson }},
         "model_kind": {{ cookiecutter.model_kind | tojson }},
         "ci": {{ cookiecutter.ci | tojson }}
     } """
@@ -33,6 +46,9 @@ NOXFILE_LINE = re.compile(r"^DEFAULT_VALIDATOR_SPEC = .*$", re.MULTILINE)
 PRE_COMMIT_LINE = re.compile(r"^(?P<head>\s*- ).*?(?P<tail>  # mfc-validator: .*)$", re.MULTILINE)
 SCP_LIKE_URL = re.compile(r"^(?P<user_host>[\w.-]+@[\w.-]+):(?!//)(?P<path>.*)$")
 KINDS_DIR = "_kinds"
+CRUFT_FILE = ".cruft.json"
+# cookiecutter's keys that say how it ran on this machine (its folders), not what was answered
+NOT_ANSWERS = ("_output_dir", "_repo_dir", "_checkout", "_template", "_commit")
 
 
 class SpecError(Exception):
@@ -86,7 +102,9 @@ def vcs_spec(url: str, checkout: str | None) -> str:
     return f"{repo_type}+{repo_url}" + (f"@{checkout}" if checkout else "")
 
 
-def validator_spec(template: str, repo_dir: str, checkout: str | None) -> str:
+def validator_spec(
+    template: str, repo_dir: str, checkout: str | None, git_only: bool = False
+) -> str:
     # The hook runs with cookiecutter's own interpreter, so its helpers are importable.
     from cookiecutter.config import get_user_config
     from cookiecutter.repository import expand_abbreviations, is_repo_url, is_zip_file
@@ -95,8 +113,55 @@ def validator_spec(template: str, repo_dir: str, checkout: str | None) -> str:
     if is_zip_file(expanded):
         return expanded if is_repo_url(expanded) else str(local_file(expanded))
     if is_repo_url(expanded):
+        if git_only and not expanded.startswith(("git+", "hg+")):
+            # cruft clones with git whatever the URL looks like; cookiecutter would guess
+            expanded = f"git+{expanded}"
         return vcs_spec(expanded, checkout)
     return str(local_folder(repo_dir))
+
+
+def git_output(folder: Path, *args: str) -> str | None:
+    try:
+        result = subprocess.run(
+            ["git", "-C", str(folder), *args], capture_output=True, text=True, check=False
+        )
+    except OSError:  # no git: nothing to record
+        return None
+    return result.stdout.strip() if result.returncode == 0 else None
+
+
+def cruft_state(
+    template: str, repo_dir: str, checkout: str | None, answers: dict[str, Any]
+) -> dict[str, Any] | None:
+    """What cruft records in .cruft.json, for a template in git; None for any other."""
+    from cookiecutter.config import get_user_config
+    from cookiecutter.repository import expand_abbreviations, is_repo_url, is_zip_file
+    from cookiecutter.vcs import identify_repo
+
+    expanded = expand_abbreviations(template, get_user_config()["abbreviations"])
+    if is_zip_file(expanded):
+        return None
+    if is_repo_url(expanded):
+        repo_type, url = identify_repo(expanded)
+        if repo_type != "git":
+            return None
+        folder = Path(repo_dir).resolve()  # cookiecutter's clone
+    else:
+        url, folder = None, local_folder(repo_dir)
+    top = git_output(folder, "rev-parse", "--show-toplevel")
+    commit = git_output(folder, "rev-parse", "HEAD")
+    if not top or not commit:
+        return None
+    directory = folder.relative_to(Path(top).resolve()).as_posix()
+    source = url or str(Path(top).resolve())
+    recorded = {key: value for key, value in answers.items() if key not in NOT_ANSWERS}
+    return {
+        "template": source,
+        "commit": commit,
+        "checkout": checkout,
+        "context": {"cookiecutter": {**recorded, "_template": source, "_commit": commit}},
+        "directory": None if directory == "." else directory,
+    }
 
 
 def write_spec(project: Path, spec: str) -> None:
@@ -133,14 +198,24 @@ def assemble(project: Path, kind: str, ci: str) -> None:
 
 
 def main() -> int:
-    template, repo_dir = str(CONTEXT["template"]), str(CONTEXT["repo_dir"])
+    template = str(CONTEXT["template"])
+    # Under cruft: the template's own path (cruft makes it absolute) and the commit it renders.
+    repo_dir = str(CONTEXT["repo_dir"] or template)
+    checkout = CONTEXT["checkout"] if CONTEXT["repo_dir"] else CONTEXT["commit"]
     try:
         assemble(Path.cwd(), str(CONTEXT["model_kind"]), str(CONTEXT["ci"]))
     except (KindError, OSError) as error:
         print(f"error: could not assemble the project: {error}", file=sys.stderr)
         return 1
     try:
-        spec = validator_spec(template, repo_dir, CONTEXT["checkout"])
+        if CONTEXT["commit"] is None:  # cookiecutter; under cruft, cruft records it
+            state = cruft_state(template, repo_dir, checkout, CONTEXT["answers"])
+            if state is not None:
+                (Path.cwd() / CRUFT_FILE).write_text(
+                    json.dumps(state, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+                )
+                checkout = state["commit"]
+        spec = validator_spec(template, repo_dir, checkout, git_only=CONTEXT["commit"] is not None)
         write_spec(Path.cwd(), spec)
     # The project works without it once MFC_VALIDATOR_SPEC is set: warn rather than fail.
     except Exception as error:

@@ -192,7 +192,9 @@ REGISTRY: tuple[Code, ...] = (
     _("REG002", "registry", "registration", "the model version was registered",
       "the model version could not be registered"),
     _("REG003", "registry", "registration", "the Datagrok tags were derived from the signature",
-      "the Datagrok tags could not be derived from the signature (`registry: {datagrok: true}`)"),
+      "the Datagrok tags could not be derived from the signature (`registry: {datagrok: true}`): "
+      "it names no columns (warning), or `registry.datagrok` gives a semtype to a column it does "
+      "not have, or names a different number of outputs"),
     _("SIG008", "signature", "inprocess", "the input example agrees with predict's type hints",
       "the input example disagrees with `predict`'s type hints (a model whose signature MLflow "
       "took from them): not an `inputs` request, a value the hints refuse, or a field they do "

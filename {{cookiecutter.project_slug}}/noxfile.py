@@ -1,10 +1,12 @@
-"""Sessions of this model project: `nox -s tests`, `nox -s validate`, `nox -s register`
-{%- if cookiecutter.model_kind == "artifacts" %},
-and `nox -s train`{% endif %}."""
+"""Sessions of this model project: `nox -s tests`, `nox -s validate`, `nox -s register`,
+`nox -s update`{%- if cookiecutter.model_kind == "artifacts" %} and `nox -s train`{% endif %}."""
 
 from __future__ import annotations
 
+import hashlib
 import os
+import subprocess
+from pathlib import Path
 
 import nox
 
@@ -15,12 +17,58 @@ PYTHON = "{{ cookiecutter.python_version }}"
 REQUIREMENTS = "requirements.txt"
 
 # The validator comes from the template this project was generated from (a local path, or a
-# git+URL@rev); MFC_VALIDATOR_SPEC, any pip requirement, overrides it.
-DEFAULT_VALIDATOR_SPEC = {{ cookiecutter._repo_dir | tojson }}
+# git+URL@commit, which `nox -s update` moves); MFC_VALIDATOR_SPEC, any pip requirement,
+# overrides it.
+DEFAULT_VALIDATOR_SPEC = {{ cookiecutter._repo_dir | default(cookiecutter._template) | tojson }}
+
+# `nox -s update` pulls the template's changes into this project with cruft (.cruft.json).
+CRUFT = "cruft==2.16.0"
+STAMP = "mfc-installed.txt"
+# The validator imports mlflow on every run: without .pyc files (PYTHONDONTWRITEBYTECODE=1, common
+# in CI containers) that takes twice as long, so the validator's environment keeps its bytecode.
+# The sandbox environments the validator builds write their own .pyc files whatever this says.
+BYTECODE = {"PYTHONDONTWRITEBYTECODE": ""}
 
 
 def validator_spec() -> str:
     return os.environ.get("MFC_VALIDATOR_SPEC") or DEFAULT_VALIDATOR_SPEC
+
+
+def fingerprint(spec: str) -> str:
+    """What the validator's environment was installed from: the requirements and the validator
+    spec, and for a local folder its files' sizes and times, so that an edit reinstalls it."""
+    digest = hashlib.sha256()
+    digest.update(Path(REQUIREMENTS).read_bytes())
+    digest.update(b"\0" + spec.encode())
+    if Path(spec).is_dir():
+        for root, dirs, files in os.walk(spec):
+            # not the validator's source: hidden folders (.git, .nox, .venv), caches, and what
+            # installing the folder itself writes into it (build/, *.egg-info)
+            dirs[:] = sorted(
+                d
+                for d in dirs
+                if not d.startswith(".")
+                and d not in ("__pycache__", "build", "dist")
+                and not d.endswith(".egg-info")
+            )
+            for name in sorted(files):
+                stat = os.stat(os.path.join(root, name))
+                digest.update(f"\0{root}/{name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+    return digest.hexdigest()
+
+
+def install_validator(session: nox.Session) -> None:
+    """Install the requirements and the validator, unless this reused environment already has
+    exactly them (a stamp of their fingerprint in the environment's folder)."""
+    spec = validator_spec()
+    stamp = Path(session.virtualenv.location) / STAMP
+    wanted = fingerprint(spec)
+    if stamp.is_file() and stamp.read_text(encoding="utf-8") == wanted:
+        session.log("requirements and validator unchanged: reusing this environment")
+        return
+    stamp.unlink(missing_ok=True)
+    session.install("-r", REQUIREMENTS, spec)
+    stamp.write_text(wanted, encoding="utf-8")
 
 
 @nox.session(python=PYTHON)
@@ -30,18 +78,43 @@ def tests(session: nox.Session) -> None:
     session.run("pytest", "tests", *session.posargs)
 
 
-@nox.session(python=PYTHON)
+# validate and register each keep their environment between runs and reinstall it only when
+# requirements.txt or the validator spec changes (`nox -s validate --reuse-venv=never` rebuilds it).
+@nox.session(python=PYTHON, reuse_venv=True)
 def validate(session: nox.Session) -> None:
     """Check the project, log the model and predict with it in a rebuilt environment."""
-    session.install("-r", REQUIREMENTS, validator_spec())
-    session.run("mfc-validator", "validate", ".", *session.posargs)
+    install_validator(session)
+    session.run("mfc-validator", "validate", ".", *session.posargs, env=BYTECODE)
+
+
+@nox.session(python=PYTHON, reuse_venv=True)
+def register(session: nox.Session) -> None:
+    """Register the model once these exact files passed validation (validates if need be)."""
+    install_validator(session)
+    session.run("mfc-validator", "register", ".", *session.posargs, env=BYTECODE)
 
 
 @nox.session(python=PYTHON)
-def register(session: nox.Session) -> None:
-    """Register the model once these exact files passed validation (validates if need be)."""
-    session.install("-r", REQUIREMENTS, validator_spec())
-    session.run("mfc-validator", "register", ".", *session.posargs)
+def update(session: nox.Session) -> None:
+    """Pull the template's changes into this project (cruft update), then show what changed.
+    Conflicts with your own edits are left as git conflict markers or *.rej files: see README."""
+    if not Path(".cruft.json").is_file():
+        session.error(
+            ".cruft.json is missing: this project was not generated from a git template; link it "
+            "to its template once with `cruft link <template>` (pip install " + CRUFT + ")"
+        )
+    session.install(CRUFT)
+    session.run("cruft", "update", "--skip-apply-ask", *session.posargs)
+    inside_git = subprocess.run(
+        ["git", "rev-parse", "--is-inside-work-tree"], capture_output=True, text=True, check=False
+    )
+    if inside_git.stdout.strip() == "true":
+        session.log("changed by the update (commit them, after resolving any conflict):")
+        session.run("git", "status", "--short", external=True)
+        session.run("git", "--no-pager", "diff", "--stat", "HEAD", external=True)
+    rejected = sorted(str(path) for path in Path().rglob("*.rej") if ".nox" not in path.parts)
+    if rejected:
+        session.warn("conflicts to resolve by hand: " + ", ".join(rejected))
 {%- if cookiecutter.model_kind == "artifacts" %}
 
 

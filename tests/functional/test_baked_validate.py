@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.functional.nox_session import run_nox
+
 pytestmark = pytest.mark.slow
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -63,3 +65,14 @@ def test_fresh_project_validates_with_its_own_nox_session(tmp_path: Path) -> Non
     assert checks["SIG004"] == checks["SIG005"] == checks["SBX003"] == "passed"
     assert (project / ".mlflow" / "mlflow.db").is_file()
     assert "validate passed" in result.stdout + result.stderr
+
+    # the second run reuses the session's environment and installs nothing; both it and the
+    # sandbox's environment keep their bytecode although PYTHONDONTWRITEBYTECODE is set
+    code, output = run_nox(project, "validate", {**env, "PYTHONDONTWRITEBYTECODE": "1"})
+    assert code == 0, output
+    assert "requirements and validator unchanged: reusing this environment" in output
+    assert "pip install" not in output and "validate passed" in output
+    assert list(
+        (project / ".nox" / "validate").glob("lib/python*/site-packages/mlflow/__pycache__/*.pyc")
+    )
+    assert list((tmp_path / "env-cache").rglob("site-packages/mlflow/__pycache__/*.pyc"))

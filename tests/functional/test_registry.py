@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -145,7 +146,10 @@ def test_validation_is_recorded_and_reused_with_its_tags(
     tmp_path: Path,
 ) -> None:
     project = make_project(
-        {"model.yaml": "name: scorer-b\nregistry:\n  tags: {owner: team-b}\n  datagrok: true\n"}
+        {
+            "model.yaml": "name: scorer-b\nregistry:\n  tags: {owner: team-b}\n  datagrok:\n"
+            "    semtypes: {b: Molecule, score: pIC50}\n"
+        }
     )
     at = ("--tracking-uri", server)
     code, validated, _ = cli("validate", project, cache, scratch_tmp, *at)
@@ -166,6 +170,14 @@ def test_validation_is_recorded_and_reused_with_its_tags(
     assert logged["status"] == "passed" and logged["run_id"] == run.info.run_id
     assert logged["checks"] == validated["checks"]
     assert "# mfc-validator validate: passed" in (downloaded / "report.md").read_text()
+    # the verdict at a glance: the run's description and its metrics
+    note = tags["mlflow.note.content"]
+    assert re.match(r"\*\*mfc-validator validate: passed\*\* \(\d+ passed, \d+ skipped; ", note)
+    assert "Failed:" not in note and "validation/report.md" in note
+    metrics = run.data.metrics
+    assert metrics["mfc.checks.failed"] == 0 and metrics["mfc.checks.warning"] == 0
+    assert metrics["mfc.checks.passed"] == sum(c["status"] == "passed" for c in validated["checks"])
+    assert 0 < metrics["mfc.duration_s"] <= validated["duration_s"]
 
     code, report, _ = cli("register", project, cache, scratch_tmp, *at)
     found = checks(report)
@@ -178,13 +190,21 @@ def test_validation_is_recorded_and_reused_with_its_tags(
     for key in ("mfc.validation.status", "mfc.content_hash", "mfc.validator.version"):
         assert version.tags[key] == tags[key]
     assert version.tags["owner"] == "team-b"
-    assert {key: version.tags[key] for key in version.tags if key.startswith("datagrok")} == {
+    # exactly the tags Datagrok's connector reads, on the version and on the registered model
+    datagrok = {
         "datagrok": "true",
         "datagrok-inputs-0-name": "a",
         "datagrok-inputs-1-name": "b",
+        "datagrok-inputs-1-semtype": "Molecule",
         "datagrok-outputs-0-name": "score",
+        "datagrok-outputs-0-semtype": "pIC50",
     }
-    assert client.get_registered_model("scorer-b").tags["datagrok"] == "true"
+    assert {
+        key: version.tags[key] for key in version.tags if key.startswith("datagrok")
+    } == datagrok
+    model_tags = client.get_registered_model("scorer-b").tags
+    assert {key: model_tags[key] for key in model_tags if key.startswith("datagrok")} == datagrok
+    assert version.description.startswith(f"Validated by run `{run.info.run_id}`: passed")
 
     # an edit after validating: that content never passed, so it is not taken as validated
     with (project / "model.py").open("a") as handle:
@@ -216,6 +236,31 @@ def test_a_model_that_fails_validation_is_never_registered(
     assert run.info.status == "FAILED"
     assert run.data.tags["mfc.validation.status"] == "failed"
     assert int(run.data.tags["mfc.checks.failed"]) >= 1
+    note = run.data.tags["mlflow.note.content"]
+    assert note.startswith("**mfc-validator validate: failed** (")
+    assert "Failed:" in note and "**SCR008**" in note and "  - fix: " in note
+    assert run.data.metrics["mfc.checks.failed"] == float(run.data.tags["mfc.checks.failed"])
+
+
+def test_a_semtype_for_a_column_the_signature_lacks_registers_nothing(
+    make_project: ProjectFactory, server: str, cache: Path, client: Any, scratch_tmp: Path
+) -> None:
+    project = make_project(
+        {"model.yaml": "name: scorer-d\nregistry:\n  datagrok:\n    semtypes: {scroe: pIC50}\n"}
+    )
+    code, report, _ = cli("register", project, cache, scratch_tmp, "--tracking-uri", server)
+    found = checks(report)
+    assert code == 1
+    assert found["REG001"]["status"] == "passed"  # the model itself is fine
+    reg003 = found["REG003"]
+    assert (reg003["status"], reg003["location"]) == ("failed", "model.yaml:2")
+    assert reg003["message"].endswith(
+        "which is not a column of the logged signature; did you mean 'score'?"
+    )
+    assert reg003["hint"] == "name a column of the signature: 'a', 'b', 'score'"
+    assert {found[c]["status"] for c in ("SIG007", "REG002")} == {"skipped"}
+    assert report["model_uri"] is None
+    assert versions(client, "scorer-d") == []
 
 
 def test_register_on_the_embedded_store(

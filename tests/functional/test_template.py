@@ -23,7 +23,18 @@ from validator.project.sources import Project
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
+
+def _git_head(folder: Path) -> str | None:
+    found = subprocess.run(
+        ["git", "-C", str(folder), "rev-parse", "HEAD"], capture_output=True, text=True, check=False
+    )
+    return found.stdout.strip() if found.returncode == 0 else None
+
+
+# A template in git (a clone, as CI has it) gives projects a .cruft.json; a tarball of it not.
+TEMPLATE_COMMIT = _git_head(REPO_ROOT) if shutil.which("git") else None
 PROJECT_FILES = [
+    *([".cruft.json"] if TEMPLATE_COMMIT else []),
     ".gitignore",
     ".pre-commit-config.yaml",
     "README.md",
@@ -159,6 +170,26 @@ def test_default_project_has_exactly_the_expected_files(default_project: Path) -
     assert files_of(default_project) == PROJECT_FILES
 
 
+@pytest.mark.skipif(TEMPLATE_COMMIT is None, reason="the template is not a git checkout")
+def test_a_project_records_its_template_and_commit_for_cruft(custom_project: Path) -> None:
+    state = json.loads((custom_project / ".cruft.json").read_text(encoding="utf-8"))
+    top = subprocess.run(
+        ["git", "-C", str(REPO_ROOT), "rev-parse", "--show-toplevel"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+
+    assert state["template"] == str(Path(top).resolve())
+    assert state["commit"] == TEMPLATE_COMMIT
+    assert state["directory"] is None and state["checkout"] is None
+    answers = state["context"]["cookiecutter"]
+    assert {key: answers[key] for key in CUSTOM} == CUSTOM
+    assert (answers["_template"], answers["_commit"]) == (state["template"], TEMPLATE_COMMIT)
+    # nothing about this machine's folders beyond the template's own place
+    assert not {"_output_dir", "_repo_dir", "_checkout"} & set(answers)
+
+
 def test_custom_project_has_exactly_the_expected_files(custom_project: Path) -> None:
     assert custom_project.name == "churn_score"
     assert files_of(custom_project) == PROJECT_FILES
@@ -282,8 +313,8 @@ def test_noxfile_uses_the_template_folder_and_answers(custom_project: Path) -> N
     for expected in (
         'default_venv_backend = "uv|virtualenv"',
         '"MFC_VALIDATOR_SPEC"',
-        'session.run("mfc-validator", "validate", ".", *session.posargs)',
-        'session.run("mfc-validator", "register", ".", *session.posargs)',
+        'session.run("mfc-validator", "validate", ".", *session.posargs, env=BYTECODE)',
+        'session.run("mfc-validator", "register", ".", *session.posargs, env=BYTECODE)',
         'session.run("pytest", "tests", *session.posargs)',
     ):
         assert expected in source
@@ -293,7 +324,7 @@ def test_noxfile_uses_the_template_folder_and_answers(custom_project: Path) -> N
         if isinstance(node, ast.FunctionDef)
         and any("nox.session" in ast.unparse(decorator) for decorator in node.decorator_list)
     }
-    assert sessions == {"tests", "validate", "register"}
+    assert sessions == {"tests", "validate", "register", "update"}
 
 
 def test_pre_commit_config_installs_the_validator(default_project: Path) -> None:
@@ -374,8 +405,16 @@ def test_git_template_gives_a_git_requirement(tmp_path: Path, config_file: Path)
         )
     )
 
-    assert noxfile_constant(project, "DEFAULT_VALIDATOR_SPEC") == f"{url}@v1"
-    assert pre_commit_hooks(project)["mfc-check"]["additional_dependencies"] == [f"{url}@v1"]
+    # pinned at the commit v1 names, which .cruft.json records: `nox -s update` moves both
+    commit = _git_head(origin)
+    assert noxfile_constant(project, "DEFAULT_VALIDATOR_SPEC") == f"{url}@{commit}"
+    assert pre_commit_hooks(project)["mfc-check"]["additional_dependencies"] == [f"{url}@{commit}"]
+    state = json.loads((project / ".cruft.json").read_text(encoding="utf-8"))
+    assert (state["template"], state["commit"], state["checkout"]) == (
+        origin.as_uri(),
+        commit,
+        "v1",
+    )
 
 
 @pytest.mark.parametrize("answers", [{}, CUSTOM], ids=["default", "custom"])
@@ -588,7 +627,7 @@ def test_noxfile_sessions_of_each_kind(baked: Baker, kind: str) -> None:
     }
 
     extra = {"train"} if kind == "artifacts" else set()
-    assert sessions == {"tests", "validate", "register"} | extra
+    assert sessions == {"tests", "validate", "register", "update"} | extra
 
 
 def test_the_workflow_runs_the_project_s_nox_sessions(baked: Baker) -> None:
@@ -597,7 +636,10 @@ def test_the_workflow_runs_the_project_s_nox_sessions(baked: Baker) -> None:
 
     (job,) = workflow["jobs"].values()
     runs = [step["run"] for step in job["steps"] if "run" in step]
-    assert runs[-1] == "nox -s tests validate"
+    assert runs[-2] == "nox -s tests validate"
+    # the last step warns when the project is behind its template, and never fails the job
+    assert "cruft check" in runs[-1] and "::warning" in runs[-1]
+    assert "continue-on-error" not in job["steps"][-1]
     python = [step for step in job["steps"] if step.get("uses", "").startswith("actions/setup")]
     assert python[0]["with"]["python-version"] == "3.12"
     assert job["env"] == {

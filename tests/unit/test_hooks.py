@@ -96,6 +96,52 @@ def test_local_templates_give_absolute_paths(
     )
 
 
+# cruft renders with generate_files alone: _template (absolute or a URL) and _commit, no _repo_dir
+# and no _checkout
+CRUFT_CONTEXT = {"model_kind": "dataframe", "ci": "no", "_commit": "0a1b2c3d"}
+
+
+def _post_gen_under_cruft(project: Path, template: str) -> str:
+    """Run the post-generation hook as cruft renders it; the validator spec it writes."""
+    module = render_hook("post_gen_project.py", {**CRUFT_CONTEXT, "_template": template})
+    _rendered_kinds(project)
+    (project / "noxfile.py").write_text('DEFAULT_VALIDATOR_SPEC = "x"\n', encoding="utf-8")
+    (project / ".pre-commit-config.yaml").write_text("", encoding="utf-8")
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.chdir(project)
+        assert module.main() == 0
+    return (project / "noxfile.py").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("template", "spec"),
+    [
+        ("https://example.com/org/tpl.git", "git+https://example.com/org/tpl.git@0a1b2c3d"),
+        ("git@github.com:org/tpl.git", "git+ssh://git@github.com/org/tpl.git@0a1b2c3d"),
+        # cruft clones with git even where cookiecutter could not tell the kind from the URL
+        ("https://example.com/org/tpl", "git+https://example.com/org/tpl@0a1b2c3d"),
+        ("file:///srv/templates/tpl", "git+file:///srv/templates/tpl@0a1b2c3d"),
+    ],
+)
+def test_under_cruft_a_git_template_is_pinned_at_its_commit(
+    tmp_path: Path, template: str, spec: str
+) -> None:
+    noxfile = _post_gen_under_cruft(tmp_path, template)
+
+    assert noxfile == f"DEFAULT_VALIDATOR_SPEC = {json.dumps(spec)}\n"
+
+
+def test_under_cruft_a_local_template_is_its_absolute_path(tmp_path: Path) -> None:
+    template = tmp_path / "tpl"
+    template.mkdir()
+    (template / "cookiecutter.json").write_text("{}", encoding="utf-8")
+    (tmp_path / "project").mkdir()
+
+    noxfile = _post_gen_under_cruft(tmp_path / "project", str(template))
+
+    assert noxfile == f"DEFAULT_VALIDATOR_SPEC = {json.dumps(str(template))}\n"
+
+
 def test_unresolvable_template_warns_without_traceback(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -54,8 +54,58 @@ def test_datagrok_must_be_a_boolean(tmp_path: Path, value: str, got: str) -> Non
     with pytest.raises(ValidatorError) as raised:
         config.load(tmp_path)
     assert str(raised.value) == (
-        f"model.yaml:2: 'registry.datagrok' must be true or false, got {got}"
+        "model.yaml:2: 'registry.datagrok' must be true, false or a mapping {semtypes: "
+        f"{{column: semtype}}, outputs: [name, ...]}}, got {got}"
     )
+
+
+def test_datagrok_mapping_gives_semtypes_and_output_names(tmp_path: Path) -> None:
+    (tmp_path / "model.yaml").write_text(
+        "registry:\n  datagrok:\n    semtypes: {smiles: Molecule}\n    outputs: [activity]\n"
+    )
+    loaded = config.load(tmp_path)
+    assert loaded.registry_datagrok is True
+    assert loaded.datagrok_semtypes == {"smiles": "Molecule"}
+    assert loaded.datagrok_outputs == ("activity",)
+
+
+@pytest.mark.parametrize(
+    ("datagrok", "message"),
+    [
+        (
+            "{semtype: {a: Molecule}}",
+            "model.yaml:2: 'registry.datagrok': unknown key 'semtype' (expected one of: "
+            "semtypes, outputs); did you mean 'semtypes'?",
+        ),
+        (
+            "{semtypes: {a: [x]}}",
+            "model.yaml:2: 'registry.datagrok.semtypes.a' must be a string, got a list",
+        ),
+        (
+            "{semtypes: {a: ''}}",
+            "model.yaml:2: 'registry.datagrok.semtypes.a' must not be empty",
+        ),
+        (
+            "{outputs: score}",
+            "model.yaml:2: 'registry.datagrok.outputs' must be a list of output names, got "
+            "a string",
+        ),
+        (
+            "{outputs: [score, 1]}",
+            "model.yaml:2: 'registry.datagrok.outputs' must list output names (non-empty "
+            "strings), got a number 1",
+        ),
+        (
+            "{outputs: [score, score]}",
+            "model.yaml:2: 'registry.datagrok.outputs' names an output twice",
+        ),
+    ],
+)
+def test_datagrok_mapping_errors(tmp_path: Path, datagrok: str, message: str) -> None:
+    (tmp_path / "model.yaml").write_text(f"name: x\nregistry:\n  datagrok: {datagrok}\n")
+    with pytest.raises(ValidatorError) as raised:
+        config.load(tmp_path)
+    assert str(raised.value) == message
 
 
 def test_unknown_registry_key_names_both_keys(tmp_path: Path) -> None:
@@ -186,6 +236,49 @@ def test_datagrok_check(make_project: ProjectFactory) -> None:
     unnamed = {"inputs": [{"type": "tensor", "tensor-spec": {"dtype": "float64"}}]}
     finding = tags.datagrok_check(on, unnamed)
     assert finding.status == "warning" and finding.location == "model.yaml:1"
+
+
+def test_datagrok_semtypes_and_output_names_become_tags() -> None:
+    unnamed_output = {**SIGNATURE, "outputs": [{"type": "double", "required": True}]}
+    assert tags.datagrok_tags(
+        unnamed_output, {"b": "Molecule", "activity": "pIC50"}, ["activity"]
+    ) == {
+        "datagrok": "true",
+        "datagrok-inputs-0-name": "a",
+        "datagrok-inputs-1-name": "b",
+        "datagrok-inputs-1-semtype": "Molecule",
+        "datagrok-outputs-0-name": "activity",
+        "datagrok-outputs-0-semtype": "pIC50",
+    }
+
+
+def test_a_semtype_for_an_unknown_column_fails_reg003(make_project: ProjectFactory) -> None:
+    project = config.load(
+        make_project(
+            {"model.yaml": "name: x\nregistry:\n  datagrok:\n    semtypes: {scor: Score}\n"}
+        )
+    )
+
+    finding = tags.datagrok_check(project, SIGNATURE)
+
+    assert (finding.code, finding.status, finding.location) == ("REG003", "failed", "model.yaml:2")
+    assert finding.message == (
+        "model.yaml registry.datagrok.semtypes gives a semtype to 'scor', which is not a column "
+        "of the logged signature; did you mean 'score'?"
+    )
+    assert finding.hint == "name a column of the signature: 'a', 'b', 'score'"
+
+
+def test_output_names_must_match_the_output_columns(make_project: ProjectFactory) -> None:
+    project = config.load(
+        make_project({"model.yaml": "registry:\n  datagrok: {outputs: [y1, y2]}\n"})
+    )
+
+    finding = tags.datagrok_check(project, SIGNATURE)
+
+    assert (finding.code, finding.status, finding.location) == ("REG003", "failed", "model.yaml:1")
+    assert "names 2 outputs, but the logged signature has 1 output columns" in finding.message
+    assert "list exactly 1 names under registry.datagrok.outputs" in (finding.hint or "")
 
 
 def test_compatibility_findings(make_project: ProjectFactory) -> None:

@@ -18,9 +18,10 @@ from validator.pipeline import Stage, run_stages
 from validator.project import config
 from validator.project.content_hash import content_hash
 from validator.project.sources import Project
-from validator.registry.tags import HASH_TAG, model_tags, validation_tags
+from validator.registry.tags import HASH_TAG, model_tags, validation_metrics, validation_tags
 from validator.render.json_report import to_json
 from validator.render.markdown import to_markdown
+from validator.render.run_summary import NOTE_TAG, run_description
 from validator.report import Finding, Report
 from validator.sandbox import stage as sandbox
 from validator.sandbox.logged_files import logged_files_checks
@@ -165,7 +166,9 @@ def run(root: Path, display: str, options: ValidateOptions) -> Report:
             report.duration_s = time.perf_counter() - started
             tags = validation_tags(report, state.content)
             tags |= model_tags(project.config, logged.signature if logged else None)
+            tags[NOTE_TAG] = run_description(report)
             files = {"report.json": to_json(report), "report.md": to_markdown(report)}
-            state.run.finish(report.status == "passed", files, tags)
+            metrics = validation_metrics(report)
+            state.run.finish(report.status == "passed", files, tags, metrics)
     report.duration_s = time.perf_counter() - started
     return report

@@ -9,6 +9,7 @@ import logging
 import os
 import shutil
 import tempfile
+import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -100,10 +101,16 @@ class ValidationRun:
         self.tracking_uri = tracking_uri
         self.ended = False
 
-    def finish(self, passed: bool, files: dict[str, str], tags: dict[str, str]) -> None:
-        """Log FILES ({name: text}, the rendered report) under validation/ and the verdict's
-        tags, and end the run: FINISHED when the validation PASSED, FAILED when it did not."""
-        from mlflow.entities import RunTag
+    def finish(
+        self,
+        passed: bool,
+        files: dict[str, str],
+        tags: dict[str, str],
+        metrics: dict[str, float] | None = None,
+    ) -> None:
+        """Log FILES ({name: text}, the rendered report) under validation/, the verdict's tags
+        and METRICS, and end the run: FINISHED when the validation PASSED, FAILED when not."""
+        from mlflow.entities import Metric, RunTag
 
         client = self.mlflow.MlflowClient()
         try:
@@ -111,7 +118,9 @@ class ValidationRun:
                 for name, text in files.items():
                     client.log_text(self.run_id, text, f"{REPORT_DIR}/{name}")
                 run_tags = [RunTag(key, value) for key, value in tags.items()]
-                client.log_batch(self.run_id, tags=run_tags)
+                now = int(time.time() * 1000)
+                run_metrics = [Metric(key, v, now, 0) for key, v in (metrics or {}).items()]
+                client.log_batch(self.run_id, metrics=run_metrics, tags=run_tags)
                 self.mlflow.end_run("FINISHED" if passed else "FAILED")
         except Exception as exc:
             raise ValidatorError(

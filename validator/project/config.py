@@ -19,6 +19,7 @@ from validator.project.yaml_values import fail, relative_path, string_map, type_
 CONFIG_FILE = "model.yaml"
 ENV_KEYS = ("name", "description", "secret", "required")
 REGISTRY_KEYS = ("tags", "datagrok")
+DATAGROK_KEYS = ("semtypes", "outputs")
 FLAVORS = ("pyfunc", "langchain", "llama_index")
 # what each flavor's log_model takes besides the script, declared under flavor_options
 FLAVOR_OPTIONS: dict[str, dict[str, tuple[str, ...]]] = {
@@ -55,6 +56,10 @@ class ProjectConfig:
     registry_tags: dict[str, str] = field(default_factory=dict)
     # also tag the registered model for Datagrok's MLflow connector
     registry_datagrok: bool = False
+    # registry.datagrok's mapping form: {column: Datagrok semantic type}, and the names of the
+    # outputs of a model whose output schema names none
+    datagrok_semtypes: dict[str, str] = field(default_factory=dict)
+    datagrok_outputs: tuple[str, ...] = ()
     evaluation: Evaluation | None = None
     flavor: str = "pyfunc"
     flavor_options: dict[str, str] = field(default_factory=dict)
@@ -194,11 +199,46 @@ def _registry(value: object, where: str) -> dict[str, Any]:
     for key in registry:
         if key not in REGISTRY_KEYS:
             raise fail(where, f"'registry': {unknown(str(key), REGISTRY_KEYS)}")
-    datagrok = registry.get("datagrok", False)
-    if not isinstance(datagrok, bool):
-        raise fail(where, f"'registry.datagrok' must be true or false, got {type_name(datagrok)}")
     tags = string_map(registry.get("tags") or {}, where, "registry.tags")
-    return {"registry_tags": tags, "registry_datagrok": datagrok}
+    return {"registry_tags": tags, **_datagrok(registry.get("datagrok", False), where)}
+
+
+def _datagrok(value: object, where: str) -> dict[str, Any]:
+    if isinstance(value, bool):
+        return {"registry_datagrok": value}
+    if not isinstance(value, dict):
+        raise fail(
+            where,
+            "'registry.datagrok' must be true, false or a mapping {semtypes: {column: semtype}, "
+            f"outputs: [name, ...]}}, got {type_name(value)}",
+        )
+    for key in value:
+        if key not in DATAGROK_KEYS:
+            raise fail(where, f"'registry.datagrok': {unknown(str(key), DATAGROK_KEYS)}")
+    semtypes = string_map(value.get("semtypes") or {}, where, "registry.datagrok.semtypes")
+    for column, semtype in semtypes.items():
+        if not semtype.strip():
+            raise fail(where, f"'registry.datagrok.semtypes.{column}' must not be empty")
+    outputs = value.get("outputs") or []
+    if not isinstance(outputs, list):
+        raise fail(
+            where,
+            f"'registry.datagrok.outputs' must be a list of output names, got {type_name(outputs)}",
+        )
+    for name in outputs:
+        if not isinstance(name, str) or not name.strip():
+            raise fail(
+                where,
+                "'registry.datagrok.outputs' must list output names (non-empty strings), got "
+                f"{type_name(name)} {name!r}",
+            )
+    if len(set(outputs)) != len(outputs):
+        raise fail(where, "'registry.datagrok.outputs' names an output twice")
+    return {
+        "registry_datagrok": True,
+        "datagrok_semtypes": semtypes,
+        "datagrok_outputs": tuple(outputs),
+    }
 
 
 def _evaluation(value: object, where: str) -> dict[str, Any]:

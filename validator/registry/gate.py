@@ -26,9 +26,10 @@ from validator.registry.tags import (
     Signature,
     compatibility_check,
     datagrok_check,
-    datagrok_tags,
     model_tags,
+    project_datagrok_tags,
 )
+from validator.render.run_summary import version_description
 from validator.report import Finding, failed, skipped
 
 
@@ -155,6 +156,10 @@ class Registry:
         config = self.config
         signature = self._signature(candidate.artifact_location, scratch)
         datagrok = datagrok_check(config, signature)
+        if datagrok.status == "failed":
+            # tags Datagrok would read wrongly: register nothing rather than mislabel a version
+            reason = "model.yaml's Datagrok tags do not fit the signature (REG003)"
+            return [skipped("SIG007", reason), skipped("REG002", reason), datagrok], None
         latest = self._latest_version()
         if latest is not None and latest.tags.get(HASH_TAG) == content_hash:
             uri = f"models:/{config.name}/{latest.version}"
@@ -169,6 +174,11 @@ class Registry:
         tags.update(model_tags(config, signature))
         try:
             version = self.mlflow.register_model(candidate.model_uri, config.name, tags=tags)
+            self.client.update_model_version(
+                config.name,
+                version.version,
+                description=version_description(candidate.run_id, candidate.tags),
+            )
         except Exception as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             refused = failed(
@@ -180,7 +190,7 @@ class Registry:
             )
             return [compatible, refused, skipped("REG003", "nothing was registered")], None
         if config.registry_datagrok:
-            self._tag_registered_model(datagrok_tags(signature))
+            self._tag_registered_model(project_datagrok_tags(config, signature))
         uri = f"models:/{config.name}/{version.version}"
         return [compatible, Finding("REG002", "passed", f"registered as {uri}"), datagrok], uri
 
