@@ -12,6 +12,7 @@ from validator import __version__
 from validator.errors import ValidatorError
 from validator.render import render, summary_line, to_text, write_atomic
 from validator.report import Report
+from validator.sandbox.limits import memory_size
 
 EXIT_USAGE = 2
 
@@ -72,6 +73,13 @@ def _parser() -> _Parser:
         action="store_true",
         help="make every connection the model opens in the sandbox fail at once (CI without "
         "network): a model that needs the network then fails clearly instead of waiting",
+    )
+    sandboxed.add_argument(
+        "--max-memory",
+        type=memory_size,
+        metavar="SIZE",
+        help="the address space the sandbox may use (e.g. 2G): a model that needs more fails "
+        "with a MemoryError and its traceback instead of being killed [no limit]",
     )
     commands.add_parser(
         "validate",
@@ -134,7 +142,7 @@ def _run(args: argparse.Namespace, root: Path) -> Report:
     from validator.commands import validate
 
     options = validate.ValidateOptions(
-        args.tracking_uri, not args.no_cache, args.timeout, args.offline
+        args.tracking_uri, not args.no_cache, args.timeout, args.offline, args.max_memory
     )
     if args.command == "validate":
         return validate.run(root, args.project, options)

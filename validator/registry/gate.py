@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from validator.errors import ValidatorError
+from validator.inprocess import server_check
 from validator.inprocess.store import import_mlflow, quiet, scratch_folder
 from validator.project.config import ProjectConfig
 from validator.registry.signature_compat import Schema, compare
@@ -66,6 +67,7 @@ class Registry:
     def __init__(self, config: ProjectConfig, tracking_uri: str) -> None:
         self.config = config
         self.tracking_uri = tracking_uri
+        server_check.preflight(tracking_uri)
         self.mlflow = import_mlflow()
         self.mlflow.set_tracking_uri(tracking_uri)
         self.client = self.mlflow.MlflowClient()

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from validator.inprocess.server_check import TRACKING_CREDENTIALS
 from validator.sandbox.envcache import Canceller, Environment, Progress, kill_group, prepare
 from validator.sandbox.interpreters import find_uv
 
@@ -24,7 +25,7 @@ _SCRUBBED_KEEP = ("PATH", "HOME", "LANG", "TMPDIR")
 
 def scrubbed_environment(declared: list[str]) -> dict[str, str]:
     """Only what a serving host would have, plus the declared variables that are set here."""
-    keep = list(_SCRUBBED_KEEP) + declared
+    keep = list(_SCRUBBED_KEEP) + [name for name in declared if name not in TRACKING_CREDENTIALS]
     env = {name: os.environ[name] for name in keep if name in os.environ}
     env.setdefault("LANG", "C.UTF-8")
     return env
@@ -57,8 +58,10 @@ class Sandbox:
         use_cache: bool,
         progress: Progress,
         offline: bool = False,
+        max_memory: int | None = None,
     ) -> None:
         self.python = python
+        self.max_memory = max_memory  # bytes of address space the probe may use
         self.offline = offline  # every connection the model opens fails at once
         self.python_version = python_version
         self.requirements_text = requirements_text
@@ -140,7 +143,12 @@ class Sandbox:
         process = self._probe
         assert process is not None and process.stdin is not None
         self._request = json.dumps(
-            {"model_dir": str(model_dir), "payload": str(payload), "offline": self.offline}
+            {
+                "model_dir": str(model_dir),
+                "payload": str(payload),
+                "offline": self.offline,
+                "max_memory": self.max_memory,
+            }
         )
         self._started = time.perf_counter()
         with contextlib.suppress(BrokenPipeError):  # a probe that died is reported by run()

@@ -29,6 +29,7 @@ class SandboxState:
     progress: Callable[[str], None]
     stack: contextlib.ExitStack
     offline: bool = False
+    max_memory: int | None = None  # --max-memory, in bytes
     early: Sandbox | None = None  # started before logging, for the project's requirements
     box: Sandbox | None = None  # the one that runs the probe
 
@@ -57,6 +58,7 @@ def start_early(state: SandboxState) -> None:
             use_cache=state.use_cache,
             progress=state.progress,
             offline=state.offline,
+            max_memory=state.max_memory,
         )
     )
 
@@ -98,6 +100,7 @@ def interpreter(state: SandboxState, model_dir: Path) -> list[Finding]:
             use_cache=state.use_cache,
             progress=state.progress,
             offline=state.offline,
+            max_memory=state.max_memory,
         )
     )
     return [passed("SBX006")]
