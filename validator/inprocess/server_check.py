@@ -9,6 +9,7 @@ is known (see `store_failure`)."""
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping, MutableMapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -108,10 +109,11 @@ def connection_cause(exc: BaseException, timeout: float) -> str:
 
 
 def _tls(text: str) -> str:
-    reason = text.split("SSLError(", 1)[-1] if "SSLError(" in text else text
+    found = re.search(r"\[SSL[^\]]*\][^'\"(]*", text)
+    reason = found.group(0).strip() if found else text.strip().splitlines()[0][:160]
     return (
-        f"TLS failure ({reason.split('))')[0].strip()[:160]}); use http:// if the server has no "
-        "TLS, or point MLFLOW_TRACKING_SERVER_CERT_PATH at its CA certificate"
+        f"TLS failure ({reason}); use http:// if the server has no TLS, or point "
+        "MLFLOW_TRACKING_SERVER_CERT_PATH at its CA certificate"
     )
 
 

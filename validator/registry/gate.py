@@ -56,6 +56,11 @@ class Candidate:
     tags: dict[str, str]
 
 
+def _refusal(cause: str) -> bool:
+    """Whether CAUSE is the registry refusing (a permission, a name): the user's to fix."""
+    return any(word in cause for word in ("PERMISSION_DENIED", "INVALID_PARAMETER", "HTTP 4"))
+
+
 def _quoted(value: str) -> str:
     """A string literal for MLflow's search filters, which have no escapes."""
     return f'"{value}"' if "'" in value else f"'{value}'"
@@ -71,6 +76,7 @@ class Registry:
         self.mlflow = import_mlflow()
         self.mlflow.set_tracking_uri(tracking_uri)
         self.client = self.mlflow.MlflowClient()
+        self.store_failed = False  # the server failed while registering (exit status 2)
 
     @contextmanager
     def _store(self) -> Iterator[None]:
@@ -96,8 +102,9 @@ class Registry:
             return None
         runs = self.client.search_runs(
             [experiment.experiment_id],
+            # FINISHED: a run the server broke halfway is never registered, whatever its tags
             filter_string=f"tags.`{HASH_TAG}` = {_quoted(content_hash)} "
-            f"and tags.`{STATUS_TAG}` = 'passed'",
+            f"and tags.`{STATUS_TAG}` = 'passed' and attributes.status = 'FINISHED'",
             order_by=["attributes.start_time DESC"],
             max_results=1,
         )
@@ -172,6 +179,19 @@ class Registry:
         try:
             version = self.mlflow.register_model(candidate.model_uri, config.name, tags=tags)
         except Exception as exc:
+            cause = server_check.store_failure(exc)
+            if cause is not None and not _refusal(cause):  # the server failed: exit status 2
+                self.store_failed = True
+                broke = failed(
+                    "REG002",
+                    f"the tracking server {self.tracking_uri} failed while registering "
+                    f"{config.name} from run {candidate.run_id}: {cause}; no version was "
+                    "registered",
+                    config.where("name"),
+                    "check the tracking server, then run register again: the validated run is "
+                    "kept, and content already registered is never registered twice",
+                )
+                return [compatible, broke, skipped("REG003", "nothing was registered")], None
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             refused = failed(
                 "REG002",
