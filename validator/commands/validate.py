@@ -98,6 +98,7 @@ def _inprocess(state: Validation) -> list[Finding]:
             project.config, state.run, download / "model", on_downloaded
         )
     except server_check.StoreFailed as failure:  # REG004: exit 2, the report says the step
+        sandbox.stop_early(state.sandbox)
         return run_faults.store_failed(state.run, failure)
     return [*state.logged.findings, run_faults.answered(killed)]
 

@@ -18,7 +18,11 @@ from validator.errors import ValidatorError
 
 # MLflow's defaults (7 retries, 120 s a request) take about 4 minutes to give up on a server
 # that is gone; these bound the validator's own calls, unless the user set them
-HTTP_BOUNDS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2", "MLFLOW_HTTP_REQUEST_TIMEOUT": "30"}
+HTTP_BOUNDS = {
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "30",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+}
 PREFLIGHT_TIMEOUT = 5.0  # seconds to connect, and again to read an answer
 # what authenticates to a tracking server: never passed on to the sandbox or its build
 TRACKING_CREDENTIALS = (

@@ -63,6 +63,13 @@ def start_early(state: SandboxState) -> None:
     )
 
 
+def stop_early(state: SandboxState) -> None:
+    """Stop a build started early, without keeping it: the validation cannot go on."""
+    if state.early is not None:
+        state.early.close()
+        state.early = None
+
+
 def start_probe_early(state: SandboxState, model_dir: Path, payload: Path) -> None:
     """Hand the early sandbox's probe the model as soon as it is downloaded, if it fits."""
     early = state.early
