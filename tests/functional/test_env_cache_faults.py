@@ -71,7 +71,7 @@ def test_a_full_disk_is_exit_2_and_leaves_no_half_environment(
     with tmpfs(tmp_path / "cache", "size=2m") as cache:
         monkeypatch.setenv(envcache.CACHE_ENV, str(cache))
         with pytest.raises(
-            ValidatorError, match="no space left on the disk of .*nothing half-built"
+            ValidatorError, match=r"no space left on the disk of .*nothing half-built"
         ):
             prepare("numpy==2.4.6\n", tmp_path, [])
         left = sorted(path.name for path in (cache / "envs").iterdir())

@@ -157,7 +157,8 @@ def test_a_probe_killed_by_a_signal_is_named_with_its_likely_cause(
 def test_a_probe_that_ends_by_itself_passes_sbx009(
     project_config: config.ProjectConfig, tmp_path: Path
 ) -> None:
-    run = ProbeRun(None, False, "Fatal Python error", 1, 1.0)
+    run = ProbeRun(None, False, f"{STAGE_MARK} load\nFatal Python error", 1, 1.0)
     findings = {f.code: f for f in probe_checks(project_config, tmp_path, run, None, 300)}
     assert findings["SBX009"].status == "passed"
     assert findings["SBX002"].status == "failed"
+    assert findings["SBX002"].message.endswith("(exit 1): Fatal Python error")

@@ -162,7 +162,8 @@ def _outcome(
         ] + [skipped(c, "the sandbox timed out") for c in PROBE_CODES if c != "SBX004"]
     result = run.result
     if result is None:
-        tail = "\n".join(run.output.strip().splitlines()[-5:])
+        printed = [line for line in run.output.strip().splitlines() if STAGE_MARK not in line]
+        tail = "\n".join(printed[-5:])
         return (
             [
                 failed(
