@@ -128,6 +128,16 @@ def test_server_failing_halfway_then_auth_validate_and_register(
     gateway, auth = server.gateway, credentials(server)
     gateway.reset()
 
+    # the server answers 500 while the model is downloaded for the sandbox: exit 2, run FAILED
+    gateway.fail_on(DOWNLOAD, "500")
+    unread = cli("validate", project, gateway.url, cache, process_tmp, auth)
+    gateway.reset()
+    assert unread.returncode == 2, unread.report
+    message = unread.check("REG004")["message"]
+    assert "failed while downloading the logged model for the sandbox" in message
+    assert "HTTP 5xx" in message and f"run {unread.report['run_id']} ended FAILED" in message
+    assert client(server).get_run(unread.report["run_id"]).info.status == "FAILED"
+
     # the server dies while the model's files are uploaded: exit 2, the report says where
     gateway.fail_on(UPLOAD, "die")
     died = cli("validate", project, gateway.url, cache, process_tmp, auth)
@@ -191,25 +201,6 @@ def test_server_failing_halfway_then_auth_validate_and_register(
     assert (found.returncode, found.stdout) == (1, ""), found.stdout + found.stderr
     env_files = list((server.folder / "artifacts").rglob("environment_variables.txt"))
     assert all("MLFLOW_TRACKING" not in path.read_text() for path in env_files)
-
-
-def test_500_while_the_model_is_downloaded_for_the_sandbox(
-    server: AuthServer,
-    make_project: ProjectFactory,
-    cache: Path,
-    process_tmp: Path,
-) -> None:
-    project = make_project({"model.yaml": "name: unread-scorer\n"})
-    server.gateway.reset()
-    server.gateway.fail_on(DOWNLOAD, "500")
-    outcome = cli("validate", project, server.gateway.url, cache, process_tmp, credentials(server))
-    server.gateway.reset()
-    assert outcome.returncode == 2, outcome.report
-    message = outcome.check("REG004")["message"]
-    run_id = outcome.report["run_id"]
-    assert "failed while downloading the logged model for the sandbox" in message
-    assert "HTTP 5xx" in message and f"run {run_id} ended FAILED" in message
-    assert client(server).get_run(run_id).info.status == "FAILED"
 
 
 ALLOCATES = GOOD_MODEL.replace(
