@@ -1,6 +1,7 @@
 """The environment cache on a disk that cannot take it (slow tier: real builds): read-only, the
 build falls back to a temporary folder with a warning; full, exit 2 and nothing half-built kept.
-Both need a small tmpfs mounted here (root); elsewhere they are skipped."""
+The read-only and full cases need a small tmpfs mounted here (root); elsewhere they are
+skipped, and a cache path under a file stands in for the read-only one."""
 
 from __future__ import annotations
 
@@ -63,6 +64,18 @@ def test_a_read_only_cache_falls_back_to_a_temporary_folder(
             for m in messages
         ), messages
         assert list(cache.iterdir()) == []
+
+
+def test_a_cache_path_that_cannot_be_a_folder_falls_back_without_root(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    monkeypatch.setenv(envcache.CACHE_ENV, str(blocker / "cache"))
+    messages: list[str] = []
+    env = prepare("", tmp_path, messages)
+    assert env.path.parent == tmp_path / "scratch" and not env.reused
+    assert any("cannot be written (Not a directory)" in m for m in messages), messages
 
 
 def test_a_full_disk_is_exit_2_and_leaves_no_half_environment(
