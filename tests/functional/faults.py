@@ -148,7 +148,7 @@ def http_stub(status: int = 200) -> Iterator[str]:
     """An HTTP server that answers every GET with STATUS and an HTML page; its URL."""
     handler = type("Answer", (_Answer,), {"status": status})
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"
