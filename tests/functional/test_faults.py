@@ -28,6 +28,7 @@ USER = "mfc-tester"
 UPLOAD = b"PUT /api/2.0/mlflow-artifacts/artifacts/"
 DOWNLOAD = b"GET /api/2.0/mlflow-artifacts/artifacts/"
 REGISTER = b"POST /api/2.0/mlflow/model-versions/create"
+REPORT = b"/validation/report.json"
 
 
 @dataclass(frozen=True)
@@ -138,6 +139,17 @@ def test_server_failing_halfway_then_auth_validate_and_register(
     assert "HTTP 5xx" in message and f"run {unread.report['run_id']} ended FAILED" in message
     assert client(server).get_run(unread.report["run_id"]).info.status == "FAILED"
 
+    # the server dies when the report is recorded, after every check ran: exit 2 all the same
+    gateway.fail_on(REPORT, "die")
+    unrecorded = cli("validate", project, gateway.url, cache, process_tmp, auth)
+    gateway.reset()
+    assert unrecorded.returncode == 2 and unrecorded.report["status"] == "failed"
+    left_open = unrecorded.report["run_id"]
+    message = unrecorded.check("REG004")["message"]
+    assert "failed while recording the report and the verdict in the run" in message
+    assert f"run {left_open} was left open (RUNNING)" in message
+    assert unrecorded.check("SBX003")["status"] == "passed"  # the sandbox did run
+
     # the server dies while the model's files are uploaded: exit 2, the report says where
     gateway.fail_on(UPLOAD, "die")
     died = cli("validate", project, gateway.url, cache, process_tmp, auth)
@@ -151,6 +163,9 @@ def test_server_failing_halfway_then_auth_validate_and_register(
     assert died.check("SBX002")["message"] == "not run: REG004 failed"
     assert died.elapsed < 60
     assert client(server).get_run(run_id).info.status == "RUNNING"
+    # before it died, the server took the KILLED of the run the report's failure left open
+    assert "marked 1 run(s) left RUNNING by earlier validations KILLED" in died.stderr
+    assert client(server).get_run(left_open).info.status == "KILLED"
 
     # nothing half-uploaded is ever registered
     gateway.reset()
@@ -160,10 +175,8 @@ def test_server_failing_halfway_then_auth_validate_and_register(
     # the next validation against a working server marks that run KILLED and says so
     passed = cli("validate", project, gateway.url, cache, process_tmp, auth)
     assert passed.returncode == 0, passed.report
-    assert (
-        f"marked 1 run(s) of earlier validations left RUNNING as KILLED: {run_id}"
-        in (passed.check("REG004")["message"])
-    )
+    reaped = passed.check("REG004")["message"]
+    assert f"marked 1 run(s) of earlier validations left RUNNING as KILLED: {run_id}" in reaped
     assert "left RUNNING by earlier validations KILLED" in passed.stderr
     assert client(server).get_run(run_id).info.status == "KILLED"
 
