@@ -13,6 +13,7 @@ from validator import __version__
 from validator.errors import ValidatorError
 from validator.render import render, render_many, summary_line, summary_table, to_text, write_atomic
 from validator.report import Batch, Report
+from validator.sandbox.limits import memory_size
 
 EXIT_USAGE = 2
 
@@ -99,6 +100,13 @@ def _parser() -> _Parser:
         action="store_true",
         help="make every connection the model opens in the sandbox fail at once (CI without "
         "network): a model that needs the network then fails clearly instead of waiting",
+    )
+    sandboxed.add_argument(
+        "--max-memory",
+        type=memory_size,
+        metavar="SIZE",
+        help="the address space the sandbox may use (e.g. 2G): a model that needs more fails "
+        "with a MemoryError and its traceback instead of being killed [no limit]",
     )
     commands.add_parser(
         "validate",
@@ -208,7 +216,7 @@ def _run(args: argparse.Namespace, projects: list[str]) -> Report | Batch:
     from validator.commands import validate
 
     options = validate.ValidateOptions(
-        args.tracking_uri, not args.no_cache, args.timeout, args.offline
+        args.tracking_uri, not args.no_cache, args.timeout, args.offline, args.max_memory
     )
     choices = None
     if args.command == "register":

@@ -250,6 +250,15 @@ REGISTRY: tuple[Code, ...] = (
       "a text file the model ships holds what detect-secrets recognises as a secret (a cloud or "
       "service key, a token, a private key): file and line, never the value; accepted through "
       "`.secrets.baseline`; checked before anything is logged", blocking=True),
+    _("REG004", "registry", "inprocess",
+      "the tracking server answered every step of the validation",
+      "the tracking server failed after the run was created (uploading the model, downloading "
+      "it for the sandbox, recording the report): exit status 2; the message names the step and "
+      "the run left open, which the next `validate` marks `KILLED`", blocking=True),
+    _("SBX009", "sandbox", "probe", "the sandbox was not killed by a signal",
+      "the sandbox process was killed by a signal (`SIGKILL`: the kernel's OOM killer, or "
+      "someone killed it; `SIGSEGV`/`SIGABRT`: a crash in native code), named with its likely "
+      "cause"),
 )  # fmt: skip
 del _
 

@@ -57,8 +57,14 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextlib.contextmanager
-def mlflow_server(folder: Path, timeout: float = 180) -> Iterator[str]:
-    """Run `mlflow server` with a SQLite store and proxied artifacts in FOLDER; yield its URL."""
+def mlflow_server(
+    folder: Path,
+    timeout: float = 180,
+    app_name: str | None = None,
+    extra_env: dict[str, str] | None = None,
+) -> Iterator[str]:
+    """Run `mlflow server` with a SQLite store and proxied artifacts in FOLDER; yield its URL.
+    APP_NAME: e.g. basic-auth; EXTRA_ENV: the server's own settings (its auth config)."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     command = [
@@ -76,9 +82,10 @@ def mlflow_server(folder: Path, timeout: float = 180) -> Iterator[str]:
         str(folder / "artifacts"),
         "--workers",
         "1",
+        *(["--app-name", app_name] if app_name else []),
     ]
     # the background job runner (several huey consumers) is not needed to log and register
-    env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+    env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false", **(extra_env or {})}
     env.pop("MLFLOW_TRACKING_URI", None)
     log_path = folder / "server.log"
     with log_path.open("wb") as log:

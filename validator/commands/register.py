@@ -121,6 +121,7 @@ def run(
     else:
         report = Report("register", display)
     report.checks += findings
+    report.unusable = report.unusable or registry.store_failed
     report.mlflow_version = registry.mlflow.__version__
     # the report's model_uri is the registered version's, or null when nothing was registered
     report.model_uri = state.registered

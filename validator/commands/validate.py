@@ -13,7 +13,7 @@ from pathlib import Path
 from validator.checks import secrets
 from validator.checks.environment import required_unset
 from validator.checks.static import STATIC
-from validator.inprocess import evaluation, log_model, store
+from validator.inprocess import evaluation, log_model, run_faults, server_check, store
 from validator.pipeline import Stage, run_stages
 from validator.project import config
 from validator.project.content_hash import content_hash
@@ -33,6 +33,7 @@ class ValidateOptions:
     use_cache: bool = True
     timeout: float = 300.0
     offline: bool = False  # every connection the model opens in the sandbox fails at once
+    max_memory: int | None = None  # bytes of address space the sandbox's probe may use
     # environment key -> ready file of a warm probe server shared by several projects' runs
     shared: dict[str, str] = field(default_factory=dict)
 
@@ -82,24 +83,31 @@ def _inprocess(state: Validation) -> list[Finding]:
     project, options, stack = state.project, state.options, state.sandbox.stack
     log_model.require_flavor(project.config)
     uri, default_store = store.resolve_tracking_uri(project.root, options.tracking_uri)
+    server_check.preflight(uri)  # a wrong URI or credentials: exit 2 before anything starts
     if default_store:
         store.prepare_default_store(project.root)
     state.content = content_hash(project.config)
     # the environment is built, and the probe imports mlflow, while the model is being logged
     sandbox.start_early(state.sandbox)
     download = stack.enter_context(store.scratch_folder())
-    state.run = stack.enter_context(
-        store.validation_run(project.config, uri, default_store, {HASH_TAG: state.content})
-    )
+    tags = {HASH_TAG: state.content, **run_faults.owner_tags(options.timeout)}
+    state.run = stack.enter_context(store.validation_run(project.config, uri, default_store, tags))
 
     def on_downloaded(model_dir: Path) -> None:
         # the sandbox loads and predicts while the in-process checks run
         sandbox.start_probe_early(state.sandbox, model_dir, state.payload)
 
-    state.logged = log_model.log_and_check(
-        project.config, state.run, download / "model", on_downloaded
-    )
-    return state.logged.findings
+    try:
+        killed = run_faults.reap(state.run)
+        if killed:
+            progress(f"marked {len(killed)} run(s) left RUNNING by earlier validations KILLED")
+        state.logged = log_model.log_and_check(
+            project.config, state.run, download / "model", on_downloaded
+        )
+    except server_check.StoreFailed as failure:  # REG004: exit 2, the report says the step
+        sandbox.stop_early(state.sandbox)
+        return run_faults.store_failed(state.run, failure)
+    return [*state.logged.findings, run_faults.answered(killed)]
 
 
 def _evaluation(state: Validation) -> list[Finding]:
@@ -154,21 +162,25 @@ def run(root: Path, display: str, options: ValidateOptions) -> Report:
             options.offline,
             options.shared,
         )
+        box.max_memory = options.max_memory
         state = Validation(project, box, options)
         report.checks = run_stages(STAGES, state)
-        report.unusable = report.has_failed("CFG001")
+        report.unusable = report.has_failed("CFG001") or report.has_failed(run_faults.CODE)
         logged = state.logged
         if logged is not None:
             report.run_id = logged.run_id
             report.model_uri = logged.model_uri
             report.mlflow_version = logged.mlflow_version
         if state.run is not None:
+            report.run_id = state.run.run_id  # also when the server failed before logging
+        if state.run is not None and not state.run.ended:
             report.duration_s = time.perf_counter() - started
             tags = validation_tags(report, state.content)
             tags |= model_tags(project.config, logged.signature if logged else None)
             tags[NOTE_TAG] = run_description(report)
             files = {"report.json": to_json(report), "report.md": to_markdown(report)}
             metrics = validation_metrics(report)
-            state.run.finish(report.status == "passed", files, tags, metrics)
+            run, verdict = state.run, report.status == "passed"
+            run_faults.finish(run, report, lambda: run.finish(verdict, files, tags, metrics))
     report.duration_s = time.perf_counter() - started
     return report

@@ -19,6 +19,7 @@ from typing import Any
 from validator.checks.input_example import FORMATS, LLM_KEYS
 from validator.errors import ValidatorError
 from validator.inprocess import type_hints
+from validator.inprocess.server_check import StoreFailed, store_failure
 from validator.inprocess.store import ValidationRun, quiet
 from validator.json_compare import unstable_paths
 from validator.project.config import ProjectConfig
@@ -217,6 +218,16 @@ def _copy_failure(exc: BaseException, config: ProjectConfig) -> Finding | None:
     )
 
 
+def _raise_if_store_failed(exc: BaseException, config: ProjectConfig, step: str) -> None:
+    """StoreFailed when EXC is the tracking server failing, not the script (whose own HTTP
+    errors have its frames on the traceback)."""
+    if user_frame(exc, [(config.root, "")]) is not None:
+        return
+    cause = store_failure(exc)
+    if cause is not None:
+        raise StoreFailed(step, cause) from None
+
+
 def log(
     config: ProjectConfig,
     run: ValidationRun,
@@ -238,6 +249,7 @@ def log(
         try:
             info = _log_with_flavor(mlflow, config, _logging_example(payload, data, params))
         except Exception as exc:
+            _raise_if_store_failed(exc, config, "logging the model and uploading its files")
             copy_failure = _copy_failure(exc, config)
             if copy_failure is not None:
                 reason = "not run: CFG005 failed (MLflow could not copy the model's files)"
@@ -249,11 +261,14 @@ def log(
         result.model_uri = info.model_uri
         result.signature = _signature_dict(info.signature)
         # from the store, as a consumer gets it: for a server this is a real download
-        result.model_dir = Path(
-            mlflow.artifacts.download_artifacts(
+        try:
+            downloaded = mlflow.artifacts.download_artifacts(
                 artifact_uri=info.model_uri, dst_path=str(download_to)
             )
-        )
+        except Exception as exc:
+            _raise_if_store_failed(exc, config, "downloading the logged model for the sandbox")
+            raise
+        result.model_dir = Path(downloaded)
     if on_downloaded is not None:
         on_downloaded(result.model_dir)
     return result

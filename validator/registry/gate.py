@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from validator.errors import ValidatorError
+from validator.inprocess import server_check
 from validator.inprocess.store import import_mlflow, quiet, scratch_folder
 from validator.project.config import ProjectConfig
 from validator.registry.signature_compat import Schema, compare
@@ -56,6 +57,11 @@ class Candidate:
     tags: dict[str, str]
 
 
+def _refusal(cause: str) -> bool:
+    """Whether CAUSE is the registry refusing (a permission, a name): the user's to fix."""
+    return any(word in cause for word in ("PERMISSION_DENIED", "INVALID_PARAMETER", "HTTP 4"))
+
+
 def _quoted(value: str) -> str:
     """A string literal for MLflow's search filters, which have no escapes."""
     return f'"{value}"' if "'" in value else f"'{value}'"
@@ -67,9 +73,11 @@ class Registry:
     def __init__(self, config: ProjectConfig, tracking_uri: str) -> None:
         self.config = config
         self.tracking_uri = tracking_uri
+        server_check.preflight(tracking_uri)
         self.mlflow = import_mlflow()
         self.mlflow.set_tracking_uri(tracking_uri)
         self.client = self.mlflow.MlflowClient()
+        self.store_failed = False  # the server failed while registering (exit status 2)
 
     @contextmanager
     def _store(self) -> Iterator[None]:
@@ -95,8 +103,9 @@ class Registry:
             return None
         runs = self.client.search_runs(
             [experiment.experiment_id],
+            # FINISHED: a run the server broke halfway is never registered, whatever its tags
             filter_string=f"tags.`{HASH_TAG}` = {_quoted(content_hash)} "
-            f"and tags.`{STATUS_TAG}` = 'passed'",
+            f"and tags.`{STATUS_TAG}` = 'passed' and attributes.status = 'FINISHED'",
             order_by=["attributes.start_time DESC"],
             max_results=1,
         )
@@ -180,6 +189,19 @@ class Registry:
                 description=version_description(candidate.run_id, candidate.tags),
             )
         except Exception as exc:
+            cause = server_check.store_failure(exc)
+            if cause is not None and not _refusal(cause):  # the server failed: exit status 2
+                self.store_failed = True
+                broke = failed(
+                    "REG002",
+                    f"the tracking server {self.tracking_uri} failed while registering "
+                    f"{config.name} from run {candidate.run_id}: {cause}; no version was "
+                    "registered",
+                    config.where("name"),
+                    "check the tracking server, then run register again: the validated run is "
+                    "kept, and content already registered is never registered twice",
+                )
+                return [compatible, broke, skipped("REG003", "nothing was registered")], None
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             refused = failed(
                 "REG002",

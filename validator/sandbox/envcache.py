@@ -9,6 +9,7 @@ Only `<env>/bin/python` is ever run, which is why a renamed virtualenv still wor
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
@@ -25,6 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from validator.errors import ValidatorError
+from validator.inprocess.server_check import without_credentials
 from validator.project.requirements import requirement_lines
 from validator.sandbox.interpreters import find_uv
 
@@ -114,6 +117,7 @@ def _run(command: list[str], what: str, canceller: Canceller) -> None:
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,
+        env=without_credentials(os.environ),  # the tracking server's, not the installer's
     )
     canceller.processes.append(process)
     try:
@@ -179,6 +183,44 @@ def _build(
     _run(command, f"installing {requirements.name} with {installer}", canceller)
 
 
+def _unwritable(folder: Path) -> str | None:
+    """Why FOLDER cannot hold new environments (read-only, not ours), or None."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=folder).close()
+    except OSError as exc:
+        return exc.strerror or type(exc).__name__
+    return None
+
+
+class DiskFull(ValidatorError):
+    """The disk filled up while an environment was being built (exit status 2)."""
+
+
+def _disk_full(folder: Path) -> DiskFull:
+    return DiskFull(
+        f"no space left on the disk of {folder} while building the sandbox environment; "
+        f"nothing half-built was kept: free some space, or set {CACHE_ENV} (the cache) or "
+        "TMPDIR (--no-cache builds) to a folder on a disk with room"
+    )
+
+
+def _build_or_full(
+    target: Path, python: str, requirements: Path, installer: str, canceller: Canceller
+) -> None:
+    """_build, with a full disk said as such: it is no fault of the requirements (SBX001)."""
+    try:
+        _build(target, python, requirements, installer, canceller)
+    except SandboxError as exc:
+        if "No space left on device" in exc.stderr:
+            raise _disk_full(target.parent) from None
+        raise
+    except OSError as exc:
+        if exc.errno == errno.ENOSPC:
+            raise _disk_full(target.parent) from None
+        raise
+
+
 def _env_python(path: Path) -> Path:
     return path / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 
@@ -221,17 +263,22 @@ def prepare(
     key = early_key(python_version, requirements.read_text(encoding="utf-8"))
     count = len(requirement_lines(requirements.read_text(encoding="utf-8")))
     what = f"Python {python_version}, {installer}, {count} requirements"
-    if not use_cache:
+    envs = cache_root() / "envs"
+    unwritable = _unwritable(envs) if use_cache else None
+    if unwritable:
+        progress(
+            f"warning: the environment cache {envs} cannot be written ({unwritable}): building "
+            f"in a temporary folder, not cached; set {CACHE_ENV} to a writable folder"
+        )
+    if not use_cache or unwritable:
         target = scratch / "env"
         started = time.perf_counter()
         progress(f"building a sandbox environment ({what}), not cached")
-        _build(target, python, requirements, installer, canceller)
+        _build_or_full(target, python, requirements, installer, canceller)
         elapsed = time.perf_counter() - started
         progress(f"sandbox environment built in {elapsed:.1f} s")
         return Environment(target, _env_python(target), key, False, elapsed, installer)
 
-    envs = cache_root() / "envs"
-    envs.mkdir(parents=True, exist_ok=True)
     final = envs / key
     with _acquired(envs / f"{key}.lock", canceller, progress):
         if _env_python(final).exists():
@@ -243,7 +290,7 @@ def prepare(
         started = time.perf_counter()
         progress(f"building the sandbox environment ({what}) in {envs}")
         try:
-            _build(building, python, requirements, installer, canceller)
+            _build_or_full(building, python, requirements, installer, canceller)
             (building / "mfc-environment.json").write_text(
                 json.dumps(
                     {
@@ -255,6 +302,10 @@ def prepare(
                 encoding="utf-8",
             )
             os.replace(building, final)
+        except OSError as exc:
+            if exc.errno == errno.ENOSPC:
+                raise _disk_full(envs) from None
+            raise
         finally:
             shutil.rmtree(building, ignore_errors=True)
         elapsed = time.perf_counter() - started

@@ -384,6 +384,14 @@ def _stream_input(model: Any, data: Any, params: Any) -> dict[str, Any]:
     }
 
 
+STAGE_MARK = "mfc-probe-stage:"
+
+
+def _mark_stage() -> None:
+    # a probe killed by a signal writes no result: this line tells how far it got
+    print(f"{STAGE_MARK} {_stage}", flush=True)
+
+
 def _warm() -> float:
     started = time.perf_counter()
     import mlflow
@@ -405,6 +413,14 @@ def _handle(request: dict[str, Any], import_s: float) -> None:
     model_dir, payload_path = request["model_dir"], request["payload"]
     _MODEL_DIR = os.path.realpath(model_dir)
     _offline = bool(request.get("offline"))
+    if request.get(
+        "max_memory"
+    ):  # --max-memory: a MemoryError with a traceback, not the OOM killer
+        import resource
+
+        limit = int(request["max_memory"])
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        result["max_memory"] = limit
     socket.getaddrinfo = _traced_getaddrinfo
     sys.addaudithook(_audit)
     result["timings"]["import_s"] = import_s
@@ -412,6 +428,7 @@ def _handle(request: dict[str, Any], import_s: float) -> None:
     builtins.__import__ = _traced_import
     try:
         _stage = "load"
+        _mark_stage()
         mark = time.perf_counter()
         try:
             model = mlflow.pyfunc.load_model(model_dir)
@@ -420,6 +437,7 @@ def _handle(request: dict[str, Any], import_s: float) -> None:
             return
         result["timings"]["load_s"] = time.perf_counter() - mark
         _stage = "predict"
+        _mark_stage()
         mark = time.perf_counter()
         with open(payload_path, encoding="utf-8") as handle:
             payload = handle.read()
@@ -431,6 +449,7 @@ def _handle(request: dict[str, Any], import_s: float) -> None:
         predictions = served["predictions"]
         result["timings"]["predict_s"] = time.perf_counter() - mark
         _stage = "stream"
+        _mark_stage()
         result["stream"] = _stream(model, payload)
         _stage = "done"
         result["predictions"] = served["body"]

@@ -4,6 +4,8 @@ in-process ones and the output schema, variables read, modules imported, and str
 from __future__ import annotations
 
 import json
+import signal
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,8 @@ from validator.json_compare import same
 from validator.project.config import ProjectConfig
 from validator.project.requirements import normalize, requirement_names
 from validator.report import Finding, failed, passed, ran, skipped, warning
+from validator.sandbox.limits import shown
+from validator.sandbox.probe import STAGE_MARK
 from validator.sandbox.runner import ProbeRun
 from validator.tracebacks import deepest_location
 
@@ -74,7 +78,79 @@ def probe_checks(
 ) -> list[Finding]:
     """The probe's RUN as findings. LOCAL_PREDICTIONS are the in-process ones, as the scoring
     server's JSON; UNSTABLE the paths where two in-process predictions differed."""
-    unstable = unstable or []
+    if not run.timed_out and run.result is None and (run.returncode or 0) < 0:
+        return killed_checks(config, run)
+    findings = _outcome(config, model_dir, run, local_predictions, timeout, unstable or [])
+    if not run.timed_out:
+        findings += ran(("SBX009",), [])
+    return _out_of_memory(findings, run.result)
+
+
+# what usually sends each signal to a model's process
+_LIKELY = {
+    "SIGKILL": "most likely the kernel's OOM killer, the model needing more memory than the "
+    "machine had free (`dmesg` says so), or something else killed it",
+    "SIGSEGV": "a crash in native code (an extension module, often one built against another "
+    "version of a library it links)",
+    "SIGBUS": "a crash in native code (a memory-mapped file that went away, or a bad build)",
+    "SIGABRT": "native code aborted (often a failed allocation, or an assertion in a C library)",
+    "SIGTERM": "something stopped it (a CI runner's timeout, a user)",
+    "SIGINT": "something stopped it (a user's Ctrl-C)",
+}
+
+
+def killed_checks(config: ProjectConfig, run: ProbeRun) -> list[Finding]:
+    """SBX009 for a probe killed by a signal, with the stage it reached; the rest skipped."""
+    number = -(run.returncode or 0)
+    try:
+        name = signal.Signals(number).name
+    except ValueError:
+        name = f"signal {number}"
+    stage = "starting"
+    for line in run.output.splitlines():
+        if line.startswith(STAGE_MARK):
+            stage = _doing(line[len(STAGE_MARK) :].strip())
+    cause = _LIKELY.get(name, "an unusual signal: see the system's log")
+    reason = f"the sandbox was killed by {name}"
+    return [
+        failed(
+            "SBX009",
+            f"the sandbox was killed by {name} while {stage} the model: {cause}",
+            config.script,
+            "make the model use less memory or give the machine more; --max-memory SIZE turns "
+            "running out of memory into a MemoryError with the model's traceback",
+        ),
+        *ran(("SBX004",), []),
+        *[skipped(c, reason) for c in PROBE_CODES if c not in ("SBX004", "SBX009")],
+    ]
+
+
+def _out_of_memory(findings: list[Finding], result: dict[str, Any] | None) -> list[Finding]:
+    """Name --max-memory in a MemoryError's SBX002/SBX003, the limit being the likely cause."""
+    limit = (result or {}).get("max_memory")
+    error = (result or {}).get("error") or {}
+    if not limit or error.get("type") != "MemoryError":
+        return findings
+    note = (
+        f" (out of memory under --max-memory {shown(int(limit))}, which bounds the sandbox's "
+        "address space, mlflow's own included)"
+    )
+    return [
+        replace(f, message=f.message + note)
+        if f.code in ("SBX002", "SBX003") and f.status == "failed"
+        else f
+        for f in findings
+    ]
+
+
+def _outcome(
+    config: ProjectConfig,
+    model_dir: Path,
+    run: ProbeRun,
+    local_predictions: str | None,
+    timeout: float,
+    unstable: list[str],
+) -> list[Finding]:
     if run.timed_out:
         return [
             failed(
@@ -86,7 +162,8 @@ def probe_checks(
         ] + [skipped(c, "the sandbox timed out") for c in PROBE_CODES if c != "SBX004"]
     result = run.result
     if result is None:
-        tail = "\n".join(run.output.strip().splitlines()[-5:])
+        printed = [line for line in run.output.strip().splitlines() if STAGE_MARK not in line]
+        tail = "\n".join(printed[-5:])
         return (
             [
                 failed(
@@ -99,7 +176,7 @@ def probe_checks(
             + [
                 skipped(c, "the probe ended without a result")
                 for c in PROBE_CODES
-                if c not in ("SBX002", "SBX004")
+                if c not in ("SBX002", "SBX004", "SBX009")
             ]
             + ran(("SBX004",), [])
         )

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from validator.inprocess.server_check import TRACKING_CREDENTIALS
 from validator.sandbox.envcache import (
     Cancelled,
     Canceller,
@@ -35,7 +36,7 @@ _SCRUBBED_KEEP = ("PATH", "HOME", "LANG", "TMPDIR")
 
 def scrubbed_environment(declared: list[str]) -> dict[str, str]:
     """Only what a serving host would have, plus the declared variables that are set here."""
-    keep = list(_SCRUBBED_KEEP) + declared
+    keep = list(_SCRUBBED_KEEP) + [name for name in declared if name not in TRACKING_CREDENTIALS]
     env = {name: os.environ[name] for name in keep if name in os.environ}
     env.setdefault("LANG", "C.UTF-8")
     return env
@@ -73,9 +74,11 @@ class Sandbox:
         use_cache: bool,
         progress: Progress,
         offline: bool = False,
+        max_memory: int | None = None,
         shared: Path | None = None,
     ) -> None:
         self.python = python
+        self.max_memory = max_memory  # bytes of address space the probe may use
         self.offline = offline  # every connection the model opens fails at once
         self.python_version = python_version
         self.requirements_text = requirements_text
@@ -216,6 +219,7 @@ class Sandbox:
             "model_dir": str(model_dir),
             "payload": str(payload),
             "offline": self.offline,
+            "max_memory": self.max_memory,
             "output": str(self._output),
             "log": str(self._log),
             "cwd": str(self._workdir()),

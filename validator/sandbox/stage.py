@@ -30,6 +30,7 @@ class SandboxState:
     stack: contextlib.ExitStack
     offline: bool = False
     shared: dict[str, str] = field(default_factory=dict)  # see ValidateOptions.shared
+    max_memory: int | None = None  # --max-memory, in bytes
     early: Sandbox | None = None  # started before logging, for the project's requirements
     box: Sandbox | None = None  # the one that runs the probe
 
@@ -57,6 +58,7 @@ def _sandbox(state: SandboxState, python: str, version: str, requirements: str) 
             use_cache=state.use_cache,
             progress=state.progress,
             offline=state.offline,
+            max_memory=state.max_memory,
             shared=Path(shared) if shared else None,
         )
     )
@@ -67,6 +69,13 @@ def start_early(state: SandboxState) -> None:
     config = state.config
     requirements = config.path(config.requirements).read_text(encoding="utf-8")
     state.early = _sandbox(state, sys.executable, this_python(), requirements)
+
+
+def stop_early(state: SandboxState) -> None:
+    """Stop a build started early, without keeping it: the validation cannot go on."""
+    if state.early is not None:
+        state.early.close()
+        state.early = None
 
 
 def start_probe_early(state: SandboxState, model_dir: Path, payload: Path) -> None:
