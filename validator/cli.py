@@ -252,6 +252,15 @@ def _listing(args: argparse.Namespace, projects: list[str]) -> int:
     return EXIT_USAGE if any("error" in item for item in listed["projects"]) else 0
 
 
+def _end_interrupted() -> None:
+    """The run an interrupt left open ends KILLED, now that its traceback is gone."""
+    store = sys.modules.get("validator.inprocess.store")
+    if store is not None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        store.end_interrupted()
+
+
 def _terminated(signum: int, frame: object) -> None:
     # so that `finally` blocks remove temporary folders when a CI job or a user kills us
     raise KeyboardInterrupt
@@ -266,6 +275,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_USAGE
         return int(exc.code or 0)
     previous = signal.signal(signal.SIGTERM, _terminated)
+    interrupted = False
     try:
         projects = _projects(args)
         if args.command in ("list", "cache-key"):
@@ -278,10 +288,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(f"mfc-validator: error: {exc}\n")
         return EXIT_USAGE
     except KeyboardInterrupt:
-        sys.stderr.write("mfc-validator: interrupted; nothing half-made was left behind\n")
-        return 130
+        interrupted = True
     finally:
         signal.signal(signal.SIGTERM, previous)
+    if interrupted:
+        _end_interrupted()
+        sys.stderr.write("mfc-validator: interrupted; nothing half-made was left behind\n")
+        return 130
     try:
         _emit(report, args.format, args.output, args.verbose)
     except OSError as exc:

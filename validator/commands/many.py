@@ -23,6 +23,7 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import signal
+import sys
 import tempfile
 import threading
 import time
@@ -96,8 +97,6 @@ def _shared_sandboxes(
 ) -> Iterator[dict[str, str]]:
     """One sandbox environment and warm probe server per distinct set of requirements, built
     and started in the background; yields {environment key: ready file} for the workers."""
-    import sys
-
     from validator.sandbox.envcache import early_key, this_python
     from validator.sandbox.runner import Sandbox, publish_shared
 
@@ -163,9 +162,17 @@ def _work(job: Job, conn: multiprocessing.connection.Connection) -> None:
         message = ("interrupted", "")
     except BaseException:
         message = ("crash", traceback.format_exc())
+    _end_interrupted()
     with contextlib.suppress(OSError):
         conn.send(message)
     conn.close()
+
+
+def _end_interrupted() -> None:
+    """The runs an interrupt left open end KILLED, now that its traceback is gone."""
+    store = sys.modules.get("validator.inprocess.store")
+    if store is not None:
+        store.end_interrupted()
 
 
 def _context() -> Any:

@@ -4,11 +4,14 @@ run from start to end. Imports mlflow: never used by `check`."""
 from __future__ import annotations
 
 import contextlib
+import gc
 import io
 import logging
 import os
 import shutil
+import signal
 import tempfile
+import threading
 import time
 import warnings
 from collections.abc import Iterator
@@ -136,6 +139,11 @@ def validation_run(
     """Start the run; one left without `finish` (an error, Ctrl-C) ends FAILED or KILLED."""
     mlflow = import_mlflow()
     mlflow.set_tracking_uri(tracking_uri)
+    # Ctrl-C or SIGTERM waits until the run exists and is ours to end: one arriving while MLflow
+    # creates it would leave it RUNNING (MLflow's retries are bounded, so the wait is too)
+    interrupts = {signal.SIGINT, signal.SIGTERM}
+    main_thread = threading.current_thread() is threading.main_thread()
+    unblocked = signal.pthread_sigmask(signal.SIG_BLOCK, interrupts) if main_thread else None
     try:
         with quiet():
             experiment_id = _experiment_id(mlflow, config, default_store)
@@ -143,18 +151,40 @@ def validation_run(
                 experiment_id=experiment_id, run_name=f"validate-{config.name}", tags=tags
             )
     except Exception as exc:  # the store itself is unusable: a run cannot be made
+        if unblocked is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, unblocked)
         raise ValidatorError(f"cannot use the tracking store {tracking_uri}: {exc}") from None
     handle = ValidationRun(mlflow, run.info.run_id, tracking_uri)
-    status = "FAILED"
     try:
+        if unblocked is not None:  # an interrupt that came meanwhile is raised here
+            signal.pthread_sigmask(signal.SIG_SETMASK, unblocked)
         yield handle
     except KeyboardInterrupt:
-        status = "KILLED"
+        # not ended here: the interrupt's traceback may hold the store's connection in the
+        # middle of a write, and with it SQLite's lock; see end_interrupted
+        _INTERRUPTED[handle.run_id] = tracking_uri
         raise
     finally:
-        if not handle.ended:
+        if not handle.ended and handle.run_id not in _INTERRUPTED:
             with quiet(), contextlib.suppress(Exception):
-                mlflow.end_run(status)
+                mlflow.end_run("FAILED")
+
+
+_INTERRUPTED: dict[str, str] = {}  # run id -> tracking URI of the runs Ctrl-C left open
+
+
+def end_interrupted() -> None:
+    """End as KILLED the runs an interrupt left open. Call it once the interrupt is handled:
+    its traceback, gone by then, may have held a connection of the store in the middle of a
+    write (and SQLite's lock with it), which ending the run would have waited for in vain."""
+    if not _INTERRUPTED:
+        return
+    gc.collect()  # the frames of that write, and its connection, rolled back
+    mlflow = import_mlflow()
+    for run_id, uri in list(_INTERRUPTED.items()):
+        with quiet(), contextlib.suppress(Exception):
+            mlflow.MlflowClient(uri).set_terminated(run_id, "KILLED")
+        del _INTERRUPTED[run_id]
 
 
 @contextlib.contextmanager
