@@ -258,7 +258,7 @@ def test_interrupting_a_batch_leaves_nothing_behind(tmp_path: Path) -> None:
                 break
             time.sleep(0.1)
         else:
-            pytest.fail(f"no run ever started: {process.poll()}")
+            pytest.fail(f"no run ever started: {process.poll()} {process.communicate()}")
         os.kill(process.pid, signal.SIGTERM)
         _, stderr = process.communicate(timeout=120)
     finally:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import multiprocessing.connection
+import multiprocessing.util
 import os
 import signal
 import sys
@@ -178,6 +179,17 @@ def _end_interrupted() -> None:
 def _context() -> Any:
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["validator.commands.warm"])
+    # the fork server listens on a Unix socket in multiprocessing's temporary folder, whose path
+    # may not exceed about 100 bytes: under a deep TMPDIR, that folder goes under /tmp instead
+    # (multiprocessing removes it at exit)
+    deepest = Path(tempfile.gettempdir()) / "pymp-xxxxxxxx" / "listener-xxxxxxxx"
+    if len(os.fsencode(deepest)) >= 100:
+        previous = tempfile.tempdir
+        tempfile.tempdir = "/tmp"
+        try:
+            multiprocessing.util.get_temp_dir()  # made now, and kept for this process
+        finally:
+            tempfile.tempdir = previous
     return context
 
 

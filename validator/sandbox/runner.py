@@ -32,6 +32,7 @@ from validator.sandbox.interpreters import find_uv
 
 PROBE = Path(__file__).with_name("probe.py")
 _SCRUBBED_KEEP = ("PATH", "HOME", "LANG", "TMPDIR")
+_SOCKET_PATH_MAX = 100
 
 
 def scrubbed_environment(declared: list[str]) -> dict[str, str]:
@@ -97,6 +98,7 @@ class Sandbox:
         self._error: BaseException | None = None
         self._server: subprocess.Popen[bytes] | None = None  # ours, unless shared
         self._socket: Path | None = None
+        self._socket_dir: Path | None = None  # a short folder for it, where scratch is too deep
         self._conn: socket.socket | None = None
         self._pid: int | None = None  # the child that loads and predicts
         self._output = self.scratch / "probe-result.json"
@@ -126,7 +128,7 @@ class Sandbox:
                 canceller=self._canceller,
             )
             self._canceller.check()
-            self._socket = self.scratch / "probe.sock"
+            self._socket = self._socket_path()
             with open(self.scratch / "probe-server.log", "wb") as log:
                 self._server = subprocess.Popen(
                     [str(self._env.python), "-I", str(PROBE), "--serve", str(self._socket)],
@@ -139,6 +141,16 @@ class Sandbox:
                 )
         except BaseException as exc:  # handed to the main thread by environment()
             self._error = exc
+
+    def _socket_path(self) -> Path:
+        """The server's socket: in the scratch folder, unless its path would be too long for a
+        Unix socket (104 bytes on macOS, 108 on Linux, with the server's ".tmp" on top), as
+        under a deep TMPDIR; then in a short folder of its own under /tmp."""
+        path = self.scratch / "probe.sock"
+        if len(os.fsencode(path)) + len(".tmp") < _SOCKET_PATH_MAX:
+            return path
+        self._socket_dir = Path(tempfile.mkdtemp(prefix="mfc-", dir="/tmp"))
+        return self._socket_dir / "probe.sock"
 
     def _workdir(self) -> Path:
         workdir = self.scratch / "cwd"
@@ -284,6 +296,8 @@ class Sandbox:
         if self._server is not None and self._server.poll() is None:
             self._stop_server(self._server)
         shutil.rmtree(self.scratch, ignore_errors=True)
+        if self._socket_dir is not None:
+            shutil.rmtree(self._socket_dir, ignore_errors=True)
 
     @staticmethod
     def _stop_server(server: subprocess.Popen[bytes]) -> None:
