@@ -236,14 +236,15 @@ REGISTRY: tuple[Code, ...] = (
       "checked before anything is logged", blocking=True),
     _("CFG003", "config", "shipping", "no well-known secret file ships with the model",
       "a code_paths or artifact folder ships a well-known secret file (a dotenv file, a private "
-      "key, `.netrc`, `.pypirc`, cloud credentials: see the list below); checked before anything "
+      "key, `.netrc`, `.pypirc`, cloud credentials: see What leaves the project); checked before anything "
       "is logged. Its passes say how many files and bytes each entry ships",
       blocking=True, listing=True),
     _("CFG004", "config", "shipping", "no cache or version control folder ships with the model",
       "a code_paths or artifact folder ships a cache, version control or environment folder "
       "(`.git`, `.ipynb_checkpoints`, `.mlflow`, an artifact's `__pycache__`, …) (warning)"),
     _("CFG005", "config", "inprocess", "MLflow copies every code_paths and artifacts file",
-      "MLflow could not copy a code_paths or artifacts entry into the model (a symlink loop, a "
+      "MLflow could not copy the script, a code_paths or an artifacts entry into the model (a "
+      "symlink loop, a "
       "file it cannot read, a file that vanished, a special file): the entry, the file and the "
       "error in a few lines, not SCR007", blocking=True),
     _("ENV010", "environment", "secrets", "no shipped text file holds a secret",

@@ -18,13 +18,21 @@ from validator.sandbox.envcache import cache_root, early_key, this_python
 LIST_SCHEMA_VERSION = 1
 
 
+def requirements_of(project: str) -> tuple[config.ProjectConfig, str]:
+    """PROJECT's model.yaml and the text of its requirements file."""
+    loaded = config.load(Path(project))
+    return loaded, loaded.path(loaded.requirements).read_text(encoding="utf-8")
+
+
+UNREADABLE = (ValidatorError, OSError, UnicodeDecodeError)
+
+
 def entry(project: str) -> dict[str, Any]:
     """PROJECT's name, its requirements file, and the key of the sandbox environment that file
     makes."""
     try:
-        loaded = config.load(Path(project))
-        requirements = loaded.path(loaded.requirements).read_text(encoding="utf-8")
-    except (ValidatorError, OSError, UnicodeDecodeError) as exc:
+        loaded, requirements = requirements_of(project)
+    except UNREADABLE as exc:
         return {
             "project": project,
             "name": None,

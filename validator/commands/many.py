@@ -23,6 +23,7 @@ import multiprocessing
 import multiprocessing.connection
 import multiprocessing.util
 import os
+import shutil
 import signal
 import sys
 import tempfile
@@ -83,12 +84,11 @@ def run_many(
 
 
 def _early_requirements(project: str) -> str | None:
-    from validator.project import config
+    from validator.commands.listing import UNREADABLE, requirements_of
 
     try:
-        loaded = config.load(Path(project))
-        return loaded.path(loaded.requirements).read_text(encoding="utf-8")
-    except (ValidatorError, OSError, UnicodeDecodeError):
+        return requirements_of(project)[1]
+    except UNREADABLE:
         return None  # the project's worker says what is wrong
 
 
@@ -99,7 +99,7 @@ def _shared_sandboxes(
     """One sandbox environment and warm probe server per distinct set of requirements, built
     and started in the background; yields {environment key: ready file} for the workers."""
     from validator.sandbox.envcache import early_key, this_python
-    from validator.sandbox.runner import Sandbox, publish_shared
+    from validator.sandbox.runner import Sandbox
 
     version = this_python()
     wanted: dict[str, str] = {}
@@ -124,13 +124,11 @@ def _shared_sandboxes(
                 )
                 ready = scratch / f"{key}.json"
                 threading.Thread(
-                    target=publish_shared, args=(box, ready), name=f"mfc-{key}", daemon=True
+                    target=box.publish, args=(ready,), name=f"mfc-{key}", daemon=True
                 ).start()
                 shared[key] = str(ready)
             yield shared
     finally:
-        import shutil
-
         shutil.rmtree(scratch, ignore_errors=True)
 
 

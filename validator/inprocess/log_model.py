@@ -139,7 +139,7 @@ def _script_failure(exc: BaseException, config: ProjectConfig, extra_roots: list
 _COPYING = {
     "_validate_and_copy_code_paths": "code_paths",
     "_copy_file_or_tree": "code_paths",
-    "_validate_and_copy_file_to_directory": "model_config",
+    "_validate_and_copy_file_to_directory": "script",  # the script, copied into code/
     "_download_artifact_from_uri": "artifacts",
 }
 _SHOWN_CHARS = 300
@@ -196,7 +196,7 @@ def _copy_failure(exc: BaseException, config: ProjectConfig) -> Finding | None:
     named = {
         "code_paths": "a code_paths entry",
         "artifacts": "an artifact",
-        "model_config": "a file model.yaml names",
+        "script": f"the script '{config.script}'",
     }[key]
     raw = " ".join(str(error) for error in _chain(exc))
     entries = {

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from validator.paths import files_under, relative_path
+from validator.paths import SKIPPED_DIRS, relative_path
 from validator.project.config import ProjectConfig
 from validator.project.shipped import Survey, survey
 
@@ -58,11 +58,15 @@ class Project:
 
     @cached_property
     def code_path_files(self) -> list[Path]:
-        """Every .py file shipped through code_paths."""
+        """Every .py file shipped through code_paths, as the survey found them: an entry that
+        leaves the project (CFG002) is never read."""
         return [
-            file
-            for entry in self.config.code_paths
-            for file in files_under(self.config.path(entry), ".py")
+            file.path
+            for entry in self.shipped.entries
+            if entry.key == "code_paths"
+            for file in entry.files
+            if file.path.suffix == ".py"
+            and not SKIPPED_DIRS & set(file.path.relative_to(self.config.path(entry.written)).parts)
         ]
 
     def code_sources(self) -> list[Source]:

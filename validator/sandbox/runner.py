@@ -4,6 +4,7 @@ server there with a scrubbed environment, hand it the logged model, and collect 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import shutil
@@ -185,12 +186,7 @@ class Sandbox:
                 raise SandboxError(state["error"], state.get("stderr", ""))
             env = state["environment"]
             self._env = Environment(
-                Path(env["path"]),
-                Path(env["python"]),
-                env["key"],
-                bool(env["reused"]),
-                float(env["build_s"]),
-                env["installer"],
+                **{**env, "path": Path(env["path"]), "python": Path(env["python"])}
             )
             self._socket = Path(state["socket"])
         return self._env
@@ -314,6 +310,30 @@ class Sandbox:
             kill_group(server)
             raise
 
+    def publish(self, ready_file: Path) -> None:
+        """Wait until the server takes requests (or the build failed), and say so in READY_FILE
+        for the workers that share this sandbox (see SHARED); written whole by a rename."""
+        try:
+            env = self.environment()
+            while not self.ready():
+                if self._server is not None and self._server.poll() is not None:
+                    raise SandboxError("the shared probe server ended at start", self._printed())
+                time.sleep(0.02)
+            shown = dataclasses.asdict(env)
+            state: dict[str, Any] = {
+                "socket": str(self._socket),
+                "environment": {k: str(v) if isinstance(v, Path) else v for k, v in shown.items()},
+            }
+        except SandboxError as exc:
+            state = {"error": str(exc), "stderr": exc.stderr}
+        except Cancelled:  # the batch is stopping: its workers are stopped first
+            return
+        except Exception as exc:  # never leave the workers waiting
+            state = {"error": f"the shared sandbox could not start: {exc!r}", "stderr": ""}
+        partial = ready_file.with_suffix(".tmp")
+        partial.write_text(json.dumps(state), encoding="utf-8")
+        os.replace(partial, ready_file)
+
 
 def _messages(conn: socket.socket | None, deadline: float) -> Iterator[dict[str, Any]]:
     """The server's JSON lines on CONN until it closes; TimeoutError past DEADLINE."""
@@ -347,34 +367,3 @@ def read_shared(ready_file: Path) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return state if isinstance(state, dict) else None
-
-
-def publish_shared(box: Sandbox, ready_file: Path) -> None:
-    """Wait until BOX's server takes requests (or its build failed), and say so in READY_FILE
-    for the workers that share it; written whole by a rename."""
-    try:
-        env = box.environment()
-        while not box.ready():
-            if box._server is not None and box._server.poll() is not None:
-                raise SandboxError("the shared probe server ended at start", box._printed())
-            time.sleep(0.02)
-        state: dict[str, Any] = {
-            "socket": str(box._socket),
-            "environment": {
-                "path": str(env.path),
-                "python": str(env.python),
-                "key": env.key,
-                "reused": env.reused,
-                "build_s": env.build_s,
-                "installer": env.installer,
-            },
-        }
-    except SandboxError as exc:
-        state = {"error": str(exc), "stderr": exc.stderr}
-    except Cancelled:  # the batch is stopping: its workers are stopped first
-        return
-    except Exception as exc:  # never leave the workers waiting
-        state = {"error": f"the shared sandbox could not start: {exc!r}", "stderr": ""}
-    partial = ready_file.with_suffix(".tmp")
-    partial.write_text(json.dumps(state), encoding="utf-8")
-    os.replace(partial, ready_file)
