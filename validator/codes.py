@@ -236,8 +236,8 @@ REGISTRY: tuple[Code, ...] = (
       "checked before anything is logged", blocking=True),
     _("CFG003", "config", "shipping", "no well-known secret file ships with the model",
       "a code_paths or artifact folder ships a well-known secret file (a dotenv file, a private "
-      "key, `.netrc`, `.pypirc`, cloud credentials: see What leaves the project); checked before anything "
-      "is logged. Its passes say how many files and bytes each entry ships",
+      "key, `.netrc`, `.pypirc`, cloud credentials: see What leaves the project); checked before "
+      "anything is logged. Its passes say how many files and bytes each entry ships",
       blocking=True, listing=True),
     _("CFG004", "config", "shipping", "no cache or version control folder ships with the model",
       "a code_paths or artifact folder ships a cache, version control or environment folder "

@@ -61,7 +61,11 @@ def install_validator(session: nox.Session) -> None:
     """Install the requirements and the validator, unless this reused environment already has
     exactly them (a stamp of their fingerprint in the environment's folder)."""
     spec = validator_spec()
-    stamp = Path(session.virtualenv.location) / STAMP
+    location = getattr(session.virtualenv, "location", None)
+    if location is None:  # --no-venv: nothing of ours to reuse or stamp
+        session.install("-r", REQUIREMENTS, spec)
+        return
+    stamp = Path(location) / STAMP
     wanted = fingerprint(spec)
     if stamp.is_file() and stamp.read_text(encoding="utf-8") == wanted:
         session.log("requirements and validator unchanged: reusing this environment")

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from validator.errors import ValidatorError
 from validator.inprocess import run_faults, server_check
 from validator.project import config
 from validator.sandbox.limits import memory_size, shown
@@ -162,3 +163,18 @@ def test_a_probe_that_ends_by_itself_passes_sbx009(
     assert findings["SBX009"].status == "passed"
     assert findings["SBX002"].status == "failed"
     assert findings["SBX002"].message.endswith("(exit 1): Fatal Python error")
+
+
+def test_without_the_childs_exit_status_sbx009_is_skipped_not_passed(
+    project_config: config.ProjectConfig, tmp_path: Path
+) -> None:
+    run = ProbeRun(None, False, "the probe server died", None, 1.0)  # no returncode reached us
+    findings = {f.code: f for f in probe_checks(project_config, tmp_path, run, None, 300)}
+    assert findings["SBX009"].status == "skipped"
+    assert findings["SBX002"].status == "failed"
+
+
+def test_a_timeout_that_is_not_a_number_is_named() -> None:
+    environ = {"MLFLOW_HTTP_REQUEST_TIMEOUT": "30s"}
+    with pytest.raises(ValidatorError, match=r"TIMEOUT='30s': expected a number of seconds"):
+        server_check.preflight("http://127.0.0.1:9", environ)

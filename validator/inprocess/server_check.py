@@ -147,7 +147,12 @@ def preflight(uri: str, environ: MutableMapping[str, str] | None = None) -> None
         return
     env = os.environ if environ is None else environ
     user_timeout = env.get("MLFLOW_HTTP_REQUEST_TIMEOUT")
-    timeout = float(user_timeout) if user_timeout else PREFLIGHT_TIMEOUT
+    try:
+        timeout = float(user_timeout) if user_timeout else PREFLIGHT_TIMEOUT
+    except ValueError:
+        raise ValidatorError(
+            f"MLFLOW_HTTP_REQUEST_TIMEOUT={user_timeout!r}: expected a number of seconds"
+        ) from None
     bound_http(env)
     problem = _problem(uri.rstrip("/"), env, timeout)
     if problem:

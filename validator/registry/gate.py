@@ -4,6 +4,7 @@ REG003). Everything that talks to MLflow goes through `Registry`, which imports 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import tempfile
 from collections.abc import Iterator
@@ -183,11 +184,6 @@ class Registry:
         tags.update(model_tags(config, signature))
         try:
             version = self.mlflow.register_model(candidate.model_uri, config.name, tags=tags)
-            self.client.update_model_version(
-                config.name,
-                version.version,
-                description=version_description(candidate.run_id, candidate.tags),
-            )
         except Exception as exc:
             cause = server_check.store_failure(exc)
             if cause is not None and not _refusal(cause):  # the server failed: exit status 2
@@ -211,6 +207,14 @@ class Registry:
                 "the name is valid there",
             )
             return [compatible, refused, skipped("REG003", "nothing was registered")], None
+        # the version exists from here on: a description the server refuses is not worth
+        # reporting it unregistered (the next register would find it registered)
+        with contextlib.suppress(Exception):
+            self.client.update_model_version(
+                config.name,
+                version.version,
+                description=version_description(candidate.run_id, candidate.tags),
+            )
         if config.registry_datagrok:
             self._tag_registered_model(project_datagrok_tags(config, signature))
         uri = f"models:/{config.name}/{version.version}"

@@ -81,8 +81,10 @@ def probe_checks(
     if not run.timed_out and run.result is None and (run.returncode or 0) < 0:
         return killed_checks(config, run)
     findings = _outcome(config, model_dir, run, local_predictions, timeout, unstable or [])
-    if not run.timed_out:
+    if run.returncode is not None:  # the child's exit status is known: no signal ended it
         findings += ran(("SBX009",), [])
+    elif not run.timed_out:
+        findings.append(skipped("SBX009", "the probe server ended without the child's status"))
     return _out_of_memory(findings, run.result)
 
 
