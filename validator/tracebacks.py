@@ -9,7 +9,8 @@ from pathlib import Path
 from validator.paths import inside
 
 
-def _chain(exc: BaseException) -> list[BaseException]:
+def chain(exc: BaseException) -> list[BaseException]:
+    """EXC and the exceptions it was raised from or while handling, outermost first."""
     chain: list[BaseException] = []
     current: BaseException | None = exc
     while current is not None and current not in chain:
@@ -24,7 +25,7 @@ def user_frame(exc: BaseException, roots: list[tuple[Path, str]]) -> tuple[str, 
     ROOTS are (folder, prefix to drop) pairs: the project, and the logged model's folder,
     whose copy of the script MLflow runs on load.
     """
-    for error in _chain(exc):
+    for error in chain(exc):
         if isinstance(error, SyntaxError) and error.filename:
             where = deepest_location([(error.filename, error.lineno or 1)], roots)
             if where:
@@ -57,7 +58,7 @@ def deepest_location(
 
 
 def innermost(exc: BaseException) -> BaseException:
-    return _chain(exc)[-1]
+    return chain(exc)[-1]
 
 
 def _relative(path: Path, roots: list[tuple[Path, str]]) -> str | None:

@@ -134,17 +134,22 @@ def project_config(tmp_path: Path) -> config.ProjectConfig:
 
 
 @pytest.mark.parametrize(
-    ("signum", "expected"),
+    ("signum", "expected", "fix"),
     [
         (
             signal.SIGKILL,
             "killed by SIGKILL while predicting the model: most likely the kernel's OOM killer",
+            "--max-memory",
         ),
-        (signal.SIGSEGV, "killed by SIGSEGV while predicting the model: a crash in native code"),
+        (
+            signal.SIGSEGV,
+            "killed by SIGSEGV while predicting the model: a crash in native code",
+            "the native library that crashes",
+        ),
     ],
 )
 def test_a_probe_killed_by_a_signal_is_named_with_its_likely_cause(
-    project_config: config.ProjectConfig, tmp_path: Path, signum: int, expected: str
+    project_config: config.ProjectConfig, tmp_path: Path, signum: int, expected: str, fix: str
 ) -> None:
     output = f"{STAGE_MARK} load\nsome print of the model\n{STAGE_MARK} predict\n"
     run = ProbeRun(None, False, output, -signum, 1.0)
@@ -152,7 +157,7 @@ def test_a_probe_killed_by_a_signal_is_named_with_its_likely_cause(
     assert sorted(f.code for f in findings) == sorted(PROBE_CODES)
     [killed] = [f for f in findings if f.status == "failed"]
     assert killed.code == "SBX009" and expected in killed.message
-    assert killed.location == "model.py" and "--max-memory" in (killed.hint or "")
+    assert killed.location == "model.py" and fix in (killed.hint or "")
 
 
 def test_a_probe_that_ends_by_itself_passes_sbx009(
@@ -178,3 +183,22 @@ def test_a_timeout_that_is_not_a_number_is_named() -> None:
     environ = {"MLFLOW_HTTP_REQUEST_TIMEOUT": "30s"}
     with pytest.raises(ValidatorError, match=r"TIMEOUT='30s': expected a number of seconds"):
         server_check.preflight("http://127.0.0.1:9", environ)
+
+
+@pytest.mark.parametrize(
+    ("uri", "shown"),
+    [
+        ("http://alice:s3cret@example.test:5000/", "http://alice@example.test:5000/"),
+        ("https://example.test", "https://example.test"),
+        ("http://alice@example.test", "http://alice@example.test"),
+        ("sqlite:///tmp/mlflow.db", "sqlite:///tmp/mlflow.db"),
+    ],
+)
+def test_a_password_written_into_the_uri_is_never_shown(uri: str, shown: str) -> None:
+    assert server_check.shown_uri(uri) == shown
+
+
+def test_the_preflight_message_leaves_the_password_out() -> None:
+    with pytest.raises(ValidatorError) as raised:
+        server_check.preflight("http://alice:s3cret@127.0.0.1:9", {})
+    assert "s3cret" not in str(raised.value) and "alice@127.0.0.1:9" in str(raised.value)

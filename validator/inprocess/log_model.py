@@ -24,7 +24,7 @@ from validator.inprocess.store import ValidationRun, quiet
 from validator.json_compare import unstable_paths
 from validator.project.config import ProjectConfig
 from validator.report import Finding, failed, passed, skipped, warning
-from validator.tracebacks import innermost, user_frame
+from validator.tracebacks import chain, innermost, user_frame
 
 
 @dataclass
@@ -145,18 +145,9 @@ _COPYING = {
 _SHOWN_CHARS = 300
 
 
-def _chain(exc: BaseException) -> Iterator[BaseException]:
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        yield current
-        current = current.__cause__ or current.__context__
-
-
 def _copying(exc: BaseException) -> str | None:
     """The model.yaml key whose files MLflow was copying when EXC was raised, or None."""
-    for error in _chain(exc):
+    for error in chain(exc):
         traceback = error.__traceback__
         while traceback is not None:
             key = _COPYING.get(traceback.tb_frame.f_code.co_name)
@@ -169,7 +160,7 @@ def _copying(exc: BaseException) -> str | None:
 def _copy_error(exc: BaseException, root: Path) -> str:
     """What failed in MLflow's copy, in a line: shutil's first failure, or the error's text."""
     cause = exc
-    for error in _chain(exc):
+    for error in chain(exc):
         if isinstance(error, (shutil.Error, OSError)):
             cause = error
             break
@@ -198,7 +189,7 @@ def _copy_failure(exc: BaseException, config: ProjectConfig) -> Finding | None:
         "artifacts": "an artifact",
         "script": f"the script '{config.script}'",
     }[key]
-    raw = " ".join(str(error) for error in _chain(exc))
+    raw = " ".join(str(error) for error in chain(exc))
     entries = {
         "code_paths": [(f"code_paths '{path}'", path) for path in config.code_paths],
         "artifacts": [(f"artifact '{name}'", path) for name, path in config.artifacts.items()],

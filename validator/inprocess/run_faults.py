@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 
 from validator.codes import owned_by
 from validator.errors import ValidatorError
-from validator.inprocess.server_check import StoreFailed, store_failure
+from validator.inprocess.server_check import StoreFailed, shown_uri, store_failure
 from validator.inprocess.store import ValidationRun, quiet
 from validator.report import Finding, Report, failed, skipped
 
@@ -119,7 +119,7 @@ def _failure(run: ValidationRun, step: str, cause: str) -> Finding:
     )
     return failed(
         CODE,
-        f"the tracking server {run.tracking_uri} failed while {step}: {cause}; {left}",
+        f"the tracking server {shown_uri(run.tracking_uri)} failed while {step}: {cause}; {left}",
         None,
         "check the tracking server (its log, its disk, a proxy in front of it), then run "
         "validate again; nothing of this run can be registered",

@@ -139,6 +139,15 @@ def _cause_in(text: str, host: str | None = None) -> str:
     return first[:300]
 
 
+def shown_uri(uri: str) -> str:
+    """URI as messages and reports may show it: a password written into it is left out."""
+    parts = urlsplit(uri)
+    if parts.password is None:
+        return uri
+    host = parts.netloc.rsplit("@", 1)[1]
+    return parts._replace(netloc=f"{parts.username}@{host}").geturl()
+
+
 def preflight(uri: str, environ: MutableMapping[str, str] | None = None) -> None:
     """Check the tracking server at URI once, before anything is logged: it answers, it is an
     MLflow server, and it accepts the credentials. Bound MLflow's own retries for what follows.
@@ -156,7 +165,7 @@ def preflight(uri: str, environ: MutableMapping[str, str] | None = None) -> None
     bound_http(env)
     problem = _problem(uri.rstrip("/"), env, timeout)
     if problem:
-        raise ValidatorError(f"cannot use the tracking server {uri}: {problem}")
+        raise ValidatorError(f"cannot use the tracking server {shown_uri(uri)}: {problem}")
 
 
 def _problem(base: str, environ: Mapping[str, str], timeout: float) -> str | None:

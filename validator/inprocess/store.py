@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from validator.errors import ValidatorError
+from validator.inprocess.server_check import shown_uri
 from validator.project.config import ProjectConfig
 
 STORE_DIR = ".mlflow"
@@ -127,7 +128,8 @@ class ValidationRun:
                 self.mlflow.end_run("FINISHED" if passed else "FAILED")
         except Exception as exc:
             raise ValidatorError(
-                f"cannot record the report in the tracking store {self.tracking_uri}: {exc}"
+                "cannot record the report in the tracking store "
+                f"{shown_uri(self.tracking_uri)}: {exc}"
             ) from None
         self.ended = True
 
@@ -153,7 +155,8 @@ def validation_run(
     except Exception as exc:  # the store itself is unusable: a run cannot be made
         if unblocked is not None:
             signal.pthread_sigmask(signal.SIG_SETMASK, unblocked)
-        raise ValidatorError(f"cannot use the tracking store {tracking_uri}: {exc}") from None
+        shown = shown_uri(tracking_uri)
+        raise ValidatorError(f"cannot use the tracking store {shown}: {exc}") from None
     handle = ValidationRun(mlflow, run.info.run_id, tracking_uri)
     try:
         if unblocked is not None:  # an interrupt that came meanwhile is raised here

@@ -90,7 +90,7 @@ class Registry:
             raise
         except Exception as exc:
             raise ValidatorError(
-                f"cannot use the tracking store {self.tracking_uri}: {exc}"
+                f"cannot use the tracking store {server_check.shown_uri(self.tracking_uri)}: {exc}"
             ) from None
 
     def find_validated(self, content_hash: str) -> Candidate | None:
@@ -190,9 +190,9 @@ class Registry:
                 self.store_failed = True
                 broke = failed(
                     "REG002",
-                    f"the tracking server {self.tracking_uri} failed while registering "
-                    f"{config.name} from run {candidate.run_id}: {cause}; no version was "
-                    "registered",
+                    f"the tracking server {server_check.shown_uri(self.tracking_uri)} failed "
+                    f"while registering {config.name} from run {candidate.run_id}: {cause}; "
+                    "no version was registered",
                     config.where("name"),
                     "check the tracking server, then run register again: the validated run is "
                     "kept, and content already registered is never registered twice",

@@ -101,6 +101,21 @@ _LIKELY = {
 }
 
 
+_NATIVE_FIX = (
+    "run the model with the logged requirements to find the native library that crashes, and "
+    "pin a version of it built for this platform"
+)
+_FIX = {
+    "SIGKILL": "make the model use less memory or give the machine more; --max-memory SIZE "
+    "turns running out of memory into a MemoryError with the model's traceback",
+    "SIGSEGV": _NATIVE_FIX,
+    "SIGBUS": _NATIVE_FIX,
+    "SIGABRT": _NATIVE_FIX,
+    "SIGTERM": "raise --timeout, or the CI job's own time limit, if the model needs the time",
+    "SIGINT": "run the validation again",
+}
+
+
 def killed_checks(config: ProjectConfig, run: ProbeRun) -> list[Finding]:
     """SBX009 for a probe killed by a signal, with the stage it reached; the rest skipped."""
     number = -(run.returncode or 0)
@@ -119,8 +134,7 @@ def killed_checks(config: ProjectConfig, run: ProbeRun) -> list[Finding]:
             "SBX009",
             f"the sandbox was killed by {name} while {stage} the model: {cause}",
             config.script,
-            "make the model use less memory or give the machine more; --max-memory SIZE turns "
-            "running out of memory into a MemoryError with the model's traceback",
+            _FIX.get(name, "run the model with the logged requirements to see what ends it"),
         ),
         *ran(("SBX004",), []),
         *[skipped(c, reason) for c in PROBE_CODES if c not in ("SBX004", "SBX009")],
