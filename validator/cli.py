@@ -91,9 +91,9 @@ def _parser() -> _Parser:
     sandboxed.add_argument(
         "--timeout",
         type=float,
-        default=300.0,
         metavar="SECONDS",
-        help="how long the sandbox may take to load and predict [300]",
+        help="how long each stage that runs the model's code may take: logging, loading, "
+        "predicting, evaluating, the sandbox [model.yaml's timeout, else 300]",
     )
     sandboxed.add_argument(
         "--offline",
@@ -252,15 +252,6 @@ def _listing(args: argparse.Namespace, projects: list[str]) -> int:
     return EXIT_USAGE if any("error" in item for item in listed["projects"]) else 0
 
 
-def _end_interrupted() -> None:
-    """The run an interrupt left open ends KILLED, now that its traceback is gone."""
-    store = sys.modules.get("validator.inprocess.store")
-    if store is not None:
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        store.end_interrupted()
-
-
 def _terminated(signum: int, frame: object) -> None:
     # so that `finally` blocks remove temporary folders when a CI job or a user kills us
     raise KeyboardInterrupt
@@ -291,8 +282,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         interrupted = True
     finally:
         signal.signal(signal.SIGTERM, previous)
-    if interrupted:
-        _end_interrupted()
+    if interrupted:  # the run was ended KILLED by its store worker (inprocess.isolation)
         sys.stderr.write("mfc-validator: interrupted; nothing half-made was left behind\n")
         return 130
     try:

@@ -161,17 +161,9 @@ def _work(job: Job, conn: multiprocessing.connection.Connection) -> None:
         message = ("interrupted", "")
     except BaseException:
         message = ("crash", traceback.format_exc())
-    _end_interrupted()
     with contextlib.suppress(OSError):
         conn.send(message)
     conn.close()
-
-
-def _end_interrupted() -> None:
-    """The runs an interrupt left open end KILLED, now that its traceback is gone."""
-    store = sys.modules.get("validator.inprocess.store")
-    if store is not None:
-        store.end_interrupted()
 
 
 def _context() -> Any:

@@ -8,6 +8,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from validator.commands import validate
+from validator.inprocess import server_check
+from validator.inprocess.child import Zygote
+from validator.inprocess.isolation import start_zygote
 from validator.inprocess.store import prepare_default_store, resolve_tracking_uri
 from validator.pipeline import Stage, run_stages
 from validator.project import config
@@ -34,6 +37,7 @@ class Registration:
     content: str
     validate: validate.ValidateOptions
     options: RegisterOptions
+    zygote: Zygote
     candidate: Candidate | None = None
     validated: Report | None = None  # the validation made now, when there was none
     registered: str | None = None  # models:/<name>/<version>
@@ -82,7 +86,7 @@ def _gate(state: Registration) -> list[Finding]:
                 "script, code_paths, artifacts, requirements or the input example needs a new one",
             )
         ]
-    state.validated = validate.run(state.root, state.display, state.validate)
+    state.validated = validate.run(state.root, state.display, state.validate, state.zygote)
     if state.validated.status == "passed":
         state.candidate = state.registry.find_validated(state.content)
     return [_validated_now(state.validated, state.candidate)]
@@ -108,12 +112,31 @@ def run(
 ) -> Report:
     started = time.perf_counter()
     project = Project(config.load(root))
+    uri, _ = resolve_tracking_uri(project.root, options.tracking_uri)
+    server_check.preflight(uri)  # a wrong URI: exit 2 before anything starts
+    # before this process opens the store: a validation forks its workers from it
+    zygote = start_zygote()
+    try:
+        return _run(root, display, project, options, register, zygote, started)
+    finally:
+        zygote.close()
+
+
+def _run(
+    root: Path,
+    display: str,
+    project: Project,
+    options: validate.ValidateOptions,
+    register: RegisterOptions,
+    zygote: Zygote,
+    started: float,
+) -> Report:
     uri, default_store = resolve_tracking_uri(project.root, options.tracking_uri)
     if default_store:
         prepare_default_store(project.root)
     registry = Registry(project.config, uri)
     state = Registration(
-        root, display, project, registry, content_hash(project.config), options, register
+        root, display, project, registry, content_hash(project.config), options, register, zygote
     )
     findings = run_stages(STAGES, state)
     if state.validated is not None:

@@ -13,11 +13,13 @@ from pathlib import Path
 from validator.checks import secrets
 from validator.checks.environment import required_unset
 from validator.checks.static import STATIC
-from validator.inprocess import evaluation, log_model, run_faults, server_check, store
+from validator.inprocess import isolation, log_model, run_faults, server_check, store
+from validator.inprocess.child import Worker, Zygote
 from validator.pipeline import Stage, run_stages
 from validator.project import config
 from validator.project.content_hash import content_hash
 from validator.project.sources import Project
+from validator.redact import redact_findings, secret_values
 from validator.registry.tags import HASH_TAG, model_tags, validation_metrics, validation_tags
 from validator.render.json_report import to_json
 from validator.render.markdown import to_markdown
@@ -31,7 +33,9 @@ from validator.sandbox.logged_files import logged_files_checks
 class ValidateOptions:
     tracking_uri: str | None = None
     use_cache: bool = True
-    timeout: float = 300.0
+    # seconds each stage that runs the model's code may take: --timeout, else model.yaml's
+    # timeout, else DEFAULT_TIMEOUT_S
+    timeout: float | None = None
     offline: bool = False  # every connection the model opens in the sandbox fails at once
     max_memory: int | None = None  # bytes of address space the sandbox's probe may use
     # environment key -> ready file of a warm probe server shared by several projects' runs
@@ -53,9 +57,13 @@ class Validation:
     project: Project
     sandbox: sandbox.SandboxState
     options: ValidateOptions
+    zygote: Zygote
+    timeout: float
     content: str = ""
-    run: store.ValidationRun | None = None
+    run: isolation.RunHandle | None = None
     logged: log_model.Logged | None = None
+    checker: Worker | None = None  # the worker where the logged model is loaded
+    metrics: dict[str, float] = field(default_factory=dict)  # the evaluation's
 
     @property
     def payload(self) -> Path:
@@ -79,7 +87,8 @@ def _preflight(state: Validation) -> list[Finding]:
 
 
 def _inprocess(state: Validation) -> list[Finding]:
-    """Open the store and the run, start the sandbox early, log the model and check it."""
+    """Open the store and the run, start the sandbox early, log the model and check it, the
+    model's code in workers of the zygote."""
     project, options, stack = state.project, state.options, state.sandbox.stack
     log_model.require_flavor(project.config)
     uri, default_store = store.resolve_tracking_uri(project.root, options.tracking_uri)
@@ -90,29 +99,43 @@ def _inprocess(state: Validation) -> list[Finding]:
     # the environment is built, and the probe imports mlflow, while the model is being logged
     sandbox.start_early(state.sandbox)
     download = stack.enter_context(store.scratch_folder())
-    tags = {HASH_TAG: state.content, **run_faults.owner_tags(options.timeout)}
-    state.run = stack.enter_context(store.validation_run(project.config, uri, default_store, tags))
+    scratch = stack.enter_context(store.scratch_folder("mfc-worker-"))
+    tags = {HASH_TAG: state.content, **run_faults.owner_tags(state.timeout)}
+    state.run = stack.enter_context(
+        isolation.validation_run(state.zygote, project.config, uri, default_store, tags)
+    )
 
     def on_downloaded(model_dir: Path) -> None:
         # the sandbox loads and predicts while the in-process checks run
         sandbox.start_probe_early(state.sandbox, model_dir, state.payload)
 
     try:
-        killed = run_faults.reap(state.run)
+        killed = state.run.reap()
         if killed:
             progress(f"marked {len(killed)} run(s) left RUNNING by earlier validations KILLED")
-        state.logged = log_model.log_and_check(
-            project.config, state.run, download / "model", on_downloaded
+        state.logged, state.checker = isolation.log_and_check(
+            state.zygote,
+            project.config,
+            state.run,
+            download / "model",
+            scratch,
+            state.timeout,
+            on_downloaded,
         )
     except server_check.StoreFailed as failure:  # REG004: exit 2, the report says the step
         sandbox.stop_early(state.sandbox)
         return run_faults.store_failed(state.run, failure)
+    if state.checker is not None:
+        stack.callback(state.checker.close)
     return [*state.logged.findings, run_faults.answered(killed)]
 
 
 def _evaluation(state: Validation) -> list[Finding]:
     assert state.logged is not None
-    return evaluation.run(state.project.config, state.logged)
+    findings, state.metrics = isolation.evaluate(
+        state.checker, state.project.config, state.logged, state.timeout
+    )
+    return findings
 
 
 def _logged_files(state: Validation) -> list[Finding]:
@@ -148,23 +171,30 @@ STAGES: tuple[Stage[Validation], ...] = (
 )
 
 
-def run(root: Path, display: str, options: ValidateOptions) -> Report:
+def run(root: Path, display: str, options: ValidateOptions, zygote: Zygote | None = None) -> Report:
+    """Validate the project at ROOT. ZYGOTE: the caller's (register starts one before it opens
+    the store), else one of this validation's own, started before anything else."""
     started = time.perf_counter()
     project = Project(config.load(root))
     report = Report("validate", display)
+    timeout = options.timeout or project.config.timeout or isolation.DEFAULT_TIMEOUT_S
     with contextlib.ExitStack() as stack:
+        if zygote is None:
+            zygote = isolation.start_zygote()
+            stack.callback(zygote.close)
         box = sandbox.SandboxState(
             project.config,
             options.use_cache,
-            options.timeout,
+            timeout,
             progress,
             stack,
             options.offline,
             options.shared,
         )
         box.max_memory = options.max_memory
-        state = Validation(project, box, options)
+        state = Validation(project, box, options, zygote, timeout)
         report.checks = run_stages(STAGES, state)
+        report.checks = redact_findings(report.checks, secret_values(project.config, os.environ))
         report.unusable = report.has_failed("CFG001") or report.has_failed(run_faults.CODE)
         logged = state.logged
         if logged is not None:
@@ -179,7 +209,7 @@ def run(root: Path, display: str, options: ValidateOptions) -> Report:
             tags |= model_tags(project.config, logged.signature if logged else None)
             tags[NOTE_TAG] = run_description(report)
             files = {"report.json": to_json(report), "report.md": to_markdown(report)}
-            metrics = validation_metrics(report)
+            metrics = {**state.metrics, **validation_metrics(report)}
             run, verdict = state.run, report.status == "passed"
             run_faults.finish(run, report, lambda: run.finish(verdict, files, tags, metrics))
     report.duration_s = time.perf_counter() - started

@@ -169,8 +169,10 @@ def _numbers(metrics: dict[str, Any]) -> dict[str, float]:
     }
 
 
-def run(config: ProjectConfig, logged: Logged) -> list[Finding]:
-    """Evaluate the LOGGED model; the metrics go to the active (validation) run."""
+def run(
+    config: ProjectConfig, logged: Logged, metrics_out: dict[str, float] | None = None
+) -> list[Finding]:
+    """Evaluate the LOGGED model; its numeric metrics go to METRICS_OUT, for the run."""
     evaluation = config.evaluation
     if evaluation is None:
         return [skipped(code, "model.yaml has no evaluation") for code in CODES]
@@ -219,6 +221,8 @@ def run(config: ProjectConfig, logged: Logged) -> list[Finding]:
             *[skipped(code, "the model could not be evaluated") for code in JUDGED],
         ]
     metrics = _numbers(result.metrics)
+    if metrics_out is not None:
+        metrics_out.update(metrics)
     shown = ", ".join(f"{name} {_show(metrics[name])}" for name in _HEADLINE if name in metrics)
     summary = Finding(
         "EVL001",

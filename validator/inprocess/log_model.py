@@ -11,14 +11,14 @@ import json
 import os
 import shutil
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from validator.checks.input_example import FORMATS, LLM_KEYS
 from validator.errors import ValidatorError
-from validator.inprocess import type_hints
+from validator.inprocess import child, type_hints
 from validator.inprocess.server_check import StoreFailed, store_failure
 from validator.inprocess.store import ValidationRun, quiet
 from validator.json_compare import unstable_paths
@@ -73,7 +73,7 @@ def serve(model: Any, payload: str) -> Served:
         response = invocations(
             payload, "application/json", model, model.metadata.get_input_schema()
         )
-    except Exception as exc:
+    except BaseException as exc:  # SystemExit from the model's code too
         status = exc.get_http_status_code() if isinstance(exc, MlflowException) else 500
         return Served(status, str(exc), reached[-1] if reached else "request", exc)
     finally:
@@ -125,7 +125,13 @@ def _script_failure(exc: BaseException, config: ProjectConfig, extra_roots: list
     cause = innermost(exc)
     location, message = found or (script, f"{type(cause).__name__}: {cause}")
     hint = "fix the error at that line; run `python " + script + "` to reproduce it"
-    if isinstance(cause, ModuleNotFoundError) and cause.name:
+    if isinstance(cause, SystemExit):
+        message = f"it called sys.exit({cause.code!r})"
+        hint = (
+            "remove the exit from the model's code: MLflow runs the script when it logs and "
+            "loads the model, and a serving process would end the same way"
+        )
+    elif isinstance(cause, ModuleNotFoundError) and cause.name:
         hint = (
             f"install the package that provides '{cause.name}' and add it to "
             f"{config.requirements}, or list the module's file in model.yaml code_paths if it "
@@ -223,13 +229,9 @@ def log(
     config: ProjectConfig,
     run: ValidationRun,
     download_to: Path,
-    on_downloaded: Callable[[Path], None] | None = None,
 ) -> Logged:
-    """Log the model from code in RUN and download it to DOWNLOAD_TO, as a consumer gets it.
-
-    ON_DOWNLOADED gets the downloaded model folder before the in-process checks, so that the
-    sandbox can work on it at the same time. A script that raises fails SCR007.
-    """
+    """Log the model from code in RUN and download it to DOWNLOAD_TO, as a consumer gets it
+    (in the logging worker: MLflow runs the script here). A script that raises fails SCR007."""
     mlflow = run.mlflow
     result = Logged(mlflow_version=mlflow.__version__, run_id=run.run_id)
     root = config.root.resolve()
@@ -239,7 +241,7 @@ def log(
     with quiet(), _as_if_run_from(root), _without_requirement_scan():
         try:
             info = _log_with_flavor(mlflow, config, _logging_example(payload, data, params))
-        except Exception as exc:
+        except BaseException as exc:  # SystemExit from the script too
             _raise_if_store_failed(exc, config, "logging the model and uploading its files")
             copy_failure = _copy_failure(exc, config)
             if copy_failure is not None:
@@ -260,8 +262,6 @@ def log(
             _raise_if_store_failed(exc, config, "downloading the logged model for the sandbox")
             raise
         result.model_dir = Path(downloaded)
-    if on_downloaded is not None:
-        on_downloaded(result.model_dir)
     return result
 
 
@@ -353,7 +353,7 @@ def load(mlflow: Any, config: ProjectConfig, logged: Logged) -> Finding:
     try:
         with quiet(), _as_if_run_from(config.root.resolve()):
             logged.model = mlflow.pyfunc.load_model(str(logged.model_dir))
-    except Exception as exc:
+    except BaseException as exc:  # SystemExit from the script too
         return _script_failure(exc, config, [logged.model_dir])
     return passed("SCR007")
 
@@ -411,30 +411,15 @@ def predict(config: ProjectConfig, logged: Logged) -> list[Finding]:
     return [passed("SIG005"), passed("SCR008")]
 
 
-def check_logged(mlflow: Any, config: ProjectConfig, logged: Logged) -> list[Finding]:
-    """SIG004, SCR007 (loading), SIG008, SIG005 and SCR008 for a model that was logged."""
+def check_loaded(mlflow: Any, config: ProjectConfig, logged: Logged) -> list[Finding]:
+    """SCR007 (loading), SIG008, SIG005 and SCR008 for a model that was logged (in the checking
+    worker: the model's code runs here)."""
     payload = json.loads(config.path(config.input_example).read_text(encoding="utf-8"))
-    findings = [check_signature(config, logged), load(mlflow, config, logged)]
+    findings = [load(mlflow, config, logged)]
     if logged.model is None:
         later = ("SIG005", "SCR008", "SIG008")
         return findings + [skipped(code, "the logged model does not load") for code in later]
+    child.mark("predict")
     with quiet():
         findings.append(type_hints.check(logged.model, config, payload))
     return findings + predict(config, logged)
-
-
-def log_and_check(
-    config: ProjectConfig,
-    run: ValidationRun,
-    download_to: Path,
-    on_downloaded: Callable[[Path], None] | None = None,
-) -> Logged:
-    """The inprocess stage: log the model, then check it; LOGGED.findings holds the outcome."""
-    logged = log(config, run, download_to, on_downloaded)
-    if logged.model_dir is None:
-        reason = "the model could not be logged"
-        later = ("SIG004", "SIG005", "SCR008", "SIG008")
-        logged.findings += [skipped(code, reason) for code in later]
-        return logged
-    logged.findings = [passed("CFG005"), *check_logged(run.mlflow, config, logged)]
-    return logged

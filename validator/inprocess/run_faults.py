@@ -11,7 +11,8 @@ import hashlib
 import os
 import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from typing import Protocol
 
 from validator.codes import owned_by
 from validator.errors import ValidatorError
@@ -24,6 +25,16 @@ DEADLINE_TAG = "mfc.validation.deadline"
 # beyond the sandbox's --timeout: building an environment of large wheels may take this long
 GRACE_S = 3600.0
 CODE = "REG004"
+
+
+class Run(Protocol):
+    """The validation's run: in the store's worker itself, or the validator's handle on it."""
+
+    run_id: str
+    tracking_uri: str
+    ended: bool
+
+    def abandon(self) -> bool: ...
 
 
 def _host() -> str:
@@ -80,37 +91,8 @@ def reap(run: ValidationRun) -> list[str]:
     return killed
 
 
-@contextlib.contextmanager
-def _one_try() -> Iterator[None]:
-    """MLflow's HTTP calls without retries and with a short timeout, for a server that failed."""
-    names = ("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "MLFLOW_HTTP_REQUEST_TIMEOUT")
-    saved = {name: os.environ.get(name) for name in names}
-    os.environ.update({names[0]: "0", names[1]: "5"})
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
-def abandon(run: ValidationRun) -> bool:
-    """End RUN as FAILED with one try; whether the server took it. RUN counts as ended either
-    way, so that nothing tries again against a server that failed."""
-    try:
-        with _one_try(), quiet():
-            run.mlflow.end_run("FAILED")
-        return True
-    except Exception:
-        return False
-    finally:
-        run.ended = True
-
-
-def _failure(run: ValidationRun, step: str, cause: str) -> Finding:
-    ended = abandon(run)
+def _failure(run: Run, step: str, cause: str) -> Finding:
+    ended = run.abandon()
     left = (
         f"run {run.run_id} ended FAILED"
         if ended
@@ -126,7 +108,7 @@ def _failure(run: ValidationRun, step: str, cause: str) -> Finding:
     )
 
 
-def store_failed(run: ValidationRun, failure: StoreFailed) -> list[Finding]:
+def store_failed(run: Run, failure: StoreFailed) -> list[Finding]:
     """The inprocess stage's findings when the server failed at FAILURE's step."""
     reason = f"not run: the tracking server failed while {failure.step}"
     others = [skipped(code, reason) for code in owned_by("inprocess") if code != CODE]
@@ -143,7 +125,7 @@ def answered(killed: list[str]) -> Finding:
     return Finding(CODE, "passed", message)
 
 
-def finish(run: ValidationRun, report: Report, record: Callable[[], None]) -> None:
+def finish(run: Run, report: Report, record: Callable[[], None]) -> None:
     """RECORD the report in RUN (its `finish`); a server that fails then makes REPORT unusable
     (exit status 2), with REG004 naming the step."""
     try:

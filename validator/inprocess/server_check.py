@@ -42,6 +42,10 @@ class StoreFailed(Exception):
         self.step = step
         self.cause = cause
 
+    def __reduce__(self) -> tuple[type[StoreFailed], tuple[str, str]]:
+        # raised in a worker, re-raised in the validator
+        return (StoreFailed, (self.step, self.cause))
+
 
 def without_credentials(environ: Mapping[str, str]) -> dict[str, str]:
     return {key: value for key, value in environ.items() if key not in TRACKING_CREDENTIALS}

@@ -4,14 +4,11 @@ run from start to end. Imports mlflow: never used by `check`."""
 from __future__ import annotations
 
 import contextlib
-import gc
 import io
 import logging
 import os
 import shutil
-import signal
 import tempfile
-import threading
 import time
 import warnings
 from collections.abc import Iterator
@@ -96,6 +93,22 @@ def _experiment_id(mlflow: Any, config: ProjectConfig, default_store: bool) -> s
     return str(client.create_experiment(config.name, artifact_location=artifact_location))
 
 
+@contextlib.contextmanager
+def one_try() -> Iterator[None]:
+    """MLflow's HTTP calls without retries and with a short timeout, for a server that failed."""
+    names = ("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "MLFLOW_HTTP_REQUEST_TIMEOUT")
+    saved = {name: os.environ.get(name) for name in names}
+    os.environ.update({names[0]: "0", names[1]: "5"})
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 class ValidationRun:
     """The MLflow run of one validation, open until the whole report exists."""
 
@@ -133,19 +146,32 @@ class ValidationRun:
             ) from None
         self.ended = True
 
+    def abandon(self) -> bool:
+        """End the run FAILED with one try, for a server that failed; whether it took it. The
+        run counts as ended either way, so that nothing tries again."""
+        try:
+            with one_try(), quiet():
+                self.mlflow.end_run("FAILED")
+            return True
+        except Exception:
+            return False
+        finally:
+            self.ended = True
 
-@contextlib.contextmanager
-def validation_run(
+    def end(self, status: str) -> None:
+        """End the run as STATUS (FAILED, KILLED) unless it ended already."""
+        if not self.ended:
+            with quiet(), contextlib.suppress(Exception):
+                self.mlflow.end_run(status)
+            self.ended = True
+
+
+def start_run(
     config: ProjectConfig, tracking_uri: str, default_store: bool, tags: dict[str, str]
-) -> Iterator[ValidationRun]:
-    """Start the run; one left without `finish` (an error, Ctrl-C) ends FAILED or KILLED."""
+) -> ValidationRun:
+    """Start the validation's run (in the store's worker, see `validator.inprocess.runs`)."""
     mlflow = import_mlflow()
     mlflow.set_tracking_uri(tracking_uri)
-    # Ctrl-C or SIGTERM waits until the run exists and is ours to end: one arriving while MLflow
-    # creates it would leave it RUNNING (MLflow's retries are bounded, so the wait is too)
-    interrupts = {signal.SIGINT, signal.SIGTERM}
-    main_thread = threading.current_thread() is threading.main_thread()
-    unblocked = signal.pthread_sigmask(signal.SIG_BLOCK, interrupts) if main_thread else None
     try:
         with quiet():
             experiment_id = _experiment_id(mlflow, config, default_store)
@@ -153,41 +179,9 @@ def validation_run(
                 experiment_id=experiment_id, run_name=f"validate-{config.name}", tags=tags
             )
     except Exception as exc:  # the store itself is unusable: a run cannot be made
-        if unblocked is not None:
-            signal.pthread_sigmask(signal.SIG_SETMASK, unblocked)
         shown = shown_uri(tracking_uri)
         raise ValidatorError(f"cannot use the tracking store {shown}: {exc}") from None
-    handle = ValidationRun(mlflow, run.info.run_id, tracking_uri)
-    try:
-        if unblocked is not None:  # an interrupt that came meanwhile is raised here
-            signal.pthread_sigmask(signal.SIG_SETMASK, unblocked)
-        yield handle
-    except KeyboardInterrupt:
-        # not ended here: the interrupt's traceback may hold the store's connection in the
-        # middle of a write, and with it SQLite's lock; see end_interrupted
-        _INTERRUPTED[handle.run_id] = tracking_uri
-        raise
-    finally:
-        if not handle.ended and handle.run_id not in _INTERRUPTED:
-            with quiet(), contextlib.suppress(Exception):
-                mlflow.end_run("FAILED")
-
-
-_INTERRUPTED: dict[str, str] = {}  # run id -> tracking URI of the runs Ctrl-C left open
-
-
-def end_interrupted() -> None:
-    """End as KILLED the runs an interrupt left open. Call it once the interrupt is handled:
-    its traceback, gone by then, may have held a connection of the store in the middle of a
-    write (and SQLite's lock with it), which ending the run would have waited for in vain."""
-    if not _INTERRUPTED:
-        return
-    gc.collect()  # the frames of that write, and its connection, rolled back
-    mlflow = import_mlflow()
-    for run_id, uri in list(_INTERRUPTED.items()):
-        with quiet(), contextlib.suppress(Exception):
-            mlflow.MlflowClient(uri).set_terminated(run_id, "KILLED")
-        del _INTERRUPTED[run_id]
+    return ValidationRun(mlflow, run.info.run_id, tracking_uri)
 
 
 @contextlib.contextmanager

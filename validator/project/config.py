@@ -64,6 +64,9 @@ class ProjectConfig:
     flavor: str = "pyfunc"
     flavor_options: dict[str, str] = field(default_factory=dict)
     network: tuple[str, ...] = ()
+    # seconds each stage that runs the model's code may take (logging, loading, predicting, the
+    # sandbox), when --timeout does not say
+    timeout: float | None = None
     lines: dict[str, int] = field(default_factory=dict, compare=False)
 
     @property
@@ -258,6 +261,18 @@ def _flavor_options(value: object, where: str) -> dict[str, Any]:
     return {"flavor_options": string_map(value or {}, where, "flavor_options")}
 
 
+MAX_TIMEOUT_S = 86400.0
+
+
+def _timeout(value: object, where: str) -> dict[str, Any]:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise fail(where, f"'timeout' must be a number of seconds, got {type_name(value)}")
+    if not 1 <= value <= MAX_TIMEOUT_S:
+        limit = f"between 1 and {MAX_TIMEOUT_S:.0f} seconds"
+        raise fail(where, f"'timeout' must be {limit}, got {value}")
+    return {"timeout": float(value)}
+
+
 def _network(value: object, where: str) -> dict[str, Any]:
     value = [] if value is None else value
     if not isinstance(value, list):
@@ -314,6 +329,7 @@ PARSERS: dict[str, Parser] = {
     "flavor": _flavor,
     "flavor_options": _flavor_options,
     "network": _network,
+    "timeout": _timeout,
 }
 KEYS = tuple(PARSERS)
 

@@ -61,6 +61,8 @@ _original_getitem = os._Environ.__getitem__
 
 
 def _traced_getitem(self: Any, key: str) -> Any:
+    if not isinstance(key, str):  # os.get_exec_path tries environ[b"PATH"]: not a variable
+        return _original_getitem(self, key)
     if _stage in ("load", "predict", "stream") and not _reads.get(key, {}).get("user"):
         file, line, user_on_stack = _caller(_OS_FILES)
         _reads[key] = {
@@ -567,6 +569,7 @@ def serve(path: str) -> int:
                 pid, status = os.waitpid(-1, os.WNOHANG)
                 if pid == 0:
                     break
+                _kill(pid)  # what the model started in its session goes with it
                 conn = children.pop(pid)
                 gone.discard(pid)
                 _send(conn, {"returncode": os.waitstatus_to_exitcode(status)})

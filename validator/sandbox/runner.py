@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from validator.inprocess.server_check import TRACKING_CREDENTIALS
 from validator.sandbox.envcache import (
     Cancelled,
     Canceller,
@@ -30,18 +29,15 @@ from validator.sandbox.envcache import (
     prepare,
 )
 from validator.sandbox.interpreters import find_uv
+from validator.served_env import served_environment
 
 PROBE = Path(__file__).with_name("probe.py")
-_SCRUBBED_KEEP = ("PATH", "HOME", "LANG", "TMPDIR")
 _SOCKET_PATH_MAX = 100
 
 
-def scrubbed_environment(declared: list[str]) -> dict[str, str]:
+def scrubbed_environment(declared: list[str], home: Path | None = None) -> dict[str, str]:
     """Only what a serving host would have, plus the declared variables that are set here."""
-    keep = list(_SCRUBBED_KEEP) + [name for name in declared if name not in TRACKING_CREDENTIALS]
-    env = {name: os.environ[name] for name in keep if name in os.environ}
-    env.setdefault("LANG", "C.UTF-8")
-    return env
+    return served_environment(declared, home)
 
 
 @dataclass
@@ -159,7 +155,10 @@ class Sandbox:
         return workdir
 
     def _child_env(self) -> dict[str, str]:
-        child_env = scrubbed_environment(self.declared)
+        # an empty HOME: a serving host has none of the caller's files (~/.aws, ~/.netrc)
+        home = self.scratch / "home"
+        home.mkdir(exist_ok=True)
+        child_env = scrubbed_environment(self.declared, home)
         child_env["TMPDIR"] = str(self.scratch)
         return child_env
 
