@@ -63,8 +63,10 @@ def _run(
     tmp.mkdir()
     output = project.parent / f"{project.name}-report.json"
     process = subprocess.Popen(
-        [sys.executable, "-m", "validator", command, str(project), "--format", "json"]
-        + ["--output", str(output), *args],
+        [
+            *(sys.executable, "-m", "validator", command, str(project)),
+            *("--format", "json", "--output", str(output), *args),
+        ],
         env=_environ(tmp, env),
         stdin=subprocess.PIPE,  # open and never written: a model that reads it must not hang us
         stdout=subprocess.PIPE,
@@ -306,8 +308,10 @@ def test_a_batch_gives_each_project_its_verdict_whatever_one_does(tmp_path: Path
     tmp.mkdir()
     output = tmp_path / "batch.json"
     result = subprocess.run(
-        [sys.executable, "-m", "validator", "validate", *map(str, projects), "--timeout", "10"]
-        + ["--format", "json", "--output", str(output)],
+        [
+            *(sys.executable, "-m", "validator", "validate", *map(str, projects)),
+            *("--timeout", "10", "--format", "json", "--output", str(output)),
+        ],
         env=_environ(tmp, None),
         cwd=REPO_ROOT,
         stdin=subprocess.DEVNULL,
