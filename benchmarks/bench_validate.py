@@ -49,10 +49,10 @@ def bake(into: Path, kind: str) -> Path:
     return Path(project)
 
 
-def environment(work: Path, project: Path, env: dict[str, str]) -> Path:
-    """A virtualenv with the project's requirements and the validator, as `nox -s validate`
-    makes it: the validator logs the model with the project's own packages."""
-    venv = work / f"venv-{project.parent.name}"
+def environment(work: Path, project: Path, env: dict[str, str], root: Path = ROOT) -> Path:
+    """A virtualenv with the project's requirements and the validator (of ROOT), as
+    `nox -s validate` makes it: the validator logs the model with the project's own packages."""
+    venv = work / f"venv-{project.parent.name}-{root.name}"
     uv = [sys.executable, "-m", "uv"]
     timed([*uv, "venv", "--quiet", "--python", sys.executable, str(venv)], work, env)
     python = str(venv / "bin" / "python")
@@ -60,7 +60,7 @@ def environment(work: Path, project: Path, env: dict[str, str]) -> Path:
     # where PYTHONDONTWRITEBYTECODE keeps them from being written, importing mlflow from source
     # costs seconds more on every run (measured without it: see the README)
     install = [*uv, "pip", "install", "--quiet", "--compile-bytecode", "--python", python]
-    timed([*install, "-r", str(project / "requirements.txt"), str(ROOT)], work, env)
+    timed([*install, "-r", str(project / "requirements.txt"), str(root)], work, env)
     return venv / "bin"
 
 
@@ -117,6 +117,32 @@ def measure(kind: str, runs: int, work: Path, env: dict[str, str], cold: bool) -
 Row = tuple[str, str, list[float]]
 
 
+def side_by_side(kind: str, runs: int, work: Path, env: dict[str, str], baseline: Path) -> None:
+    """Warm `validate` of this tree and of BASELINE (another checkout of the repository), run
+    alternately on the same project and environment cache, so that the machine's load weighs
+    on both alike."""
+    project = bake(work / kind, kind)
+    cache = {"MFC_VALIDATOR_CACHE": str(work / "warm-cache")}
+    commands = {}
+    for label, root in (("this tree", ROOT), ("baseline", baseline)):
+        bin_dir = environment(work, project, env, root)
+        run_env = {**env, **cache, "PATH": str(bin_dir) + os.pathsep + env["PATH"]}
+        command = [str(bin_dir / "mfc-validator"), "validate", str(project)]
+        timed(command, project, run_env)  # warms the environment cache and the store
+        commands[label] = (command, run_env)
+    times: dict[str, list[float]] = {label: [] for label in commands}
+    for _ in range(runs):
+        for label, (command, run_env) in commands.items():
+            times[label].append(timed(command, project, run_env))
+    print(f"{kind}: warm validate, {runs} alternate runs (min / median / max)")
+    for label, values in times.items():
+        print(
+            f"  {label:<10} {min(values):6.2f} {statistics.median(values):6.2f} {max(values):6.2f}"
+        )
+    ratio = statistics.median(times["this tree"]) / statistics.median(times["baseline"])
+    print(f"{kind}: this tree / baseline, medians: {ratio:.3f}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="runs per measurement [5]")
@@ -125,10 +151,24 @@ def main(argv: list[str] | None = None) -> int:
         action="append",
         help="template model_kind to measure, repeatable [dataframe, agent, langchain]",
     )
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        metavar="TREE",
+        help="another checkout of this repository (e.g. `git worktree add ../base main`): time "
+        "its warm validate against this tree's, alternately, instead of the usual table",
+    )
     args = parser.parse_args(argv)
     kinds = args.kind or ["dataframe", "agent", "langchain"]
     env = {**os.environ, "PATH": os.environ.get("PATH", "")}
     work = Path(tempfile.mkdtemp(prefix="mfc-bench-"))
+    if args.baseline:
+        try:
+            for kind in kinds:
+                side_by_side(kind, args.runs, work, env, args.baseline.resolve())
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        return 0
     try:
         rows = [
             row

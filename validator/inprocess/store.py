@@ -55,11 +55,32 @@ def resolve_tracking_uri(root: Path, given: str | None) -> tuple[str, bool]:
 
 def prepare_default_store(root: Path) -> Path:
     store = root / STORE_DIR
-    store.mkdir(exist_ok=True)
-    ignore = store / ".gitignore"
-    if not ignore.exists():
-        ignore.write_text("# the embedded MLflow store of mfc-validator\n*\n", encoding="utf-8")
+    try:
+        store.mkdir(exist_ok=True)
+        ignore = store / ".gitignore"
+        if not ignore.exists():
+            ignore.write_text("# the embedded MLflow store of mfc-validator\n*\n", encoding="utf-8")
+    except OSError as exc:
+        raise ValidatorError(
+            f"{root}: cannot create the embedded MLflow store {STORE_DIR}/ there "
+            f"({exc.strerror}): make the project folder writable, or give a tracking store "
+            "with --tracking-uri or MLFLOW_TRACKING_URI"
+        ) from None
     return store
+
+
+@contextlib.contextmanager
+def first_use(tracking_uri: str) -> Iterator[None]:
+    """Hold a file lock beside a SQLite store while it is opened: two validations that start at
+    once on a new store create its tables once (MLflow's migrations are not safe side by side)."""
+    if not tracking_uri.startswith("sqlite:///"):
+        yield
+        return
+    from filelock import FileLock
+
+    database = Path(tracking_uri.removeprefix("sqlite:///"))  # relative: to this folder
+    with FileLock(str(database) + ".lock"):
+        yield
 
 
 @contextlib.contextmanager
@@ -173,7 +194,7 @@ def start_run(
     mlflow = import_mlflow()
     mlflow.set_tracking_uri(tracking_uri)
     try:
-        with quiet():
+        with quiet(), first_use(tracking_uri):
             experiment_id = _experiment_id(mlflow, config, default_store)
             run = mlflow.start_run(
                 experiment_id=experiment_id, run_name=f"validate-{config.name}", tags=tags
