@@ -13,6 +13,7 @@ from typing import Any
 
 from validator.errors import ValidatorError
 from validator.project import config
+from validator.project.requirements import included
 from validator.sandbox.envcache import cache_root, early_key, this_python
 
 LIST_SCHEMA_VERSION = 1
@@ -32,6 +33,7 @@ def entry(project: str) -> dict[str, Any]:
     makes."""
     try:
         loaded, requirements = requirements_of(project)
+        folder = loaded.path(loaded.requirements).parent
     except UNREADABLE as exc:
         return {
             "project": project,
@@ -44,7 +46,7 @@ def entry(project: str) -> dict[str, Any]:
         "project": project,
         "name": loaded.name,
         "requirements": os.path.normpath(Path(project) / loaded.requirements),
-        "environment": early_key(this_python(), requirements),
+        "environment": early_key(this_python(), requirements, included(requirements, folder)),
     }
 
 

@@ -83,13 +83,16 @@ def run_many(
     return Batch(command, reports, time.perf_counter() - started)
 
 
-def _early_requirements(project: str) -> str | None:
+def _early_requirements(project: str) -> tuple[str, dict[str, bytes]] | None:
+    """PROJECT's requirements and the files they include (constraints)."""
     from validator.commands.listing import UNREADABLE, requirements_of
+    from validator.project.requirements import included
 
     try:
-        return requirements_of(project)[1]
+        loaded, text = requirements_of(project)
     except UNREADABLE:
         return None  # the project's worker says what is wrong
+    return text, included(text, loaded.path(loaded.requirements).parent)
 
 
 @contextlib.contextmanager
@@ -102,16 +105,16 @@ def _shared_sandboxes(
     from validator.sandbox.runner import Sandbox
 
     version = this_python()
-    wanted: dict[str, str] = {}
+    wanted: dict[str, tuple[str, dict[str, bytes]]] = {}
     for project in projects:
-        requirements = _early_requirements(project)
-        if requirements is not None:
-            wanted.setdefault(early_key(version, requirements), requirements)
+        found = _early_requirements(project)
+        if found is not None:
+            wanted.setdefault(early_key(version, *found), found)
     scratch = Path(tempfile.mkdtemp(prefix="mfc-shared-"))
     shared: dict[str, str] = {}
     try:
         with contextlib.ExitStack() as stack:
-            for key, requirements in wanted.items():
+            for key, (requirements, files) in wanted.items():
                 box = stack.enter_context(
                     Sandbox(
                         sys.executable,
@@ -120,6 +123,7 @@ def _shared_sandboxes(
                         [],
                         use_cache=options.use_cache,
                         progress=progress,
+                        included=files,
                     )
                 )
                 ready = scratch / f"{key}.json"

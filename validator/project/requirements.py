@@ -4,7 +4,9 @@ key and the probe's results all read requirements through it."""
 
 from __future__ import annotations
 
+import contextlib
 import re
+from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
@@ -99,6 +101,27 @@ def requirement_lines(text: str) -> list[str]:
     """Every logical line (requirements and options), comments dropped: what an environment
     built from TEXT depends on."""
     return [line for _, line in logical_lines(text)]
+
+
+# options that name another file, read relative to the requirements file: MLflow logs a
+# constraints file beside requirements.txt (`-c constraints.txt` in pip_requirements)
+INCLUDES = ("-c", "--constraint", "-r", "--requirement")
+
+
+def included(text: str, folder: Path) -> dict[str, bytes]:
+    """{name as written: content} of the files TEXT includes that exist in FOLDER, beside it
+    (names that leave FOLDER are left to the installer, which says they are missing)."""
+    found: dict[str, bytes] = {}
+    for line in requirement_lines(text):
+        if not line.startswith("-"):
+            continue
+        name, value = option(line)
+        relative = Path(value)
+        if name not in INCLUDES or not value or relative.is_absolute() or ".." in relative.parts:
+            continue
+        with contextlib.suppress(OSError):
+            found[value] = (folder / relative).read_bytes()
+    return found
 
 
 def requirement_names(text: str) -> set[str]:

@@ -21,7 +21,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -67,13 +67,22 @@ def cache_root() -> Path:
     return base / "mfc-validator"
 
 
-def environment_key(python_version: str, installer: str, requirements: str) -> str:
-    identity = {
+def environment_key(
+    python_version: str,
+    installer: str,
+    requirements: str,
+    included: Mapping[str, bytes] | None = None,
+) -> str:
+    identity: dict[str, object] = {
         "python": python_version,
         "platform": f"{sys.platform}-{platform.machine()}",
         "installer": installer,
         "requirements": sorted(requirement_lines(requirements)),
     }
+    if included:  # the constraints (or other files) the requirements name, by content
+        identity["included"] = {
+            name: hashlib.sha256(content).hexdigest() for name, content in sorted(included.items())
+        }
     digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
     return f"py{python_version}-{installer}-{digest[:16]}"
 
@@ -82,9 +91,12 @@ def this_python() -> str:
     return f"{sys.version_info.major}.{sys.version_info.minor}"
 
 
-def early_key(python_version: str, requirements: str) -> str:
-    """The key of the environment that `prepare` will build or find for REQUIREMENTS."""
-    return environment_key(python_version, "uv" if find_uv() else "pip", requirements)
+def early_key(
+    python_version: str, requirements: str, included: Mapping[str, bytes] | None = None
+) -> str:
+    """The key of the environment that `prepare` will build or find for REQUIREMENTS and the
+    files it INCLUDED."""
+    return environment_key(python_version, "uv" if find_uv() else "pip", requirements, included)
 
 
 class Cancelled(Exception):
@@ -256,11 +268,13 @@ def prepare(
     progress: Progress,
     scratch: Path,
     canceller: Canceller | None = None,
+    included: Mapping[str, bytes] | None = None,
 ) -> Environment:
-    """An environment with REQUIREMENTS installed: from the cache, or built now."""
+    """An environment with REQUIREMENTS installed: from the cache, or built now. INCLUDED: the
+    files it names (constraints), written beside it already."""
     canceller = canceller or Canceller()
     installer = "uv" if find_uv() else "pip"
-    key = early_key(python_version, requirements.read_text(encoding="utf-8"))
+    key = early_key(python_version, requirements.read_text(encoding="utf-8"), included)
     count = len(requirement_lines(requirements.read_text(encoding="utf-8")))
     what = f"Python {python_version}, {installer}, {count} requirements"
     envs = cache_root() / "envs"

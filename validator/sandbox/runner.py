@@ -74,12 +74,14 @@ class Sandbox:
         offline: bool = False,
         max_memory: int | None = None,
         shared: Path | None = None,
+        included: dict[str, bytes] | None = None,
     ) -> None:
         self.python = python
         self.max_memory = max_memory  # bytes of address space the probe may use
         self.offline = offline  # every connection the model opens fails at once
         self.python_version = python_version
         self.requirements_text = requirements_text
+        self.included = included or {}  # the files the requirements name, e.g. constraints.txt
         self.declared = declared
         self.use_cache = use_cache
         self.progress = progress
@@ -115,6 +117,9 @@ class Sandbox:
         try:
             requirements = self.scratch / "requirements.txt"
             requirements.write_text(self.requirements_text, encoding="utf-8")
+            for name, content in self.included.items():
+                (self.scratch / name).parent.mkdir(parents=True, exist_ok=True)
+                (self.scratch / name).write_bytes(content)
             self._env = prepare(
                 self.python,
                 self.python_version,
@@ -123,6 +128,7 @@ class Sandbox:
                 progress=self.progress,
                 scratch=self.scratch,
                 canceller=self._canceller,
+                included=self.included,
             )
             self._canceller.check()
             self._socket = self._socket_path()

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from validator.project.config import ProjectConfig
-from validator.project.requirements import requirement_lines
+from validator.project.requirements import included, requirement_lines
 from validator.report import Finding, failed, passed
 from validator.sandbox import probe_results
 from validator.sandbox.envcache import SandboxError, early_key, this_python
@@ -45,10 +45,13 @@ def _fits(box: Sandbox, model_dir: Path) -> bool:
     )
 
 
-def _sandbox(state: SandboxState, python: str, version: str, requirements: str) -> Sandbox:
-    """A sandbox for VERSION and REQUIREMENTS: the shared one where several projects' runs
-    share its environment, else one of our own."""
-    shared = state.shared.get(early_key(version, requirements))
+def _sandbox(
+    state: SandboxState, python: str, version: str, requirements: str, folder: Path
+) -> Sandbox:
+    """A sandbox for VERSION and REQUIREMENTS (read from FOLDER, with the files they include):
+    the shared one where several projects' runs share its environment, else one of our own."""
+    files = included(requirements, folder)
+    shared = state.shared.get(early_key(version, requirements, files))
     return state.stack.enter_context(
         Sandbox(
             python,
@@ -60,6 +63,7 @@ def _sandbox(state: SandboxState, python: str, version: str, requirements: str) 
             offline=state.offline,
             max_memory=state.max_memory,
             shared=Path(shared) if shared else None,
+            included=files,
         )
     )
 
@@ -68,7 +72,8 @@ def start_early(state: SandboxState) -> None:
     """Start building the sandbox for the requirements the model is about to be logged with."""
     config = state.config
     requirements = config.path(config.requirements).read_text(encoding="utf-8")
-    state.early = _sandbox(state, sys.executable, this_python(), requirements)
+    folder = config.path(config.requirements).parent
+    state.early = _sandbox(state, sys.executable, this_python(), requirements, folder)
 
 
 def stop_early(state: SandboxState) -> None:
@@ -107,7 +112,7 @@ def interpreter(state: SandboxState, model_dir: Path) -> list[Finding]:
             )
         ]
     requirements = (model_dir / "requirements.txt").read_text(encoding="utf-8")
-    state.box = _sandbox(state, python, version, requirements)
+    state.box = _sandbox(state, python, version, requirements, model_dir)
     return [passed("SBX006")]
 
 
