@@ -331,3 +331,29 @@ def test_a_batch_gives_each_project_its_verdict_whatever_one_does(tmp_path: Path
     for project in projects:
         assert "RUNNING" not in _statuses(project)
     assert list(tmp.iterdir()) == []
+
+
+def test_a_secret_the_stream_yields_is_never_shown(make_project: ProjectFactory) -> None:
+    token = f"tok{uuid.uuid4().hex}"
+    stream = (
+        "\n"
+        "    def predict_stream(self, context, model_input, params=None):\n"
+        "        import os\n"
+        "        yield 'the token is ' + os.environ['MODEL_TOKEN']\n"
+        "        yield 'and that is all'\n"
+    )
+    source = GOOD_MODEL.replace(
+        "\n\nmlflow.models.set_model", stream + "\n\nmlflow.models.set_model"
+    )
+    yaml = "name: tiny-scorer\nenv:\n  - name: MODEL_TOKEN\n    secret: true\n"
+    project = make_project({"model.py": source, "model.yaml": yaml})
+    outcome = _run(project, "--verbose", env={"MODEL_TOKEN": token})
+    check = outcome.check("SBX007")
+    assert check["status"] == "passed", outcome.printed
+    assert "the token is ***" in check["message"]
+    assert token not in outcome.printed
+    assert token not in (project.parent / f"{project.name}-report.json").read_text()
+    for path in project.rglob("*"):
+        if path.is_file():
+            assert token.encode() not in path.read_bytes(), path
+    _assert_clean(outcome, project)
