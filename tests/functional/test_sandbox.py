@@ -297,15 +297,13 @@ def test_no_cache_builds_afresh_and_keeps_nothing(
 
 
 def test_sandbox_timeout(make_project: ProjectFactory, shared_cache: Path) -> None:
-    # slow only where the caller's environment is missing, i.e. in the sandbox
-    source = with_load(
-        'if not os.environ.get("PATH_TO_NOWHERE_MFC"):\n            time.sleep(120)'
-    ).replace("import mlflow\n", "import os\nimport time\n\nimport mlflow\n")
+    # slow only in the sandbox, whose probe runs as `python -I` (the validator's workers do not)
+    source = with_load("if sys.flags.isolated:\n            time.sleep(120)").replace(
+        "import mlflow\n", "import sys\nimport time\n\nimport mlflow\n"
+    )
     project = make_project({"model.py": source})
     started = time.monotonic()
-    code, checks, _ = validate(
-        project, shared_cache, {"PATH_TO_NOWHERE_MFC": "1"}, "--timeout", "8"
-    )
+    code, checks, _ = validate(project, shared_cache, None, "--timeout", "8")
     assert code == 1
     assert "SBX004" in failures(checks)
     assert "8 s" in checks["SBX004"]["message"]
@@ -317,13 +315,11 @@ def test_output_schema_violated_in_the_sandbox(
 ) -> None:
     source = GOOD_MODEL.replace(
         'return pd.DataFrame({"score": x @ self.weights})',
-        'if os.environ.get("MFC_TEST_LOCAL_ONLY"):\n'
+        "if not sys.flags.isolated:  # the validator's workers, not the sandbox (python -I)\n"
         '            return pd.DataFrame({"score": x @ self.weights})\n'
         '        return pd.DataFrame({"label": ["high"] * len(x)})',
-    ).replace("import mlflow\n", "import os\n\nimport mlflow\n")
-    code, checks, _ = validate(
-        make_project({"model.py": source}), shared_cache, {"MFC_TEST_LOCAL_ONLY": "1"}
-    )
+    ).replace("import mlflow\n", "import sys\n\nimport mlflow\n")
+    code, checks, _ = validate(make_project({"model.py": source}), shared_cache, None)
     assert code == 1
     assert {"SIG006", "SBX005"} <= failures(checks)
     assert "output schema" in checks["SIG006"]["message"]
@@ -345,9 +341,10 @@ def test_recorded_variable_not_declared(make_project: ProjectFactory, shared_cac
         make_project({"model.py": source}), shared_cache, {"SCORER_API_KEY": "k-123456789"}
     )
     assert code == 1
-    assert {"ENV001", "ENV004", "ENV005"} <= failures(checks)
-    assert "SCORER_API_KEY" in checks["ENV005"]["message"]
-    assert checks["ENV005"]["location"] == "environment_variables.txt"
+    assert {"ENV001", "ENV004"} <= failures(checks)
+    # the model is logged with only what model.yaml declares (as serving would give it), so
+    # MLflow never sees the undeclared key set and does not record it
+    assert checks["ENV005"]["status"] == "passed"
 
 
 def test_secret_mlflow_does_not_record_warns(

@@ -36,6 +36,7 @@ from typing import Any, NoReturn
 _HEADER = struct.Struct(">Q")
 _OUTPUT_KEPT = 16 * 1024  # the last bytes a worker printed, for a message that needs them
 _MAX_FDS = 2
+_ZYGOTE_GRACE_S = 2.0  # how long a closed zygote may take to end its workers and go
 
 
 class ChildFailed(Exception):
@@ -374,8 +375,14 @@ class Zygote:
         for worker in self.workers:
             worker.close()
         self.conn.close()  # the zygote kills what is left and goes
+        deadline = time.monotonic() + _ZYGOTE_GRACE_S
         with contextlib.suppress(ChildProcessError):
-            os.waitpid(self.pid, 0)
+            while os.waitpid(self.pid, os.WNOHANG) == (0, 0):
+                if time.monotonic() > deadline:  # still importing: it has no worker of ours
+                    _kill_group(self.pid)
+                    os.waitpid(self.pid, 0)
+                    break
+                time.sleep(0.01)
 
 
 @dataclass

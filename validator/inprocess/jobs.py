@@ -14,6 +14,7 @@ them: the run ends only as the validator says.
 from __future__ import annotations
 
 import dataclasses
+import os
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -101,7 +102,9 @@ def evaluate(config: ProjectConfig) -> tuple[list[Finding], dict[str, float]]:
     assert _LOGGED is not None, "check first"
     child.mark("evaluate")
     mlflow = import_mlflow()
-    # mlflow.models.evaluate logs to a run: a store of this worker's own, thrown away
+    # mlflow.models.evaluate logs to a run: a store of this worker's own, thrown away (a file
+    # store: no database to create; MLflow 3.x asks for the opt-in)
+    os.environ["MLFLOW_ALLOW_FILE_STORE"] = "true"
     mlflow.set_tracking_uri(Path(tempfile.mkdtemp(prefix="mfc-evaluate-")).as_uri())
     metrics: dict[str, float] = {}
     findings = evaluation.run(config, _LOGGED, metrics)
