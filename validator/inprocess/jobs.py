@@ -13,6 +13,7 @@ them: the run ends only as the validator says.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import os
 import tempfile
@@ -105,9 +106,16 @@ def evaluate(config: ProjectConfig) -> tuple[list[Finding], dict[str, float]]:
     # mlflow.models.evaluate logs to a run: a store of this worker's own, thrown away (a file
     # store: no database to create; MLflow 3.x asks for the opt-in)
     os.environ["MLFLOW_ALLOW_FILE_STORE"] = "true"
-    mlflow.set_tracking_uri(Path(tempfile.mkdtemp(prefix="mfc-evaluate-")).as_uri())
+    # (a folder it makes itself, with its Default experiment)
+    store = Path(tempfile.mkdtemp(prefix="mfc-evaluate-")) / "mlruns"
+    mlflow.set_tracking_uri(store.as_uri())
+    # the logged model lives in the caller's store, which this worker does not reach: the
+    # metrics are linked to the validation's run by the validator, not to the model here
+    unlinked = copy.copy(_LOGGED.model)
+    if hasattr(unlinked, "_model_id"):  # PyFuncModel's (MLflow 3): evaluate links to it
+        unlinked._model_id = None
     metrics: dict[str, float] = {}
-    findings = evaluation.run(config, _LOGGED, metrics)
+    findings = evaluation.run(config, dataclasses.replace(_LOGGED, model=unlinked), metrics)
     return findings, metrics
 
 
