@@ -82,10 +82,12 @@ class Proxy:
             threading.Thread(target=self._pump, args=(upstream, client), daemon=True).start()
 
     def _requests(self, client: socket.socket, upstream: socket.socket) -> None:
+        tail = b""  # a pattern may straddle two reads (a busy machine splits requests)
         with contextlib.suppress(OSError):
             while chunk := client.recv(65536):
+                seen, tail = tail + chunk, (tail + chunk)[-256:]
                 for pattern, action in self.rules:
-                    if pattern in chunk:
+                    if pattern in seen:
                         self.seen.append(pattern)
                         if action == "500":
                             client.sendall(ERROR_500)
