@@ -7,9 +7,12 @@ from __future__ import annotations
 import contextlib
 import http.server
 import socket
+import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 ERROR_500 = b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
 
@@ -183,3 +186,22 @@ def auth_config(folder: Path, admin: str) -> Path:
         encoding="utf-8",
     )
     return path
+
+
+@contextlib.contextmanager
+def tmpfs(folder: Path, options: str) -> Iterator[Path]:
+    """A tmpfs mounted at FOLDER with OPTIONS (root only; the test is skipped elsewhere)."""
+    folder.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], timeout=30, check=False)

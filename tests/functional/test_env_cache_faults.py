@@ -5,36 +5,16 @@ skipped, and a cache path under a file stands in for the read-only one."""
 
 from __future__ import annotations
 
-import contextlib
-import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.functional.faults import tmpfs
 from validator.errors import ValidatorError
 from validator.sandbox import envcache
 
 pytestmark = pytest.mark.slow
-
-
-@contextlib.contextmanager
-def tmpfs(folder: Path, options: str) -> Iterator[Path]:
-    folder.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
-    try:
-        yield folder
-    finally:
-        subprocess.run(["umount", "-l", str(folder)], timeout=30, check=False)
 
 
 def prepare(requirements: str, tmp_path: Path, messages: list[str]) -> envcache.Environment:

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ProjectFactory, run_cli
+from tests.functional.faults import tmpfs
 
 pytestmark = pytest.mark.slow
 
@@ -47,23 +48,11 @@ def test_two_first_validations_at_once_both_pass(make_project: ProjectFactory) -
 @contextlib.contextmanager
 def _read_only_copy(project: Path, folder: Path) -> Iterator[Path]:
     """PROJECT copied onto a tmpfs at FOLDER, then made read-only (root only; else skipped)."""
-    folder.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(folder)],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
-    try:
+    with tmpfs(folder, "size=4m"):
         copy = folder / project.name
         shutil.copytree(project, copy)
         subprocess.run(["mount", "-o", "remount,ro", str(folder)], timeout=30, check=True)
         yield copy
-    finally:
-        subprocess.run(["umount", "-l", str(folder)], timeout=30, check=False)
 
 
 def test_a_read_only_project_folder_is_one_line(
