@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+# the validator's embedded MLflow store, in the project folder: never shipped, whatever
+# code_paths says (see inprocess.log_model)
+EMBEDDED_STORE = ".mlflow"
 # caches, version control, virtualenvs and MLflow stores: never the model's own code or data
 SKIPPED_DIRS = frozenset(
     {

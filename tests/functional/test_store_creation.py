@@ -65,3 +65,21 @@ def test_a_read_only_project_folder_is_one_line(
     (line,) = result.stderr.strip().splitlines()
     assert "cannot create the embedded MLflow store .mlflow/" in line
     assert "Read-only file system" in line and "--tracking-uri" in line
+
+
+def test_the_embedded_store_never_ships_whatever_code_paths_says(
+    make_project: ProjectFactory,
+) -> None:
+    project = make_project({"model.yaml": 'name: tiny-scorer\ncode_paths: ["."]\n'})
+    for _ in range(2):  # the second run finds the store there from the start
+        result = run_cli("validate", str(project), "--format", "json")
+        assert result.returncode == 0, result.stdout + result.stderr
+        report = json.loads(result.stdout)
+        assert not any(
+            check["code"] == "CFG004" and check["status"] == "warning" for check in report["checks"]
+        ), report
+    codes = list((project / ".mlflow").rglob("artifacts/code"))
+    assert len(codes) == 2  # one logged model a run, each with the project's files
+    for code in codes:
+        assert (code / project.name / "model.py").is_file()
+        assert not (code / project.name / ".mlflow").exists()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import fnmatch
 from pathlib import PurePosixPath
 
+from validator.paths import EMBEDDED_STORE
 from validator.project.shipped import Entry, Escape, ShippedFile
 from validator.project.sources import Project
 from validator.report import Finding, failed, ran, warning
@@ -147,6 +148,8 @@ def _cache_dirs(entry: Entry) -> list[Finding]:
     for file in entry.files:
         parts = PurePosixPath(file.shown).parts
         for index, part in enumerate(parts[:-1]):
+            if index == 0 and part == EMBEDDED_STORE and entry.key == "code_paths":
+                break  # the validator's own store: left out of the copy (inprocess.log_model)
             if part in CACHE_DIRS:
                 found.setdefault("/".join(parts[: index + 1]), []).append(file)
                 break

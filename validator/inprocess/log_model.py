@@ -20,7 +20,7 @@ from validator.checks.input_example import FORMATS, LLM_KEYS
 from validator.errors import ValidatorError
 from validator.inprocess import child, type_hints
 from validator.inprocess.server_check import StoreFailed, store_failure
-from validator.inprocess.store import ValidationRun, quiet
+from validator.inprocess.store import STORE_DIR, ValidationRun, quiet
 from validator.json_compare import unstable_paths
 from validator.project.config import ProjectConfig
 from validator.report import Finding, failed, passed, skipped, warning
@@ -116,6 +116,32 @@ def _without_requirement_scan() -> Iterator[None]:
     finally:
         for module, original in zip(modules, saved, strict=True):
             module.warn_dependency_requirement_mismatches = original
+
+
+@contextlib.contextmanager
+def _never_shipping(store: Path) -> Iterator[None]:
+    """Leave the embedded store (STORE) out of MLflow's copy of a code_paths folder that holds
+    it (`code_paths: ["."]`): every earlier model and the database would ship with the model.
+    MLflow copies folders with shutil.copytree, in this worker only while it logs."""
+    original = shutil.copytree
+    store = store.resolve()
+
+    def copytree(
+        src: Any, dst: Any, symlinks: bool = False, ignore: Any = None, **kwargs: Any
+    ) -> Any:
+        def ignored(folder: str, names: list[str]) -> set[str]:
+            left_out = set(ignore(folder, names)) if ignore is not None else set()
+            if Path(folder).resolve() == store.parent and store.name in names:
+                left_out.add(store.name)
+            return left_out
+
+        return original(src, dst, symlinks, ignored, **kwargs)
+
+    shutil.copytree = copytree  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        shutil.copytree = original
 
 
 def _script_failure(exc: BaseException, config: ProjectConfig, extra_roots: list[Path]) -> Finding:
@@ -238,7 +264,12 @@ def log(
     payload = json.loads((root / config.input_example).read_text(encoding="utf-8"))
     params = payload.get("params")
     data = {key: value for key, value in payload.items() if key != "params"}
-    with quiet(), _as_if_run_from(root), _without_requirement_scan():
+    with (
+        quiet(),
+        _as_if_run_from(root),
+        _without_requirement_scan(),
+        _never_shipping(root / STORE_DIR),
+    ):
         try:
             info = _log_with_flavor(mlflow, config, _logging_example(payload, data, params))
         except BaseException as exc:  # SystemExit from the script too

@@ -17,9 +17,10 @@ from typing import Any
 
 from validator.errors import ValidatorError
 from validator.inprocess.server_check import shown_uri
+from validator.paths import EMBEDDED_STORE
 from validator.project.config import ProjectConfig
 
-STORE_DIR = ".mlflow"
+STORE_DIR = EMBEDDED_STORE
 REPORT_DIR = "validation"  # the run's artifact folder for the report
 
 
