@@ -79,7 +79,8 @@ REGISTRY: tuple[Code, ...] = (
       "a file or folder `model.yaml` names does not exist (exit status 2)", blocking=True),
     _("SCR001", "script", "script", "the script compiles",
       "the script does not compile: a syntax error, or what Python refuses when it compiles "
-      "(`return` outside a function, a late `from __future__` import, …), with file and line",
+      "(`return` outside a function, a late `from __future__` import, …), with file and line; "
+      "or it nests deeper than 500 levels",
       blocking=True),
     _("SCR002", "script", "script", "the script calls mlflow.models.set_model at module level",
       "the script never calls `mlflow.models.set_model`", blocking=True),
@@ -100,7 +101,8 @@ REGISTRY: tuple[Code, ...] = (
       "the logged model's `predict` raised on the input example in-process (warning: its output "
       "cannot be turned into JSON)"),
     _("SIG001", "signature", "input_example", "the input example is a JSON object",
-      "the input example is not a JSON object", blocking=True),
+      "the input example is not a JSON object: not JSON, a key repeated in one object, over "
+      "20 MB, or nested deeper than 100 levels", blocking=True),
     _("SIG002", "signature", "input_example",
       "the input example has exactly one serving format key",
       "the input example does not have exactly one of `dataframe_split`, `dataframe_records`, "
