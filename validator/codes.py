@@ -129,8 +129,8 @@ REGISTRY: tuple[Code, ...] = (
       "no import is optional (guarded by try/except ImportError)",
       "an import guarded by `try/except ImportError` that no requirement provides (warning)"),
     _("DEP005", "dependencies", "dependencies", "every requirement line is valid",
-      "a requirements line is invalid, editable, a local path or an unknown option (an index "
-      "option: warning)"),
+      "a requirements line is invalid, editable, a local path or `file:` URL (`name @ "
+      "file:///…`), or an unknown option (an index option: warning)"),
     _("DEP006", "dependencies", "dependencies", "every requirement is pinned with ==",
       "a requirement is not pinned with `==` or `===` (warning)"),
     _("DEP007", "dependencies", "dependencies", "mlflow is a requirement",
@@ -221,6 +221,11 @@ REGISTRY: tuple[Code, ...] = (
       "the `mfc-validate` hook in `.pre-commit-config.yaml` lists `additional_dependencies` that "
       "differ from the requirements file: a missing, extra or differently pinned distribution "
       "(warning)"),
+    _("DEP013", "dependencies", "dependencies", "no requirement line carries a credential",
+      "a requirements line has a URL with a credential in it (`https://user:token@host`, in an "
+      "index URL, `--find-links`, a VCS URL or `name @ URL`): checked before anything is "
+      "logged; the credential is never shown, and the hint says where the installer takes it "
+      "from instead", blocking=True),
     _("NET001", "network", "probe",
       "every host the model contacts is declared in model.yaml network",
       "the model contacted a host (name lookup or connection) that `model.yaml` `network` does "
