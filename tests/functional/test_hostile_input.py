@@ -9,6 +9,7 @@ import json
 import time
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree as ET
 
 import pytest
 
@@ -139,3 +140,22 @@ def test_a_name_mlflow_refuses_exits_2(make_project: ProjectFactory) -> None:
     assert line.startswith("mfc-validator: error: model.yaml:1: 'name' 'team/demand-forecast'")
     assert "refuses names with '/' or ':'" in line
     assert "e.g. team-demand-forecast" in line
+
+
+def test_control_characters_reach_neither_the_terminal_nor_broken_xml(
+    make_project: ProjectFactory, tmp_path: Path
+) -> None:
+    line = "pandas\x1b]0;pwned\x07\x1b[2J\x1b[31m=3.1.1\x00\x0b"
+    project = make_project({"requirements.txt": f"mlflow==3.17.2\nnumpy==2.4.6\n{line}\n"})
+    text = run_cli("check", str(project), timeout=60)
+    assert text.returncode == 1, text.stdout + text.stderr
+    assert "FAIL DEP005 requirements.txt has 'pandas=3.1.1'" in text.stdout
+    assert "\x1b" not in text.stdout + text.stderr and "\x07" not in text.stdout
+    junit = tmp_path / "report.xml"
+    result = run_cli("check", str(project), "--format", "junit", "--output", str(junit))
+    assert result.returncode == 1
+    root = ET.parse(junit).getroot()
+    [failure] = root.findall(
+        "./testsuite/testcase[@name='DEP005 every requirement line is valid']/failure"
+    )
+    assert "pandas\\x1b]0;pwned\\x07" in failure.get("message", "")
