@@ -100,3 +100,14 @@ def test_a_huge_number_is_refused_not_raised() -> None:
 def test_valid_json_loads() -> None:
     payload = {"dataframe_split": {"columns": ["a"], "data": [[1.0]]}}
     assert bounded.load_json(json.dumps(payload), "x.json") == payload
+
+
+def test_an_error_quoting_control_characters_stays_one_line(tmp_path: Path) -> None:
+    from validator.errors import ValidatorError
+    from validator.project import config
+
+    (tmp_path / "model.yaml").write_text('"\\r\\n\\u2028\\e[2J": 1\n')
+    with pytest.raises(ValidatorError) as raised:
+        config.load(tmp_path)
+    assert str(raised.value).startswith("model.yaml:1: unknown key '\\r\\n\\u2028\\x1b[2J'")
+    assert len(str(raised.value).splitlines()) == 1

@@ -393,6 +393,10 @@ CREDENTIALS = [
     (f"private @ git+https://oauth2:{TOKEN}@gitlab.example.com/o/r.git@v1.0", "git+https://***@"),
     (f"private @ git+https://{TOKEN}@github.com/o/r.git@{'a' * 40}", "git+https://***@github"),
     (f"private @ https://bot:{TOKEN}@files.example.com/private-1.0-py3-none-any.whl", "***@"),
+    # an option after a requirement (DEP005 quotes it too), as the fuzz test found
+    (f"numpy==2.4.6 --extra-index-url https://bot:{TOKEN}@pypi.example.com/simple", "***@pypi"),
+    (f"-i mlflow==3.17.2https://{TOKEN}@pypi.example.com/simple", "2https://***@pypi"),
+    (f"-i https://bot:{TOKEN}@x@pypi.example.com/simple", "https://***@pypi"),  # '@' unencoded
 ]
 
 

@@ -102,7 +102,8 @@ class _Reader:
     def problem(self, line: _Line, message: str, hint: str, *, fatal: bool = True) -> None:
         make = failed if fatal else warning
         where = line.where if line.number else line.relative
-        self.requirements.findings.append(make("DEP005", message, where, hint))
+        # whatever part of the line the message quotes, a credential in it is never shown
+        self.requirements.findings.append(make("DEP005", redact(message), where, hint))
 
     def credential(self, line: _Line) -> None:
         self.requirements.findings.append(

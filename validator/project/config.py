@@ -16,7 +16,14 @@ from validator.errors import ValidatorError
 from validator.project import bounded
 from validator.project.evaluation_config import Evaluation
 from validator.project.evaluation_config import parse as parse_evaluation
-from validator.project.yaml_values import fail, relative_path, string_map, type_name, unknown
+from validator.project.yaml_values import (
+    fail,
+    one_line,
+    relative_path,
+    string_map,
+    type_name,
+    unknown,
+)
 
 CONFIG_FILE = "model.yaml"
 ENV_KEYS = ("name", "description", "secret", "required")
@@ -320,7 +327,7 @@ def _yaml_problem(shown: str, exc: yaml.YAMLError) -> str:
     mark = getattr(exc, "problem_mark", None)
     place = f"{shown}:{mark.line + 1}" if mark else shown
     problem = getattr(exc, "problem", None) or str(exc)
-    return f"{place}: not valid YAML ({problem})"
+    return f"{place}: not valid YAML ({' '.join(str(problem).split())})"  # one line
 
 
 def _read(root: Path) -> tuple[dict[str, Any], dict[str, int]]:
@@ -351,7 +358,15 @@ def _read(root: Path) -> tuple[dict[str, Any], dict[str, int]]:
 
 
 def load(root: Path) -> ProjectConfig:
-    """Load ROOT/model.yaml; raise ValidatorError naming the file and key on any problem."""
+    """Load ROOT/model.yaml; raise ValidatorError naming the file and key on any problem, in one
+    line whatever the file holds."""
+    try:
+        return _load(root)
+    except ValidatorError as exc:
+        raise ValidatorError(one_line(str(exc))) from None
+
+
+def _load(root: Path) -> ProjectConfig:
     data, lines = _read(root)
 
     def where(key: str) -> str:

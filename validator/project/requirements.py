@@ -18,14 +18,14 @@ PER_REQUIREMENT = ("--hash", "--config-settings", "--global-option", "--install-
 _SIMPLE = re.compile(r"^([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(===?)\s*(\d+(?:\.\d+)*)$")
 _EXACT_URL = re.compile(r"(\.whl|\.tar\.gz|\.zip)(#.*)?$|@[0-9a-f]{40}$")
 # scheme://userinfo@host: the userinfo is a credential when it holds a password (user:token), or
-# over http(s) on its own (a token given as the user name); ssh's `git@` is a user, not a secret
-_USERINFO = re.compile(r"\b([A-Za-z][A-Za-z0-9+.-]*)://([^/@\s]+)@")
+# on its own (a token given as the user name) but over ssh, whose `git@` is a user, not a secret
+_USERINFO = re.compile(r"([^\s:/]*)://([^/\s]+)@")
 _URL_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
 
 
 def _redacted(match: re.Match[str]) -> str:
     scheme, userinfo = match.group(1), match.group(2)
-    if ":" in userinfo or scheme.lower().split("+")[-1] in ("http", "https"):
+    if ":" in userinfo or scheme.lower().split("+")[-1] != "ssh":
         return f"{scheme}://***@"
     return match.group(0)
 

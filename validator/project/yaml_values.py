@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 import difflib
+import re
 
 from validator.errors import ValidatorError
+
+# what would break a one-line message apart, or act on a terminal: shown escaped, as \r or \x1b
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def one_line(text: str) -> str:
+    """TEXT with each control character (newlines too) written as its escape."""
+    return _CONTROL.sub(lambda match: ascii(match.group(0))[1:-1], text)
 
 
 def fail(where: str, message: str) -> ValidatorError:
