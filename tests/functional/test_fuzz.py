@@ -54,7 +54,7 @@ scalars = st.one_of(
     st.integers(),
     st.floats(allow_nan=False, allow_infinity=False),
     st.text(max_size=20),
-    st.sampled_from((*FILES, "..", "/etc/passwd", "../x", ".", "", "a/b", "x:y", "~")),
+    st.sampled_from((*FILES, "..", "/etc/passwd", "../x", ".", "", "a/b", "x:y", "~", "a\x00b")),
 )
 values = st.recursive(
     scalars,

@@ -111,3 +111,14 @@ def test_an_error_quoting_control_characters_stays_one_line(tmp_path: Path) -> N
         config.load(tmp_path)
     assert str(raised.value).startswith("model.yaml:1: unknown key '\\r\\n\\u2028\\x1b[2J'")
     assert len(str(raised.value).splitlines()) == 1
+
+
+@pytest.mark.parametrize("key", ["script", "model_config", "code_paths", "artifacts"])
+def test_a_path_holding_a_nul_is_refused(tmp_path: Path, key: str) -> None:
+    from validator.errors import ValidatorError
+    from validator.project import config
+
+    value = {"code_paths": '["a\\0b"]', "artifacts": '{x: "a\\0b"}'}.get(key, '"a\\0b"')
+    (tmp_path / "model.yaml").write_text(f"name: x\n{key}: {value}\n")
+    with pytest.raises(ValidatorError, match="holds a NUL character, which no path can hold"):
+        config.load(tmp_path)

@@ -422,7 +422,7 @@ def _inside(config: ProjectConfig, relative: str) -> Path | None:
     path = config.path(relative)
     try:
         inside = path.resolve().is_relative_to(config.root.resolve())
-    except (OSError, RuntimeError):  # a symlink loop
+    except (OSError, RuntimeError, ValueError):  # a symlink loop, a NUL in the path
         return None
     return path if inside and path.is_file() else None
 

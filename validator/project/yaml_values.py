@@ -41,6 +41,8 @@ def unknown(key: str, allowed: tuple[str, ...]) -> str:
 def relative_path(value: object, where: str, key: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise fail(where, f"'{key}' must be a relative path (a string), got {type_name(value)}")
+    if "\0" in value:
+        raise fail(where, f"'{key}' holds a NUL character, which no path can hold")
     # an absolute path, or one that leaves the project, fails CFG002 (validator.checks.shipping)
     return value
 
