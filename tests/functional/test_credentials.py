@@ -56,4 +56,7 @@ def test_a_credential_fails_dep013_and_is_never_shown(
         assert not (project / ".mlflow").exists()
         skipped = {c["code"] for c in report["checks"] if c["status"] == "skipped"}
         assert {"SCR007", "SBX001"} <= skipped
+        # the scan of shipped files finds it too
+        [scan] = [c for c in report["checks"] if c["code"] == "ENV010"]
+        assert scan["status"] == "failed" and "Basic Auth Credentials" in scan["message"]
     assert list(scratch.iterdir()) == []
