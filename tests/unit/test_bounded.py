@@ -114,11 +114,20 @@ def test_an_error_quoting_control_characters_stays_one_line(tmp_path: Path) -> N
 
 
 @pytest.mark.parametrize("key", ["script", "model_config", "code_paths", "artifacts"])
-def test_a_path_holding_a_nul_is_refused(tmp_path: Path, key: str) -> None:
+@pytest.mark.parametrize(
+    ("path", "problem"),
+    [
+        ("a\\0b", "holds a NUL character, which no path can hold"),
+        ("d/" + "a" * 256, "holds a name longer than 255 bytes"),
+    ],
+)
+def test_a_path_no_file_system_holds_is_refused(
+    tmp_path: Path, key: str, path: str, problem: str
+) -> None:
     from validator.errors import ValidatorError
     from validator.project import config
 
-    value = {"code_paths": '["a\\0b"]', "artifacts": '{x: "a\\0b"}'}.get(key, '"a\\0b"')
+    value = {"code_paths": f'["{path}"]', "artifacts": f'{{x: "{path}"}}'}.get(key, f'"{path}"')
     (tmp_path / "model.yaml").write_text(f"name: x\n{key}: {value}\n")
-    with pytest.raises(ValidatorError, match="holds a NUL character, which no path can hold"):
+    with pytest.raises(ValidatorError, match=problem):
         config.load(tmp_path)

@@ -351,6 +351,7 @@ def test_unpinned_requirement_is_a_warning(tmp_path: Path, line: str) -> None:
         ("pandas==3.1.1 --no-deps", "failed"),
         ("-r missing.txt", "failed"),
         ("-c missing.txt", "failed"),
+        ("-r " + "a" * 300 + ".txt", "failed"),  # a name too long for the file system
         ("--index-url https://pypi.example.com/simple", "warning"),
         ("--extra-index-url=https://pypi.example.com/simple", "warning"),
         ("-f ./wheels", "warning"),

@@ -70,6 +70,13 @@ class _Line(NamedTuple):
         return redact(self.text)
 
 
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except (OSError, ValueError):  # a name too long, a NUL in it
+        return False
+
+
 class _Reader:
     def __init__(self, project: Project) -> None:
         self.project = project
@@ -178,7 +185,7 @@ class _Reader:
         name, value = option(line.text)
         if name in _INCLUDE_OPTIONS:
             included = line.path.parent / value
-            if not value or not included.is_file():
+            if not value or not _is_file(included):
                 self.problem(
                     line,
                     f"{line.relative} has '{line.shown}', which names a file that does not exist",

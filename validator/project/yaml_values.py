@@ -7,6 +7,7 @@ import re
 
 from validator.errors import ValidatorError
 
+NAME_MAX = 255  # bytes of one file or folder name (ext4, APFS, NTFS): a longer one is ENAMETOOLONG
 # what would break a one-line message apart, or act on a terminal: shown escaped, as \r or \x1b
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
@@ -43,6 +44,10 @@ def relative_path(value: object, where: str, key: str) -> str:
         raise fail(where, f"'{key}' must be a relative path (a string), got {type_name(value)}")
     if "\0" in value:
         raise fail(where, f"'{key}' holds a NUL character, which no path can hold")
+    if any(len(part.encode("utf-8", "surrogatepass")) > NAME_MAX for part in value.split("/")):
+        raise fail(
+            where, f"'{key}' holds a name longer than {NAME_MAX} bytes, which no file system holds"
+        )
     # an absolute path, or one that leaves the project, fails CFG002 (validator.checks.shipping)
     return value
 
