@@ -50,6 +50,10 @@ KEYS = (
 )  # fmt: skip
 FILES = ("model.py", "helpers.py", "requirements.txt", "input_example.json", "model.yaml")
 
+# paths that leave the project, name nothing, or no file system holds
+PATHS = (*FILES, "..", "/etc/passwd", "../x", ".", "", "a/b", "x:y", "~", "a\0b")
+PATHS += ("a" * 300, "a/" * 1100)
+
 # -- values ------------------------------------------------------------------------------------
 
 scalars = st.one_of(
@@ -58,7 +62,7 @@ scalars = st.one_of(
     st.integers(),
     st.floats(allow_nan=False, allow_infinity=False),
     st.text(max_size=20),
-    st.sampled_from((*FILES, "..", "/etc/passwd", "../x", ".", "", "a/b", "x:y", "~", "a\x00b")),
+    st.sampled_from(PATHS),
 )
 values = st.recursive(
     scalars,

@@ -119,6 +119,7 @@ def test_an_error_quoting_control_characters_stays_one_line(tmp_path: Path) -> N
     [
         ("a\\0b", "holds a NUL character, which no path can hold"),
         ("d/" + "a" * 256, "holds a name longer than 255 bytes"),
+        ("a/" * 1100, "is longer than 2,048 bytes"),
     ],
 )
 def test_a_path_no_file_system_holds_is_refused(

@@ -19,14 +19,14 @@ _SIMPLE = re.compile(r"^([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(===?)\s*
 _EXACT_URL = re.compile(r"(\.whl|\.tar\.gz|\.zip)(#.*)?$|@[0-9a-f]{40}$")
 # scheme://userinfo@host: the userinfo is a credential when it holds a password (user:token), or
 # on its own (a token given as the user name) but over ssh, whose `git@` is a user, not a secret
-_USERINFO = re.compile(r"([^\s:/]*)://([^/\s]+)@")
+_USERINFO = re.compile(r"([^\s:/]*:)?//([^/\s]+)@")  # also `//user@host`, a URL's authority
 _URL_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
 
 
 def _redacted(match: re.Match[str]) -> str:
-    scheme, userinfo = match.group(1), match.group(2)
-    if ":" in userinfo or scheme.lower().split("+")[-1] != "ssh":
-        return f"{scheme}://***@"
+    scheme, userinfo = match.group(1) or "", match.group(2)
+    if ":" in userinfo or scheme.lower().rstrip(":").split("+")[-1] != "ssh":
+        return f"{scheme}//***@"
     return match.group(0)
 
 

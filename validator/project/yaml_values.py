@@ -7,7 +7,10 @@ import re
 
 from validator.errors import ValidatorError
 
-NAME_MAX = 255  # bytes of one file or folder name (ext4, APFS, NTFS): a longer one is ENAMETOOLONG
+# bytes of one file or folder name (ext4, APFS, NTFS), and of a whole path (Linux), the project
+# folder's included: longer is ENAMETOOLONG
+NAME_MAX = 255
+PATH_MAX = 4096
 # what would break a one-line message apart, or act on a terminal: shown escaped, as \r or \x1b
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
@@ -48,6 +51,8 @@ def relative_path(value: object, where: str, key: str) -> str:
         raise fail(
             where, f"'{key}' holds a name longer than {NAME_MAX} bytes, which no file system holds"
         )
+    if len(value.encode("utf-8", "surrogatepass")) > PATH_MAX // 2:
+        raise fail(where, f"'{key}' is longer than {PATH_MAX // 2:,} bytes, which no path needs")
     # an absolute path, or one that leaves the project, fails CFG002 (validator.checks.shipping)
     return value
 
