@@ -1,8 +1,10 @@
-"""The repository's own sessions: tests, lint, demo, bench."""
+"""The repository's own sessions: tests, lint, fuzz, demo, bench."""
 
 from __future__ import annotations
 
 import json
+import os
+import random
 import time
 from pathlib import Path
 
@@ -34,6 +36,28 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     session.run("mypy")
+
+
+@nox.session
+def fuzz(session: nox.Session) -> None:
+    """The fuzz test of `check` (tests/functional/test_fuzz.py) with many more examples
+    (MFC_FUZZ_EXAMPLES, 2000 unless set) and a random seed it prints first: `nox -s fuzz --
+    --hypothesis-seed=N` runs seed N again."""
+    session.install("-e", ".[dev]")
+    arguments = list(session.posargs)
+    if not any(argument.startswith("--hypothesis-seed") for argument in arguments):
+        seed = random.randrange(2**32)
+        session.log(f"hypothesis seed {seed}: nox -s fuzz -- --hypothesis-seed={seed}")
+        arguments.append(f"--hypothesis-seed={seed}")
+    examples = os.environ.get("MFC_FUZZ_EXAMPLES", "2000")
+    session.run(
+        "python",
+        "-m",
+        "pytest",
+        "tests/functional/test_fuzz.py",
+        *arguments,
+        env={"MFC_FUZZ_EXAMPLES": examples},
+    )
 
 
 @nox.session

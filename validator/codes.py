@@ -79,7 +79,8 @@ REGISTRY: tuple[Code, ...] = (
       "a file or folder `model.yaml` names does not exist (exit status 2)", blocking=True),
     _("SCR001", "script", "script", "the script compiles",
       "the script does not compile: a syntax error, or what Python refuses when it compiles "
-      "(`return` outside a function, a late `from __future__` import, …), with file and line",
+      "(`return` outside a function, a late `from __future__` import, …), with file and line; "
+      "or it nests deeper than 500 levels",
       blocking=True),
     _("SCR002", "script", "script", "the script calls mlflow.models.set_model at module level",
       "the script never calls `mlflow.models.set_model`", blocking=True),
@@ -100,7 +101,8 @@ REGISTRY: tuple[Code, ...] = (
       "the logged model's `predict` raised on the input example in-process (warning: its output "
       "cannot be turned into JSON)"),
     _("SIG001", "signature", "input_example", "the input example is a JSON object",
-      "the input example is not a JSON object", blocking=True),
+      "the input example is not a JSON object: not JSON, a key repeated in one object, over "
+      "20 MB, or nested deeper than 100 levels", blocking=True),
     _("SIG002", "signature", "input_example",
       "the input example has exactly one serving format key",
       "the input example does not have exactly one of `dataframe_split`, `dataframe_records`, "
@@ -127,8 +129,8 @@ REGISTRY: tuple[Code, ...] = (
       "no import is optional (guarded by try/except ImportError)",
       "an import guarded by `try/except ImportError` that no requirement provides (warning)"),
     _("DEP005", "dependencies", "dependencies", "every requirement line is valid",
-      "a requirements line is invalid, editable, a local path or an unknown option (an index "
-      "option: warning)"),
+      "a requirements line is invalid, editable, a local path or `file:` URL (`name @ "
+      "file:///…`), or an unknown option (an index option: warning)"),
     _("DEP006", "dependencies", "dependencies", "every requirement is pinned with ==",
       "a requirement is not pinned with `==` or `===` (warning)"),
     _("DEP007", "dependencies", "dependencies", "mlflow is a requirement",
@@ -219,6 +221,11 @@ REGISTRY: tuple[Code, ...] = (
       "the `mfc-validate` hook in `.pre-commit-config.yaml` lists `additional_dependencies` that "
       "differ from the requirements file: a missing, extra or differently pinned distribution "
       "(warning)"),
+    _("DEP013", "dependencies", "dependencies", "no requirement line carries a credential",
+      "a requirements line has a URL with a credential in it (`https://user:token@host`, in an "
+      "index URL, `--find-links`, a VCS URL or `name @ URL`): checked before anything is "
+      "logged; the credential is never shown, and the hint says where the installer takes it "
+      "from instead", blocking=True),
     _("NET001", "network", "probe",
       "every host the model contacts is declared in model.yaml network",
       "the model contacted a host (name lookup or connection) that `model.yaml` `network` does "

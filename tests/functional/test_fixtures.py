@@ -54,6 +54,13 @@ SCENARIOS: dict[str, Expected] = {
     "dep005_invalid_requirement": Expected(
         "DEP005", "failed", 1, "requirements.txt:3", "scikit-learn=1.5.2"
     ),
+    # a wheel on this machine: it does not exist where the model is served
+    "dep005_local_wheel": Expected(
+        "DEP005", "failed", 1, "requirements.txt:3", "file:///home/me/dist/scaler_extras-1.0"
+    ),
+    "dep013_credentials_in_url": Expected(
+        "DEP013", "failed", 1, "requirements.txt:3", "https://***@pypi.example.com/simple"
+    ),
     "dep006_unpinned_requirement": Expected(
         "DEP006", "warning", 0, "requirements.txt:2", "pandas>=2.2"
     ),
@@ -79,6 +86,7 @@ HINTS = {
     "DEP002": "code_paths",
     "DEP007": "mlflow==",
     "DEP011": "safetensors",
+    "DEP013": "PIP_INDEX_URL",
     "ENV001": "SERVICE_URL",
     "SCR005": "code_paths",
 }

@@ -351,6 +351,7 @@ def test_unpinned_requirement_is_a_warning(tmp_path: Path, line: str) -> None:
         ("pandas==3.1.1 --no-deps", "failed"),
         ("-r missing.txt", "failed"),
         ("-c missing.txt", "failed"),
+        ("-r " + "a" * 300 + ".txt", "failed"),  # a name too long for the file system
         ("--index-url https://pypi.example.com/simple", "warning"),
         ("--extra-index-url=https://pypi.example.com/simple", "warning"),
         ("-f ./wheels", "warning"),
@@ -362,6 +363,70 @@ def test_invalid_lines_and_options(tmp_path: Path, line: str, status: str) -> No
     assert (finding.status, finding.location) == (status, "requirements.txt:2")
     assert line in finding.message
     assert finding.hint
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "wheel-dist @ file:///home/me/dist/wheel_dist-1.0-py3-none-any.whl",
+        "wheel-dist @ FILE:///home/me/dist/wheel_dist-1.0-py3-none-any.whl",
+        "wheel-dist @ /home/me/dist/wheel_dist-1.0-py3-none-any.whl",
+        "wheel-dist @ ./dist/wheel_dist-1.0-py3-none-any.whl",
+    ],
+)
+def test_a_local_file_after_the_name_fails(tmp_path: Path, line: str) -> None:
+    findings = check(tmp_path, requirements=f"mlflow==3.17.2\n{line}\n")
+    finding = only(findings, "DEP005")
+    assert (finding.status, finding.location) == ("failed", "requirements.txt:2")
+    assert f"'{line}', a file on this machine" in finding.message
+    assert finding.hint is not None
+    assert "code_paths" in finding.hint
+
+
+TOKEN = "s3cr3t-t0ken-9f8e7d"
+CREDENTIALS = [
+    (f"--extra-index-url https://bot:{TOKEN}@pypi.example.com/simple", "https://***@pypi"),
+    (f"--extra-index-url=https://bot:{TOKEN}@pypi.example.com/simple", "https://***@pypi"),
+    (f"-i https://bot:{TOKEN}@pypi.example.com/simple", "-i https://***@pypi"),
+    (f"--index-url https://{TOKEN}@pypi.example.com/simple", "https://***@pypi"),
+    (f"-f https://bot:{TOKEN}@files.example.com/wheels", "-f https://***@files"),
+    (f"--find-links https://bot:{TOKEN}@files.example.com/", "https://***@files"),
+    (f"private @ git+https://oauth2:{TOKEN}@gitlab.example.com/o/r.git@v1.0", "git+https://***@"),
+    (f"private @ git+https://{TOKEN}@github.com/o/r.git@{'a' * 40}", "git+https://***@github"),
+    (f"private @ https://bot:{TOKEN}@files.example.com/private-1.0-py3-none-any.whl", "***@"),
+    # an option after a requirement (DEP005 quotes it too), as the fuzz test found
+    (f"numpy==2.4.6 --extra-index-url https://bot:{TOKEN}@pypi.example.com/simple", "***@pypi"),
+    (f"-i mlflow==3.17.2https://{TOKEN}@pypi.example.com/simple", "2https://***@pypi"),
+    (f"-i https://bot:{TOKEN}@x@pypi.example.com/simple", "https://***@pypi"),  # '@' unencoded
+]
+
+
+@pytest.mark.parametrize(("line", "shown"), CREDENTIALS)
+def test_a_credential_in_a_url_fails_and_is_never_shown(
+    tmp_path: Path, line: str, shown: str
+) -> None:
+    findings = check(tmp_path, requirements=f"mlflow==3.17.2\n{line}\n")
+    finding = only(findings, "DEP013")
+    assert (finding.status, finding.location) == ("failed", "requirements.txt:2")
+    assert shown in finding.message
+    assert finding.hint is not None
+    assert "PIP_INDEX_URL" in finding.hint
+    assert ".netrc" in finding.hint
+    assert TOKEN not in repr(findings)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "private @ git+ssh://git@github.com/o/r.git@v1.0",
+        "private @ git+https://github.com/o/r.git@v1.0",
+        "--extra-index-url https://pypi.example.com/simple",
+        "private @ https://files.example.com/private-1.0-py3-none-any.whl#sha256=ab@cd",
+    ],
+)
+def test_a_url_without_a_credential_passes_dep013(tmp_path: Path, line: str) -> None:
+    findings = check(tmp_path, requirements=f"mlflow==3.17.2\n{line}\n")
+    assert "DEP013" not in codes(findings)
 
 
 def test_included_files_are_followed(tmp_path: Path) -> None:

@@ -95,3 +95,8 @@ def test_the_hook_is_found_past_a_commented_example_of_it(tmp_path: Path) -> Non
     config_file.write_text("#   - id: mfc-validate\n" + config_file.read_text())
     [finding] = precommit.drift(Project(config.load(tmp_path)))
     assert found is not None and finding.location == ".pre-commit-config.yaml:10"
+
+
+def test_a_credential_in_a_pin_is_never_shown() -> None:
+    found = precommit.pins(["private @ https://bot:s3cr3t-t0ken@files.example.com/private-1.0.whl"])
+    assert found == {"private": "@https://***@files.example.com/private-1.0.whl"}

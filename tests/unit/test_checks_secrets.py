@@ -97,3 +97,17 @@ def test_ordinary_model_code_and_data_are_not_secrets(make_project: ProjectFacto
         }
     )
     assert _failed(_run(project)) == []
+
+
+def test_a_credential_in_a_url_is_found(make_project: ProjectFactory) -> None:
+    token = "s3cr3t-t0ken-9f8e7d"
+    project = make_project(
+        {
+            "model.yaml": "name: proj\ncode_paths:\n  - db.py\n",
+            "db.py": f'URL = "postgresql://model:{token}@db.example.com/scores"\n',
+        }
+    )
+    [finding] = _failed(_run(project))
+    assert (finding.code, finding.location) == ("ENV010", "db.py:1")
+    assert "Basic Auth Credentials" in finding.message
+    assert token not in f"{finding.message} {finding.hint}"

@@ -1,5 +1,5 @@
-"""Every import is shipped, standard or required (DEP001-DEP004); requirements (DEP005-DEP008);
-the pre-commit hook installs what the requirements pin (DEP012).
+"""Every import is shipped, standard or required (DEP001-DEP004); requirements (DEP005-DEP008,
+DEP013); the pre-commit hook installs what the requirements pin (DEP012).
 
 What counts as shipped mirrors MLflow: each code_paths entry is copied into the model's code/
 folder, and only that folder is put on sys.path where the model is served, so an entry makes its
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from validator.project.sources import Project, Source
 
 IMPORT_CODES = ("DEP001", "DEP002", "DEP003", "DEP004")
-REQUIREMENT_CODES = ("DEP005", "DEP006", "DEP007", "DEP008")
+REQUIREMENT_CODES = ("DEP005", "DEP006", "DEP007", "DEP008", "DEP013")
 
 _IMPORT_ERRORS = {"ImportError", "ModuleNotFoundError", "Exception", "BaseException"}
 

@@ -4,6 +4,7 @@ import json
 from typing import Any
 
 from validator.codes import owned_by
+from validator.project import bounded
 from validator.project.model_kind import Kind, model_kind
 from validator.project.sources import Project
 from validator.report import Finding, failed, passed, ran, skipped
@@ -92,10 +93,18 @@ def run(project: Project) -> list[Finding]:
     if not path.is_file():
         return [skipped(code, f"{relative} does not exist") for code in CODES]
     try:
-        payload = json.loads(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        return [failed("SIG001", f"{relative} is not UTF-8 text", relative, HINT_FORMAT)] + [
-            skipped(code, f"{relative} is not valid JSON") for code in CODES[1:]
+        payload = bounded.read_json(path, relative)
+    except (bounded.Refused, OSError) as exc:
+        where: str | None
+        hint: str | None
+        if isinstance(exc, OSError):
+            message, where, hint = f"{relative} cannot be read: {exc.strerror}", relative, None
+        elif isinstance(exc, bounded.DuplicateKey):
+            message, where, hint = str(exc), exc.where, "keep each key once in every object"
+        else:
+            message, where, hint = str(exc), exc.where, HINT_FORMAT
+        return [failed("SIG001", message, where or relative, hint or "make it readable")] + [
+            skipped(code, f"{relative} cannot be read") for code in CODES[1:]
         ]
     except json.JSONDecodeError as exc:
         return [

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import yaml
 
-from validator.project.requirements import logical_lines, normalize, parse_requirement
+from validator.project.requirements import logical_lines, normalize, parse_requirement, redact
 from validator.report import Finding, ran, skipped, warning
 
 if TYPE_CHECKING:
@@ -30,7 +30,7 @@ def pins(lines: Iterable[str]) -> dict[str, str]:
             continue
         parsed = parse_requirement(line)
         if parsed.name and normalize(parsed.name) != VALIDATOR:
-            found[normalize(parsed.name)] = parsed.specifier
+            found[normalize(parsed.name)] = redact(parsed.specifier)
     return found
 
 

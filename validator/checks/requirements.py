@@ -3,8 +3,9 @@
 -r FILE is followed, -c FILE must exist (constraints provide nothing), pip's per-requirement
 options (--hash, as pip-compile writes them) are accepted. Options that change where pip looks
 for packages are copied into the logged model's requirements, so they are warnings (DEP005):
-wherever the model is served must reach that index too. Editable installs and other options are
-failures. Lines with environment markers count as present whatever the markers say.
+wherever the model is served must reach that index too. Editable installs, local files and other
+options are failures. A URL with a credential in it (user:token@) fails DEP013, and no message
+shows the credential. Lines with environment markers count as present whatever the markers say.
 """
 
 from __future__ import annotations
@@ -15,10 +16,13 @@ from validator.checks import modules
 from validator.paths import relative_path
 from validator.project.requirements import (
     MLFLOW,
+    has_credential,
+    is_local,
     logical_lines,
     normalize,
     option,
     parse_requirement,
+    redact,
 )
 from validator.report import Finding, failed, warning
 
@@ -60,6 +64,18 @@ class _Line(NamedTuple):
     def where(self) -> str:
         return f"{self.relative}:{self.number}"
 
+    @property
+    def shown(self) -> str:
+        """The line as messages show it: a credential in a URL as ***."""
+        return redact(self.text)
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except (OSError, ValueError):  # a name too long, a NUL in it
+        return False
+
 
 class _Reader:
     def __init__(self, project: Project) -> None:
@@ -83,6 +99,8 @@ class _Reader:
             return
         for number, text_line in logical_lines(text):
             line = _Line(path, relative, number, text_line)
+            if has_credential(text_line):
+                self.credential(line)
             if text_line.startswith("-"):
                 self.option(line)
             else:
@@ -91,21 +109,45 @@ class _Reader:
     def problem(self, line: _Line, message: str, hint: str, *, fatal: bool = True) -> None:
         make = failed if fatal else warning
         where = line.where if line.number else line.relative
-        self.requirements.findings.append(make("DEP005", message, where, hint))
+        # whatever part of the line the message quotes, a credential in it is never shown
+        self.requirements.findings.append(make("DEP005", redact(message), where, hint))
+
+    def credential(self, line: _Line) -> None:
+        self.requirements.findings.append(
+            failed(
+                "DEP013",
+                f"{line.relative} has '{line.shown}', a URL with a credential in it (shown as "
+                "***), which would ship in the logged model's requirements and reach every "
+                "place that installs it",
+                line.where,
+                "remove the credential from the URL and give it to the installer where it runs: "
+                "the whole index URL in PIP_INDEX_URL / PIP_EXTRA_INDEX_URL or UV_INDEX_URL / "
+                "UV_EXTRA_INDEX_URL, pip.conf, or the host's login and password in a netrc file "
+                "(~/.netrc); then rotate the credential",
+            )
+        )
 
     def requirement(self, line: _Line) -> None:
         parsed = parse_requirement(line.text)
         if parsed.bad_option:
             self.problem(
                 line,
-                f"{line.relative} has '{line.text}', but after a requirement pip accepts only "
+                f"{line.relative} has '{line.shown}', but after a requirement pip accepts only "
                 f"--hash, not '{parsed.bad_option}'",
                 "keep one requirement per line, e.g. scikit-learn==1.5.2, with only --hash "
                 "options after it",
             )
         elif parsed.name is None:
-            text = line.text.split(" --")[0]
+            text = line.shown.split(" --")[0]
             self.invalid(line, text, parsed.error or "not a requirement")
+        elif parsed.specifier.startswith("@") and is_local(parsed.specifier[1:].strip()):
+            self.problem(
+                line,
+                f"{line.relative} has '{line.shown}', a file on this machine, which does not "
+                "exist where the model is served",
+                "publish the package to an index and pin it (name==version), or ship the code "
+                "through code_paths in model.yaml",
+            )
         else:
             self.listed(line, parsed.name, pinned=parsed.pinned, has_marker=parsed.has_marker)
 
@@ -118,7 +160,7 @@ class _Reader:
             self.requirements.findings.append(
                 warning(
                     "DEP006",
-                    f"{line.relative} has '{line.text}', which is not pinned, so the served "
+                    f"{line.relative} has '{line.shown}', which is not pinned, so the served "
                     "model may get another version than the one validated",
                     line.where,
                     f"pin it: {example}",
@@ -143,18 +185,20 @@ class _Reader:
         name, value = option(line.text)
         if name in _INCLUDE_OPTIONS:
             included = line.path.parent / value
-            if not value or not included.is_file():
+            if not value or not _is_file(included):
                 self.problem(
                     line,
-                    f"{line.relative} has '{line.text}', which names a file that does not exist",
+                    f"{line.relative} has '{line.shown}', which names a file that does not exist",
                     "correct the path (relative to this file), or remove the line",
                 )
             elif _INCLUDE_OPTIONS[name] == "-r":
                 self.read(included)
         elif name in _INDEX_OPTIONS:
+            if has_credential(line.text):
+                return  # DEP013 fails it, with the fix for both
             self.problem(
                 line,
-                f"{line.relative} has '{line.text}', which is copied into the logged model's "
+                f"{line.relative} has '{line.shown}', which is copied into the logged model's "
                 "requirements, so wherever the model is served must honour it too",
                 "keep index settings in pip's configuration (pip.conf or PIP_INDEX_URL) rather "
                 "than in the model's requirements",
@@ -163,7 +207,7 @@ class _Reader:
         elif name in ("-e", "--editable"):
             self.problem(
                 line,
-                f"{line.relative} has '{line.text}', an editable install, which cannot be "
+                f"{line.relative} has '{line.shown}', an editable install, which cannot be "
                 "rebuilt where the model is served",
                 "pin a published version (name==version), or ship the code through code_paths "
                 "in model.yaml",
@@ -171,7 +215,8 @@ class _Reader:
         else:
             self.problem(
                 line,
-                f"{line.relative} has '{line.text}', an option a model's requirements cannot carry",
+                f"{line.relative} has '{line.shown}', an option a model's requirements cannot "
+                "carry",
                 "remove the line; keep only requirements (name==version), -r and -c lines",
             )
 

@@ -4,7 +4,7 @@ import ast
 from collections.abc import Iterator
 
 from validator.codes import owned_by
-from validator.project.sources import Project, Source
+from validator.project.sources import TOO_DEEP, Project, Source
 from validator.report import Finding, failed, ran, skipped
 
 CODES = owned_by("script")
@@ -177,7 +177,13 @@ def run(project: Project) -> list[Finding]:
                 "SCR001",
                 f"{source.relative} does not compile: {error.msg}",
                 f"{source.relative}:{error.lineno or 1}",
-                f"fix the error on that line; `python -m py_compile {source.relative}` shows it",
+                (
+                    "split the expression or nesting into smaller steps (named variables, "
+                    "functions)"
+                    if error.msg == TOO_DEEP
+                    else f"fix the error on that line; `python -m py_compile {source.relative}` "
+                    "shows it"
+                ),
             )
         ] + [skipped(code, "the script does not compile") for code in CODES if code != "SCR001"]
     return ran(CODES, _check(source))

@@ -30,6 +30,7 @@ _SNIFFED = 8192  # a NUL byte in the first bytes: a binary file, not scanned
 PLUGINS = (
     "AWSKeyDetector",
     "AzureStorageKeyDetector",
+    "BasicAuthDetector",  # scheme://user:password@host
     "DiscordBotTokenDetector",
     "GitHubTokenDetector",
     "GitLabTokenDetector",

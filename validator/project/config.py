@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import posixpath
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -12,9 +13,17 @@ from typing import Any
 import yaml
 
 from validator.errors import ValidatorError
+from validator.project import bounded
 from validator.project.evaluation_config import Evaluation
 from validator.project.evaluation_config import parse as parse_evaluation
-from validator.project.yaml_values import fail, relative_path, string_map, type_name, unknown
+from validator.project.yaml_values import (
+    fail,
+    one_line,
+    relative_path,
+    string_map,
+    type_name,
+    unknown,
+)
 
 CONFIG_FILE = "model.yaml"
 ENV_KEYS = ("name", "description", "secret", "required")
@@ -96,11 +105,7 @@ class ProjectConfig:
         return files
 
 
-def _key_lines(text: str) -> dict[str, int]:
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError:
-        return {}
+def _key_lines(node: yaml.Node | None) -> dict[str, int]:
     if not isinstance(node, yaml.MappingNode):
         return {}
     return {
@@ -334,6 +339,13 @@ PARSERS: dict[str, Parser] = {
 KEYS = tuple(PARSERS)
 
 
+def _yaml_problem(shown: str, exc: yaml.YAMLError) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    place = f"{shown}:{mark.line + 1}" if mark else shown
+    problem = getattr(exc, "problem", None) or str(exc)
+    return f"{place}: not valid YAML ({' '.join(str(problem).split())})"  # one line
+
+
 def _read(root: Path) -> tuple[dict[str, Any], dict[str, int]]:
     """model.yaml's mapping and the line of each top-level key."""
     if not root.exists():
@@ -347,24 +359,30 @@ def _read(root: Path) -> tuple[dict[str, Any], dict[str, int]]:
             "(generate one with cookiecutter, or give the project's folder)"
         )
     try:
-        text = config_path.read_text(encoding="utf-8")
-        data = yaml.safe_load(text)
-    except UnicodeDecodeError as exc:
-        raise ValidatorError(f"{CONFIG_FILE}: not UTF-8 text ({exc.reason})") from None
+        data, node = bounded.read_yaml(config_path, CONFIG_FILE)
+    except bounded.Refused as exc:
+        raise ValidatorError(str(exc)) from None
+    except OSError as exc:
+        raise ValidatorError(f"{CONFIG_FILE}: cannot be read ({exc.strerror})") from None
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        place = f"{CONFIG_FILE}:{mark.line + 1}" if mark else CONFIG_FILE
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ValidatorError(f"{place}: not valid YAML ({problem})") from None
+        raise ValidatorError(_yaml_problem(CONFIG_FILE, exc)) from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise ValidatorError(f"{CONFIG_FILE}: must be a mapping of keys, got {type_name(data)}")
-    return data, _key_lines(text)
+    return data, _key_lines(node)
 
 
 def load(root: Path) -> ProjectConfig:
-    """Load ROOT/model.yaml; raise ValidatorError naming the file and key on any problem."""
+    """Load ROOT/model.yaml; raise ValidatorError naming the file and key on any problem, in one
+    line whatever the file holds."""
+    try:
+        return _load(root)
+    except ValidatorError as exc:
+        raise ValidatorError(one_line(str(exc))) from None
+
+
+def _load(root: Path) -> ProjectConfig:
     data, lines = _read(root)
 
     def where(key: str) -> str:
@@ -379,24 +397,70 @@ def load(root: Path) -> ProjectConfig:
         values.update(parser(value, where(str(key))))
     loaded = ProjectConfig(**values)
     _check_flavor(loaded, where)
+    _check_name(loaded, where)
+    if isinstance(loaded.model_config, str) and _inside(loaded, loaded.model_config):
+        load_model_config(loaded)  # read where MLflow would: within limits, or exit 2 now
     return loaded
 
 
+def model_name_problem(name: str) -> str | None:
+    """Why MLflow's registry refuses NAME as a registered model's name (its
+    `mlflow.utils.validation._validate_model_name`), or None."""
+    if not name.strip():
+        return "it is empty"
+    if "/" in name or ":" in name:
+        return "MLflow's registry refuses names with '/' or ':'"
+    normal = posixpath.normpath(name)
+    if normal != name or normal == "." or normal.startswith(".."):
+        return "MLflow's registry refuses names that read as a relative path ('.', '..…')"
+    return None
+
+
+def _check_name(config: ProjectConfig, where: Callable[[str], str]) -> None:
+    problem = model_name_problem(config.name)
+    if problem is None:
+        return
+    if "name" in config.lines:
+        raise fail(
+            where("name"),
+            f"'name' {config.name!r} cannot be a registered model's name: {problem}; use "
+            "letters, digits, '-', '_' and '.', e.g. team-demand-forecast",
+        )
+    raise fail(
+        CONFIG_FILE,
+        f"the project's folder name {config.name!r}, the default 'name', cannot be a registered "
+        f"model's name: {problem}; set 'name' in {CONFIG_FILE}, e.g. name: demand-forecast",
+    )
+
+
+def _inside(config: ProjectConfig, relative: str) -> Path | None:
+    """RELATIVE's path when it is a file inside the project (else CFG001 or CFG002 says why)."""
+    path = config.path(relative)
+    try:
+        inside = path.resolve().is_relative_to(config.root.resolve())
+    except (OSError, RuntimeError, ValueError):  # a symlink loop, a NUL in the path
+        return None
+    return path if inside and path.is_file() else None
+
+
 def load_model_config(config: ProjectConfig) -> dict[str, Any]:
-    """The model_config mapping, reading the YAML file when model.yaml names one."""
+    """The model_config mapping, reading the YAML file when model.yaml names one (with the
+    limits of model.yaml itself)."""
     if isinstance(config.model_config, dict):
         return config.model_config
-    path = config.path(config.model_config)
+    shown = config.model_config
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data, _ = bounded.read_yaml(config.path(shown), shown)
+    except bounded.Refused as exc:
+        raise ValidatorError(f"{exc} (model_config in {config.where('model_config')})") from None
     except OSError as exc:
         raise ValidatorError(
-            f"{config.where('model_config')}: cannot read {config.model_config}: {exc.strerror}"
+            f"{config.where('model_config')}: cannot read {shown}: {exc.strerror}"
         ) from None
     except yaml.YAMLError as exc:
-        raise ValidatorError(f"{config.model_config}: not valid YAML ({exc})") from None
+        raise ValidatorError(_yaml_problem(shown, exc)) from None
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise ValidatorError(f"{config.model_config}: must be a mapping, got {type_name(data)}")
+        raise ValidatorError(f"{shown}: must be a mapping, got {type_name(data)}")
     return data

@@ -19,6 +19,34 @@ _TRAILING_OPTION = re.compile(r"\s+(?=--?[A-Za-z])")
 PER_REQUIREMENT = ("--hash", "--config-settings", "--global-option", "--install-option")
 _SIMPLE = re.compile(r"^([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(===?)\s*(\d+(?:\.\d+)*)$")
 _EXACT_URL = re.compile(r"(\.whl|\.tar\.gz|\.zip)(#.*)?$|@[0-9a-f]{40}$")
+# scheme://userinfo@host: the userinfo is a credential when it holds a password (user:token), or
+# on its own (a token given as the user name) but over ssh, whose `git@` is a user, not a secret
+_USERINFO = re.compile(r"([^\s:/]*:)?//([^/\s]+)@")  # also `//user@host`, a URL's authority
+_URL_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
+
+
+def _redacted(match: re.Match[str]) -> str:
+    scheme, userinfo = match.group(1) or "", match.group(2)
+    if ":" in userinfo or scheme.lower().rstrip(":").split("+")[-1] != "ssh":
+        return f"{scheme}//***@"
+    return match.group(0)
+
+
+def redact(text: str) -> str:
+    """TEXT with the credential of every URL in it shown as ***."""
+    return _USERINFO.sub(_redacted, text)
+
+
+def has_credential(text: str) -> bool:
+    """Whether a URL in TEXT carries a credential (a password or token before '@')."""
+    return redact(text) != text
+
+
+def is_local(url: str) -> bool:
+    """Whether a requirement's URL (after `name @`) is a file on this machine: `file:` or a
+    path, which does not exist where the model is served."""
+    scheme = _URL_SCHEME.match(url)
+    return scheme is None or scheme.group(1).lower() == "file"
 
 
 def normalize(name: str) -> str:

@@ -11,6 +11,28 @@ from validator.paths import SKIPPED_DIRS, relative_path
 from validator.project.config import ProjectConfig
 from validator.project.shipped import Survey, survey
 
+# levels of nested expressions and statements (a chain `a + b + ...` is one level a term):
+# Python's compiler gives up between 1,000 and 2,000 with a RecursionError, not a SyntaxError,
+# and how soon depends on how deep the caller's stack already is
+MAX_DEPTH = 500
+TOO_DEEP = f"nested deeper than the limit of {MAX_DEPTH} levels"
+
+
+def _too_deep(relative: str, line: int | None) -> SyntaxError:
+    error = SyntaxError(TOO_DEEP)
+    error.filename, error.lineno = relative, line
+    return error
+
+
+def _within_depth(tree: ast.Module, relative: str) -> None:
+    """Raise a SyntaxError when TREE nests deeper than MAX_DEPTH (walked without recursion)."""
+    stack: list[tuple[ast.AST, int]] = [(tree, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise _too_deep(relative, getattr(node, "lineno", None))
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+
 
 @dataclass(frozen=True)
 class Source:
@@ -36,12 +58,16 @@ class Project:
             text = path.read_text(encoding="utf-8", errors="replace")
             try:
                 tree: ast.Module | None = ast.parse(text, filename=relative)
+                assert tree is not None
+                _within_depth(tree, relative)
                 # what parses may still not compile: `return` outside a function, a late
                 # `from __future__` import, `nonlocal` at module level, ...
-                compile(tree, relative, "exec", dont_inherit=True)  # type: ignore[arg-type]
+                compile(tree, relative, "exec", dont_inherit=True)
                 error = None
             except SyntaxError as exc:
                 tree, error = None, exc
+            except (RecursionError, MemoryError):  # Python's own parser or compiler gave up
+                tree, error = None, _too_deep(relative, None)
             self._cache[path] = Source(relative, path, text, tree, error)
         return self._cache[path]
 

@@ -3,8 +3,21 @@
 from __future__ import annotations
 
 import difflib
+import re
 
 from validator.errors import ValidatorError
+
+# bytes of one file or folder name (ext4, APFS, NTFS), and of a whole path (Linux), the project
+# folder's included: longer is ENAMETOOLONG
+NAME_MAX = 255
+PATH_MAX = 4096
+# what would break a one-line message apart, or act on a terminal: shown escaped, as \r or \x1b
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def one_line(text: str) -> str:
+    """TEXT with each control character (newlines too) written as its escape."""
+    return _CONTROL.sub(lambda match: ascii(match.group(0))[1:-1], text)
 
 
 def fail(where: str, message: str) -> ValidatorError:
@@ -32,6 +45,14 @@ def unknown(key: str, allowed: tuple[str, ...]) -> str:
 def relative_path(value: object, where: str, key: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise fail(where, f"'{key}' must be a relative path (a string), got {type_name(value)}")
+    if "\0" in value:
+        raise fail(where, f"'{key}' holds a NUL character, which no path can hold")
+    if any(len(part.encode("utf-8", "surrogatepass")) > NAME_MAX for part in value.split("/")):
+        raise fail(
+            where, f"'{key}' holds a name longer than {NAME_MAX} bytes, which no file system holds"
+        )
+    if len(value.encode("utf-8", "surrogatepass")) > PATH_MAX // 2:
+        raise fail(where, f"'{key}' is longer than {PATH_MAX // 2:,} bytes, which no path needs")
     # an absolute path, or one that leaves the project, fails CFG002 (validator.checks.shipping)
     return value
 

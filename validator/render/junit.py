@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from xml.etree import ElementTree as ET
 
 from validator import __version__
 from validator.codes import CODES
 from validator.report import Batch, Report
+
+# what XML 1.0 cannot carry at all, even escaped: control characters but tab, newline and
+# carriage return, lone surrogates, U+FFFE and U+FFFF
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_safe(text: str) -> str:
+    """TEXT with each character XML 1.0 forbids shown as \\xNN (or \\uNNNN)."""
+    return _NOT_XML.sub(lambda match: ascii(match.group(0))[1:-1], text)
 
 
 def to_junit(report: Report) -> str:
@@ -26,6 +36,11 @@ def to_junit_many(batch: Batch) -> str:
 def _document(suites: list[ET.Element]) -> str:
     document = ET.Element("testsuites")
     document.extend(suites)
+    for element in document.iter():
+        if element.text:
+            element.text = xml_safe(element.text)
+        for name, value in element.attrib.items():
+            element.set(name, xml_safe(value))
     ET.indent(document)
     return (
         '<?xml version="1.0" encoding="utf-8"?>\n'

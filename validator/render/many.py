@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from validator.render.text import to_text
+from validator.render.text import terminal_safe, to_text
 from validator.report import Batch, Report
 
 
@@ -49,7 +49,7 @@ def summary_table(batch: Batch) -> str:
         f"{batch.command} {batch.status}: {total} project{'s' if total != 1 else ''}, "
         f"{tally} ({batch.duration_s:.1f} s)"
     )
-    return "\n".join(lines) + "\n"
+    return terminal_safe("\n".join(lines)) + "\n"
 
 
 def to_text_many(batch: Batch, *, verbose: bool = False) -> str:

@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
+import re
+
 from validator.codes import CODES
 from validator.report import Finding, Report, Status
 
 STATUSES: tuple[Status, ...] = ("failed", "warning", "passed", "skipped")
 
 MARK = {"passed": "PASS", "failed": "FAIL", "warning": "WARN", "skipped": "SKIP"}
+
+# what a model's output may carry into a message, and a terminal would obey rather than show:
+# escape sequences (CSI: colours, cursor moves, clearing; OSC: titles, links; two-byte ones),
+# then any other C0 or C1 control character but the newline and the tab
+_ESCAPES = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]"
+    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"
+    r"|\x1b[ -/]*[0-~]?"
+    r"|\x9b[0-?]*[ -/]*[@-~]"
+    r"|[\x00-\x08\x0b-\x1f\x7f-\x9f]"
+)
+
+
+def terminal_safe(text: str) -> str:
+    """TEXT without escape sequences or control characters (newlines and tabs kept)."""
+    return _ESCAPES.sub("", text)
 
 
 def _finding_lines(finding: Finding) -> list[str]:
@@ -34,7 +52,7 @@ def counts(report: Report) -> str:
 
 def summary_line(report: Report) -> str:
     if report.error is not None:
-        return f"{report.command} could not run: {report.error}"
+        return terminal_safe(f"{report.command} could not run: {report.error}")
     line = f"{report.command} {report.status}: {counts(report)} ({report.duration_s:.1f} s)"
     if report.command == "register" and report.model_uri:
         line += f": {report.model_uri}"
@@ -52,4 +70,4 @@ def to_text(report: Report, *, verbose: bool = False) -> str:
         label = "registered" if report.command == "register" else "model"
         lines.append(f"  {label}: {report.model_uri} (run {report.run_id})")
     lines.append(summary_line(report))
-    return "\n".join(lines) + "\n"
+    return terminal_safe("\n".join(lines)) + "\n"
