@@ -118,29 +118,41 @@ Row = tuple[str, str, list[float]]
 
 
 def side_by_side(kind: str, runs: int, work: Path, env: dict[str, str], baseline: Path) -> None:
-    """Warm `validate` of this tree and of BASELINE (another checkout of the repository), run
-    alternately on the same project and environment cache, so that the machine's load weighs
-    on both alike."""
+    """Warm `validate` of this tree and of BASELINE (another checkout of the repository), and
+    MLflow's own `mlflow models predict --env-manager uv` on the model, run in turn on the same
+    project and caches, so that the machine's load weighs on all three alike."""
     project = bake(work / kind, kind)
     cache = {"MFC_VALIDATOR_CACHE": str(work / "warm-cache")}
     commands = {}
+    report_path = work / f"report-{kind}.json"
     for label, root in (("this tree", ROOT), ("baseline", baseline)):
         bin_dir = environment(work, project, env, root)
         run_env = {**env, **cache, "PATH": str(bin_dir) + os.pathsep + env["PATH"]}
         command = [str(bin_dir / "mfc-validator"), "validate", str(project)]
-        timed(command, project, run_env)  # warms the environment cache and the store
+        # warms the environment cache and the store; not timed
+        timed([*command, "--format", "json", "--output", str(report_path)], project, run_env)
         commands[label] = (command, run_env)
+    model_dir = logged_model_dir(project, json.loads(report_path.read_text()))
+    predict = [
+        str(bin_dir / "mlflow"),
+        *("models", "predict", "-m", str(model_dir)),
+        *("-i", str(project / "input_example.json"), "-t", "json", "--env-manager", "uv"),
+    ]
+    commands["mlflow models predict --env-manager uv"] = (predict, run_env)
     times: dict[str, list[float]] = {label: [] for label in commands}
     for _ in range(runs):
         for label, (command, run_env) in commands.items():
             times[label].append(timed(command, project, run_env))
-    print(f"{kind}: warm validate, {runs} alternate runs (min / median / max)")
+    print(f"{kind}: {runs} runs in turn, warm caches (min / median / max)")
     for label, values in times.items():
         print(
-            f"  {label:<10} {min(values):6.2f} {statistics.median(values):6.2f} {max(values):6.2f}"
+            f"  {label:<40} {min(values):6.2f} {statistics.median(values):6.2f} {max(values):6.2f}"
         )
-    ratio = statistics.median(times["this tree"]) / statistics.median(times["baseline"])
-    print(f"{kind}: this tree / baseline, medians: {ratio:.3f}")
+    medians = {label: statistics.median(values) for label, values in times.items()}
+    print(f"{kind}: this tree / baseline: {medians['this tree'] / medians['baseline']:.3f}")
+    for label in ("this tree", "baseline"):
+        ratio = medians["mlflow models predict --env-manager uv"] / medians[label]
+        print(f"{kind}: mlflow / {label}: {ratio:.2f}x")
 
 
 def main(argv: list[str] | None = None) -> int:
