@@ -357,3 +357,46 @@ def test_a_secret_the_stream_yields_is_never_shown(make_project: ProjectFactory)
         if path.is_file():
             assert token.encode() not in path.read_bytes(), path
     _assert_clean(outcome, project)
+
+
+def _tree(root: Path) -> dict[str, bytes | None]:
+    """Every path under ROOT but the embedded store, with its bytes (None: a folder)."""
+    return {
+        path.relative_to(root).as_posix(): None if path.is_dir() else path.read_bytes()
+        for path in root.rglob("*")
+        if ".mlflow" not in path.relative_to(root).parts
+    }
+
+
+def test_validating_leaves_the_project_as_it_was(make_project: ProjectFactory) -> None:
+    source = GOOD_MODEL.replace("import mlflow\n", "import mlflow\nfrom helpers import weights\n")
+    source = source.replace(LOAD, "        self.weights = np.array(weights())")
+    project = make_project(
+        {
+            "model.py": source,
+            "helpers.py": "def weights() -> list[float]:\n    return [0.5, 1.5]\n",
+            "model.yaml": "name: tiny-scorer\ncode_paths: [helpers.py]\n",
+        }
+    )
+    before = _tree(project)
+    # bytecode may be written here, as on most machines: none may land in the project
+    outcome = _run(project, env={"PYTHONDONTWRITEBYTECODE": ""})
+    assert outcome.code == 0, outcome.printed
+    assert _tree(project) == before
+    _assert_clean(outcome, project)
+
+
+def test_a_secret_in_a_shipped_file_name_fails_env009(make_project: ProjectFactory) -> None:
+    token = f"tok{uuid.uuid4().hex}"
+    yaml = (
+        "name: tiny-scorer\ncode_paths: [cache]\n"
+        "env:\n  - name: MODEL_TOKEN\n    secret: true\n    required: false\n"
+    )
+    project = make_project({"model.yaml": yaml, f"cache/token-{token}.json": "{}\n"})
+    outcome = _run(project, env={"MODEL_TOKEN": token})
+    check = outcome.check("ENV009")
+    assert outcome.code == 1 and check["status"] == "failed", outcome.printed
+    assert "in the name of the logged model's code/cache/token-***.json" in check["message"]
+    assert token not in outcome.printed
+    assert token not in (project.parent / f"{project.name}-report.json").read_text()
+    _assert_clean(outcome, project)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import os
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -72,6 +73,7 @@ def log(
     config: ProjectConfig, run_id: str, tracking_uri: str, download_to: Path
 ) -> log_model.Logged:
     """Log the model in the run RUN_ID and download it to DOWNLOAD_TO."""
+    sys.dont_write_bytecode = True  # the model's modules come from the user's folder
     child.set_roots(config.root)
     mlflow = import_mlflow()
     mlflow.set_tracking_uri(tracking_uri)
@@ -89,6 +91,7 @@ def check(config: ProjectConfig, logged: log_model.Logged) -> log_model.Logged:
     with those findings, the predictions and the paths that differ between two answers."""
     global _LOGGED
     assert logged.model_dir is not None
+    sys.dont_write_bytecode = True  # the model's modules come from the user's folder
     child.set_roots(config.root, logged.model_dir)
     mlflow = import_mlflow()
     child.mark("load")

@@ -101,26 +101,43 @@ def _secret_values(config: ProjectConfig) -> dict[str, str]:
 
 
 def _leaks(config: ProjectConfig, model_dir: Path) -> list[Finding]:
-    secrets = {name: value.encode() for name, value in _secret_values(config).items()}
+    secrets = _secret_values(config)
     findings: list[Finding] = []
     if not secrets:
         return findings
-    for path in sorted(p for p in model_dir.rglob("*") if p.is_file()):
+    fix = (
+        "read {name} with os.environ at load time instead of putting its value in "
+        "model_config, artifacts or code; then rotate the secret"
+    )
+    for path in sorted(model_dir.rglob("*")):
+        relative = path.relative_to(model_dir).as_posix()
+        for name, value in secrets.items():
+            if value in relative:  # a name the model's code or files gave (cache/token-….json)
+                shown = relative.replace(value, "***")
+                findings.append(
+                    failed(
+                        "ENV009",
+                        f"the value of {name} is in the name of the logged model's {shown}",
+                        shown,
+                        fix.format(name=name),
+                    )
+                )
+        if not path.is_file():
+            continue
         try:
             content = path.read_bytes()
         except OSError:
             continue
         for name, value in secrets.items():
-            if value in content:
-                relative = path.relative_to(model_dir).as_posix()
+            if value.encode() in content:
+                shown = relative.replace(value, "***")
                 findings.append(
                     failed(
                         "ENV009",
-                        f"the value of {name} is written in the logged model's {relative} "
+                        f"the value of {name} is written in the logged model's {shown} "
                         "(value not shown)",
-                        relative,
-                        f"read {name} with os.environ at load time instead of putting its value in "
-                        "model_config, artifacts or code; then rotate the secret",
+                        shown,
+                        fix.format(name=name),
                     )
                 )
     return findings
