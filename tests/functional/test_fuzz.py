@@ -16,6 +16,7 @@ import io
 import json
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -23,6 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -195,7 +197,9 @@ def _check_in_process(project: Path, report: Path) -> tuple[int, str, str]:
     return status, out.getvalue(), err.getvalue()
 
 
-def _assert_outcome(status: int, stdout: str, stderr: str, report: Path) -> None:
+def _assert_outcome(
+    status: int, stdout: str, stderr: str, report: Path, command: str = "check"
+) -> None:
     assert status in (0, 1, 2), (status, stderr)
     assert "Traceback" not in stdout + stderr
     assert not LEAKED.search(stdout + stderr)
@@ -203,9 +207,9 @@ def _assert_outcome(status: int, stdout: str, stderr: str, report: Path) -> None
         text = report.read_text(encoding="utf-8")
         assert not LEAKED.search(text)
         written = json.loads(text)
-        assert written["command"] == "check"
+        assert written["command"] == command
         assert written["status"] == ("passed" if status == 0 else "failed")
-        assert stdout.startswith("check "), stdout
+        assert stdout.startswith(f"{command} "), stdout
     else:
         assert status == 2
         lines = stderr.splitlines()
@@ -250,3 +254,41 @@ def test_check_ends_cleanly_as_a_whole_process(files: dict[str, str]) -> None:
         )
         _assert_outcome(result.returncode, result.stdout, result.stderr, report)
         _assert_nothing_left(work, project, before)
+
+
+@pytest.mark.slow
+@settings(FUZZ, max_examples=max(3, EXAMPLES // 100))
+@given(files=changes)
+def test_validate_ends_cleanly_as_a_whole_process(files: dict[str, str]) -> None:
+    """A few whole validations (the model logged, the sandbox built): every one ends within its
+    limit with 0, 1 or 2, a report or one line, no traceback, no run left RUNNING, nothing left
+    in the temporary folder."""
+    command = Path(sys.executable).parent / "mfc-validator"
+    with _workspace() as work:
+        project = _project(work, files)
+        report = work / "out" / "report.json"
+        result = subprocess.run(
+            [
+                str(command),
+                "validate",
+                str(project),
+                "--timeout",
+                "120",
+                "--format",
+                "json",
+                "--output",
+                str(report),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=900,
+            env={**os.environ, "TMPDIR": str(work / "tmp"), "MLFLOW_TRACKING_URI": ""},
+            check=False,
+        )
+        _assert_outcome(result.returncode, result.stdout, result.stderr, report, "validate")
+        assert list((work / "tmp").iterdir()) == []
+        database = project / ".mlflow" / "mlflow.db"
+        if database.exists():
+            with sqlite3.connect(database) as connection:
+                statuses = [row[0] for row in connection.execute("select status from runs")]
+            assert "RUNNING" not in statuses
