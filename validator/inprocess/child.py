@@ -243,7 +243,9 @@ def _start_worker(env: Mapping[str, str], cwd: str) -> tuple[int, socket.socket,
             os.dup2(out_write, 2)
             os.close(null)
             os.close(out_write)
-            for number in (signal.SIGINT, signal.SIGTERM, signal.SIGPIPE):
+            # SIGPIPE stays ignored, as Python sets it: a write to a connection the other end
+            # closed raises BrokenPipeError, which MLflow and the model's code handle
+            for number in (signal.SIGINT, signal.SIGTERM):
                 signal.signal(number, signal.SIG_DFL)
             os.chdir(cwd)
             os.environ.clear()
