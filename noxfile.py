@@ -26,7 +26,7 @@ def tests(session: nox.Session) -> None:
         session.run("python", "-m", "pytest", *session.posargs)
         return
     session.run("python", "-m", "pytest", "-m", "not slow", "-n", "auto")
-    session.run("python", "-m", "pytest", "-m", "slow", "-n", "auto")
+    session.run("python", "-m", "pytest", "-m", "slow", "-n", "auto", "--durations=25")
 
 
 @nox.session

@@ -271,8 +271,11 @@ def test_an_interrupt_while_logging_ends_the_run_killed(make_project: ProjectFac
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             database = project / ".mlflow" / "mlflow.db"
-            if database.exists() and "RUNNING" in _statuses(project):
-                break
+            try:
+                if database.exists() and "RUNNING" in _statuses(project):
+                    break
+            except sqlite3.OperationalError:
+                pass  # the store is being created: its tables are not there yet
             time.sleep(0.2)
         time.sleep(2)  # the script is running now, in the logging worker
         process.send_signal(signal.SIGTERM)
