@@ -36,44 +36,52 @@ def _child(path: str, key: str | int) -> str:
     return f"{path}[{key}]" if isinstance(key, int) else f"{path}.{key}"
 
 
-def unstable_paths(first: Any, second: Any, path: str = "$") -> list[str]:
+def unstable_paths(first: Any, second: Any) -> list[str]:
     """The paths where two outputs of the same request differ: the values that change from
     call to call. A container that changes its shape is one path."""
-    if isinstance(first, dict) and isinstance(second, dict):
-        if first.keys() != second.keys():
-            return [path]
-        return [
-            p for key in first for p in unstable_paths(first[key], second[key], _child(path, key))
-        ]
-    if isinstance(first, list) and isinstance(second, list):
-        if len(first) != len(second):
-            return [path]
-        return [
-            p
-            for index, (a, b) in enumerate(zip(first, second, strict=True))
-            for p in unstable_paths(a, b, _child(path, index))
-        ]
-    return [] if _leaf_equal(first, second) else [path]
+    return [path for path, _, _ in differences(first, second)]
 
 
-def same(expected: Any, actual: Any, loose: frozenset[str] = frozenset(), path: str = "$") -> bool:
-    """Whether ACTUAL equals EXPECTED, except at the LOOSE paths, where only the JSON type (and
-    a container's shape) must agree."""
+Difference = tuple[str, Any, Any]  # the path, the expected value there, the actual one
+
+
+def differences(
+    expected: Any, actual: Any, loose: frozenset[str] = frozenset(), path: str = "$"
+) -> list[Difference]:
+    """Where ACTUAL differs from EXPECTED, except at the LOOSE paths, where only the JSON type
+    (and a container's shape) must agree. A container whose keys or length differ is one
+    difference."""
+    here = [(path, expected, actual)]
     if path in loose:
         if _kind(expected) != _kind(actual):
-            return False
+            return here
         if isinstance(expected, dict):
-            return bool(expected.keys() == actual.keys())
-        return not isinstance(expected, list) or bool(len(expected) == len(actual))
+            return [] if expected.keys() == actual.keys() else here
+        if isinstance(expected, list):
+            return [] if len(expected) == len(actual) else here
+        return []
     if isinstance(expected, dict) and isinstance(actual, dict):
-        return expected.keys() == actual.keys() and all(
-            same(expected[key], actual[key], loose, _child(path, key)) for key in expected
-        )
+        if expected.keys() != actual.keys():
+            return here
+        return [
+            d
+            for key in expected
+            for d in differences(expected[key], actual[key], loose, _child(path, key))
+        ]
     if isinstance(expected, list) and isinstance(actual, list):
-        return len(expected) == len(actual) and all(
-            same(a, b, loose, _child(path, index))
+        if len(expected) != len(actual):
+            return here
+        return [
+            d
             for index, (a, b) in enumerate(zip(expected, actual, strict=True))
-        )
+            for d in differences(a, b, loose, _child(path, index))
+        ]
     if isinstance(expected, (dict, list)) or isinstance(actual, (dict, list)):
-        return False
-    return _leaf_equal(expected, actual)
+        return here
+    return [] if _leaf_equal(expected, actual) else here
+
+
+def same(expected: Any, actual: Any, loose: frozenset[str] = frozenset()) -> bool:
+    """Whether ACTUAL equals EXPECTED, except at the LOOSE paths, where only the JSON type (and
+    a container's shape) must agree."""
+    return not differences(expected, actual, loose)

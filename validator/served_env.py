@@ -19,6 +19,8 @@ MLFLOW_DEFAULTS = {
     "MLFLOW_TRACE_SAMPLING_RATIO": "0",
     "MLFLOW_ENABLE_ASYNC_TRACE_LOGGING": "false",
 }
+# the variables that turn MLflow's usage telemetry off, which the sandbox sets too
+TELEMETRY_OFF = ("MLFLOW_DISABLE_TELEMETRY", "DO_NOT_TRACK")
 
 
 def served_environment(

@@ -3,12 +3,13 @@ requests (no MLflow, no sandbox)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from validator.json_compare import same, unstable_paths
+from validator.json_compare import differences, same, unstable_paths
 from validator.project.config import ProjectConfig
 from validator.sandbox import probe_results
 from validator.sandbox.probe_results import network_checks, stream_check
@@ -126,3 +127,91 @@ def test_a_request_the_server_refuses_in_the_sandbox_fails_sbx008(stage: str, sb
 def test_a_declared_host_is_not_called_unused_when_the_model_never_answered() -> None:
     found = network_checks(config(network=("api.example.com",)), MODEL_DIR, {}, answered=False)
     assert [(f.code, f.status) for f in found] == [("NET001", "passed"), ("NET002", "skipped")]
+
+
+def test_a_connection_mlflow_makes_on_its_own_is_not_the_models() -> None:
+    found = network_checks(
+        config(),
+        MODEL_DIR,
+        {"t": contact("config.mlflow-telemetry.io", mlflow=True, user=False)},
+    )
+    assert [(f.code, f.status) for f in found] == [("NET001", "passed"), ("NET002", "passed")]
+    assert "MLflow's own modules, not the model's, contacted config.mlflow-telemetry.io" in (
+        found[0].message
+    )
+
+
+def test_mlflow_own_connections_do_not_hide_the_models() -> None:
+    found = network_checks(
+        config(),
+        MODEL_DIR,
+        {
+            "t": contact("config.mlflow-telemetry.io", mlflow=True),
+            "m": contact("evil.example.net", 80, "predict"),
+        },
+    )
+    [failure] = [f for f in found if f.status == "failed"]
+    assert "evil.example.net:80" in failure.message
+    assert "telemetry" not in failure.message
+
+
+def _answered(predictions: Any) -> ProbeRun:
+    result = {
+        "ok": True,
+        "predictions": json.dumps(predictions),
+        "env_reads": {},
+        "connections": {},
+        "stream": {"streamable": False},
+    }
+    return ProbeRun(result, False, "", 0, 1.0)
+
+
+def test_differences_name_every_path_with_both_values() -> None:
+    expected = {"id": "a", "rows": [1, 2, 3], "text": "hi", "meta": {"k": 1}}
+    actual = {"id": "b", "rows": [1, 9, 3], "text": "hi", "meta": {"k": 1, "x": 2}}
+    assert differences(expected, actual) == [
+        ("$.id", "a", "b"),
+        ("$.rows[1]", 2, 9),
+        ("$.meta", {"k": 1}, {"k": 1, "x": 2}),
+    ]
+    assert differences(expected, actual, frozenset({"$.id", "$.rows[1]", "$.meta"})) == [
+        ("$.meta", {"k": 1}, {"k": 1, "x": 2})  # loose, yet its keys changed
+    ]
+
+
+def test_a_second_sandbox_process_is_asked_only_when_the_first_differs() -> None:
+    local = json.dumps({"id": "a", "n": 1})
+    assert not probe_results.differs(_answered({"id": "a", "n": 1}), local, [])
+    assert probe_results.differs(_answered({"id": "b", "n": 1}), local, [])
+    assert not probe_results.differs(_answered({"id": "b", "n": 1}), local, ["$.id"])
+    assert not probe_results.differs(_answered({"id": "b"}), None, [])
+    assert probe_results.per_process_paths(
+        _answered({"id": "b", "n": 1}), _answered({"id": "c", "n": 1})
+    ) == ["$.id"]
+
+
+def test_ids_made_once_per_process_pass_and_are_named() -> None:
+    local = json.dumps({"messages": [{"id": "run-1", "content": "hi"}]})
+    run = _answered({"messages": [{"id": "run-2", "content": "hi"}]})
+    found = {
+        f.code: f
+        for f in probe_results.probe_checks(
+            config(), MODEL_DIR, run, local, 60, [], ["$.messages[0].id"]
+        )
+    }
+    assert found["SBX005"].status == "passed"
+    assert "between two fresh processes: $.messages[0].id" in found["SBX005"].message
+
+
+def test_a_difference_two_sandbox_processes_agree_on_fails_naming_it() -> None:
+    local = json.dumps({"answer": "x" * 300 + "local", "id": "run-1"})
+    run = _answered({"answer": "x" * 300 + "sandbox", "id": "run-2"})
+    found = {
+        f.code: f
+        for f in probe_results.probe_checks(config(), MODEL_DIR, run, local, 60, [], ["$.id"])
+    }
+    sbx005 = found["SBX005"]
+    assert sbx005.status == "failed"
+    assert "at 1 path (the same in two fresh sandbox processes" in sbx005.message
+    assert "$.answer: in-process …" in sbx005.message and "$.id" not in sbx005.message
+    assert 'xlocal"' in sbx005.message and 'xsandbox"' in sbx005.message

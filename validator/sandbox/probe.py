@@ -32,6 +32,7 @@ import traceback
 from typing import Any
 
 _MODEL_DIR = ""
+_MLFLOW_DIR = ""  # MLflow's package folder, with a trailing separator, once it is imported
 _reads: dict[str, dict[str, Any]] = {}
 _user_imports: set[str] = set()
 _stage = "start"
@@ -106,6 +107,21 @@ def _user_frame() -> tuple[str, int] | None:
     return None
 
 
+def _mlflow_own() -> bool:
+    """Whether MLflow's own modules, not the model, make the connection under way: no frame of
+    the model's files is on the stack, and one of MLflow's is (its usage telemetry and other
+    background threads). A call the model makes through MLflow's clients has the model's frame
+    on the stack, and stays the model's."""
+    if not _MLFLOW_DIR:
+        return False
+    frame = sys._getframe(2)
+    while frame is not None:
+        if os.path.realpath(frame.f_code.co_filename).startswith(_MLFLOW_DIR):
+            return True
+        frame = frame.f_back  # type: ignore[assignment]
+    return False
+
+
 def _record(host: str, port: Any) -> None:
     key = f"{host}:{port}" if port not in (None, "", 0) else str(host)
     if key in _connections and _connections[key].get("user"):
@@ -118,6 +134,7 @@ def _record(host: str, port: Any) -> None:
         "file": where[0] if where else None,
         "line": where[1] if where else None,
         "user": where is not None,
+        "mlflow": where is None and _mlflow_own(),
         "blocked": _offline,
     }
 
@@ -408,8 +425,10 @@ def _warm() -> float:
 
 def _handle(request: dict[str, Any], import_s: float) -> None:
     """Load the model and predict, in the forked child; the result goes to request["output"]."""
-    global _MODEL_DIR, _stage, _offline
+    global _MODEL_DIR, _MLFLOW_DIR, _stage, _offline
     import mlflow.pyfunc
+
+    _MLFLOW_DIR = os.path.dirname(os.path.realpath(mlflow.__file__)) + os.sep  # noqa: PTH120
 
     result: dict[str, Any] = {"ok": False, "timings": {}}
     model_dir, payload_path = request["model_dir"], request["payload"]

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import json
 import signal
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from validator.codes import owned_by
-from validator.json_compare import same
+from validator.codes import CODES, owned_by
+from validator.json_compare import differences, same, unstable_paths
 from validator.project.config import ProjectConfig
 from validator.project.requirements import normalize, requirement_names
 from validator.report import Finding, failed, passed, ran, skipped, warning
@@ -75,12 +75,15 @@ def probe_checks(
     local_predictions: str | None,
     timeout: float,
     unstable: list[str] | None = None,
+    per_process: list[str] | None = None,
 ) -> list[Finding]:
     """The probe's RUN as findings. LOCAL_PREDICTIONS are the in-process ones, as the scoring
-    server's JSON; UNSTABLE the paths where two in-process predictions differed."""
+    server's JSON; UNSTABLE the paths where two in-process predictions differed; PER_PROCESS
+    those where two sandbox processes' predictions differed (see `differs`)."""
     if not run.timed_out and run.result is None and (run.returncode or 0) < 0:
         return killed_checks(config, run)
-    findings = _outcome(config, model_dir, run, local_predictions, timeout, unstable or [])
+    changing = Changing(unstable or [], per_process or [])
+    findings = _outcome(config, model_dir, run, local_predictions, timeout, changing)
     if run.returncode is not None:  # the child's exit status is known: no signal ended it
         findings += ran(("SBX009",), [])
     elif not run.timed_out:
@@ -165,7 +168,7 @@ def _outcome(
     run: ProbeRun,
     local_predictions: str | None,
     timeout: float,
-    unstable: list[str],
+    changing: Changing,
 ) -> list[Finding]:
     if run.timed_out:
         return [
@@ -217,7 +220,7 @@ def _outcome(
     else:
         findings += ran(("SBX003", "SBX008"), [])
         findings += ran(("SIG006",), _output_schema(config, result))
-        findings.append(_compare(config, result, local_predictions, unstable))
+        findings.append(_compare(config, result, local_predictions, changing))
         findings.append(stream_check(config, model_dir, result.get("stream") or {}))
     return findings + ran(("DEP009", "DEP010"), _dependencies(config, model_dir, result))
 
@@ -288,7 +291,14 @@ def network_checks(
     it looked up under the name)."""
     findings: list[Finding] = []
     used: set[str] = set()
+    mlflows = sorted(
+        f"{contact['host']}:{contact['port']}" if contact.get("port") else contact["host"]
+        for contact in connections.values()
+        if contact.get("mlflow")
+    )
     for _, contact in sorted(connections.items()):
+        if contact.get("mlflow"):
+            continue  # MLflow's own (its telemetry, its background threads): not the model's
         host, port = contact["host"], contact.get("port")
         entry = _allowed(config, host, port)
         if entry is not None:
@@ -307,6 +317,16 @@ def network_checks(
                 where or config.script,
                 f"add '{host}' (or '{host}:{port}') under network in model.yaml if the model "
                 "must reach it where it is served; otherwise remove the call",
+            )
+        )
+    if mlflows and not findings:
+        findings.append(
+            Finding(
+                "NET001",
+                "passed",
+                f"{CODES['NET001'].title}; MLflow's own modules, not the model's, contacted "
+                f"{', '.join(mlflows[:4])}{' and more' if len(mlflows) > 4 else ''} (usage "
+                "telemetry is off in the sandbox, as in the validator's own processes)",
             )
         )
     if not answered:  # a host it would have reached later is not one it never needs
@@ -405,33 +425,97 @@ def _output_schema(config: ProjectConfig, result: dict[str, Any]) -> list[Findin
     ]
 
 
+@dataclass(frozen=True)
+class Changing:
+    """Where a model's predictions change by themselves: from call to call in one process
+    (CALLS), or only from process to process (PROCESSES: ids made once per process)."""
+
+    calls: list[str]
+    processes: list[str]
+
+    def loose(self) -> frozenset[str]:
+        return frozenset(self.calls) | frozenset(self.processes)
+
+
+def _predictions(run: ProbeRun) -> Any:
+    result = run.result or {}
+    if not result.get("ok") or "predictions" not in result:
+        return None
+    return json.loads(result["predictions"])
+
+
+def differs(run: ProbeRun, local: str | None, unstable: list[str]) -> bool:
+    """Whether the sandbox answered, unlike the in-process predictions LOCAL beyond the
+    UNSTABLE paths: then a second sandbox process tells per-process values from a defect."""
+    sandboxed = _predictions(run)
+    if local is None or sandboxed is None:
+        return False
+    return not same(json.loads(local), sandboxed, frozenset(unstable))
+
+
+def per_process_paths(first: ProbeRun, second: ProbeRun) -> list[str]:
+    """The paths where two fresh processes' predictions differ (none, if one did not answer)."""
+    a, b = _predictions(first), _predictions(second)
+    if a is None or b is None:
+        return []
+    return unstable_paths(a, b)
+
+
+def _listed(paths: list[str], most: int = 8) -> str:
+    more = f" and {len(paths) - most} more" if len(paths) > most else ""
+    return ", ".join(paths[:most]) + more
+
+
+def _pair(mine: Any, theirs: Any, width: int = 80) -> tuple[str, str]:
+    """Both values as JSON, from a little before their first differing character: two long
+    texts that differ late must not look the same."""
+    a, b = json.dumps(mine), json.dumps(theirs)
+    start = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), 0)
+    start = max(0, start - 20)
+
+    def cut(text: str) -> str:
+        shown = ("…" if start else "") + text[start:]
+        return shown if len(shown) <= width else shown[: width - 1] + "…"
+
+    return cut(a), cut(b)
+
+
 def _compare(
-    config: ProjectConfig, result: dict[str, Any], local: str | None, unstable: list[str]
+    config: ProjectConfig, result: dict[str, Any], local: str | None, changing: Changing
 ) -> Finding:
     """SBX005: the sandbox's predictions against the in-process ones; where two in-process
-    predictions already differed (fresh ids, timestamps), by type and shape only."""
+    predictions already differed (timestamps), or two sandbox processes' did (ids made once per
+    process), by type and shape only. Every other differing path is named."""
     if local is None:
         return skipped("SBX005", "there are no in-process predictions to compare")
     sandboxed = json.loads(result["predictions"])
-    if not same(json.loads(local), sandboxed, frozenset(unstable)):
-        shown = result["predictions"][:200]
+    found = differences(json.loads(local), sandboxed, changing.loose())
+    if found:
+        shown = "; ".join(
+            "{}: in-process {}, in the sandbox {}".format(path, *_pair(mine, theirs))
+            for path, mine, theirs in found[:5]
+        )
+        more = f"; and {len(found) - 5} more paths" if len(found) > 5 else ""
         return failed(
             "SBX005",
-            f"the sandbox predicted {shown} on {config.input_example}, unlike the in-process "
-            f"prediction {local[:200]}",
+            f"the sandbox's predictions on {config.input_example} differ from the in-process "
+            f"ones at {len(found)} path{'s' if len(found) != 1 else ''} (the same in two fresh "
+            f"sandbox processes, so not a value made per process): {shown}{more}",
             config.script,
             "the model depends on something outside what it declares (a file, a variable, "
             "a package version, the working directory): make it declared",
         )
-    if unstable:
-        shown = ", ".join(unstable[:8]) + (
-            f" and {len(unstable) - 8} more" if len(unstable) > 8 else ""
-        )
+    notes = []
+    if changing.calls:
+        notes.append(f"from call to call in-process: {_listed(changing.calls)}")
+    if changing.processes:
+        notes.append(f"between two fresh processes: {_listed(changing.processes)}")
+    if notes:
         return Finding(
             "SBX005",
             "passed",
-            "the sandbox predictions equal the in-process predictions; these values change from "
-            f"call to call in-process too, so they were compared by type and shape only: {shown}",
+            "the sandbox predictions equal the in-process predictions; these values change "
+            f"by themselves, so they were compared by type and shape only: {'; '.join(notes)}",
         )
     return passed("SBX005")
 

@@ -29,10 +29,11 @@ from validator.sandbox.envcache import (
     prepare,
 )
 from validator.sandbox.interpreters import find_uv
-from validator.served_env import served_environment
+from validator.served_env import MLFLOW_DEFAULTS, TELEMETRY_OFF, served_environment
 
 PROBE = Path(__file__).with_name("probe.py")
 _SOCKET_PATH_MAX = 100
+_APART_S = 1.1  # between the end of one probe request and the start of a second one
 
 
 def scrubbed_environment(declared: list[str], home: Path | None = None) -> dict[str, str]:
@@ -103,6 +104,7 @@ class Sandbox:
         self._output = self.scratch / "probe-result.json"
         self._log = self.scratch / "probe.log"
         self._started = 0.0
+        self._ended = 0.0
 
     def __enter__(self) -> Sandbox:
         if self.shared is None:
@@ -166,6 +168,8 @@ class Sandbox:
         home.mkdir(exist_ok=True)
         child_env = scrubbed_environment(self.declared, home)
         child_env["TMPDIR"] = str(self.scratch)
+        # no usage telemetry from the validation, as in its own processes (NET001 says so)
+        child_env.update({name: MLFLOW_DEFAULTS[name] for name in TELEMETRY_OFF})
         return child_env
 
     def environment(self) -> Environment:
@@ -259,12 +263,27 @@ class Sandbox:
         except BaseException:
             self._kill_child()
             raise
-        duration = time.perf_counter() - started
+        self._ended = time.perf_counter()
+        duration = self._ended - started
         result = None
         if self._output.exists():
             with contextlib.suppress(ValueError):
                 result = json.loads(self._output.read_text(encoding="utf-8"))
         return ProbeRun(result, False, self._printed(), returncode, duration)
+
+    def run_again(self, model_dir: Path, payload: Path, timeout: float) -> ProbeRun:
+        """Load and predict once more, in another fresh process of the same sandbox: what
+        differs between the two is the model's per-process state (ids, seeds), not its
+        environment."""
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+        # a second apart at least, so that a timestamp in seconds differs between the two too
+        time.sleep(max(0.0, self._ended + _APART_S - time.perf_counter()))
+        self._started = 0.0
+        self._output.unlink(missing_ok=True)
+        self._log.unlink(missing_ok=True)
+        return self.run(model_dir, payload, timeout)
 
     def _printed(self) -> str:
         """What the child printed; the server's own output if no child ever ran."""

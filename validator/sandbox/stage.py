@@ -159,6 +159,11 @@ def probe(
     """The probe loads the logged model and predicts in the sandbox; its results as checks."""
     assert state.box is not None
     result = state.box.run(model_dir, payload, state.timeout)
+    per_process: list[str] = []
+    if probe_results.differs(result, local_predictions, unstable):
+        # the same in two processes of one process is no proof of stable: ask a fresh process
+        again = state.box.run_again(model_dir, payload, state.timeout)
+        per_process = probe_results.per_process_paths(result, again)
     return probe_results.probe_checks(
-        state.config, model_dir, result, local_predictions, state.timeout, unstable
+        state.config, model_dir, result, local_predictions, state.timeout, unstable, per_process
     )

@@ -1,0 +1,87 @@
+"""The probe tells MLflow's own connections from the model's by the frames on the stack: real
+threads and real sockets on 127.0.0.1, with a folder standing in for MLflow's package."""
+
+from __future__ import annotations
+
+import importlib.util
+import socket
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from validator.sandbox import probe
+
+
+def _module(path: Path, text: str) -> ModuleType:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    spec = importlib.util.spec_from_file_location(f"attribution_{path.parent.name}", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+CONNECT = """
+import socket, threading
+
+def connect(port):
+    with socket.create_connection(("127.0.0.1", port), timeout=5):
+        pass
+
+def in_thread(port):
+    thread = threading.Thread(target=connect, args=(port,))
+    thread.start()
+    thread.join()
+
+def through(function, port):
+    function(port)
+"""
+
+
+@pytest.fixture
+def traced(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[int, Path]]:
+    server = socket.create_server(("127.0.0.1", 0), backlog=8)  # the backlog accepts for us
+    monkeypatch.setattr(probe, "_MODEL_DIR", str((tmp_path / "model").resolve()))
+    monkeypatch.setattr(probe, "_MLFLOW_DIR", str((tmp_path / "mlflow").resolve()) + "/")
+    monkeypatch.setattr(probe, "_stage", "predict")
+    monkeypatch.setattr(probe, "_connections", {})
+    monkeypatch.setattr(probe, "_offline", False)
+    hook_on = [True]
+    sys.addaudithook(lambda event, args: hook_on[0] and probe._audit(event, args))
+    try:
+        yield server.getsockname()[1], tmp_path
+    finally:
+        hook_on[0] = False  # audit hooks cannot be removed: this one goes quiet
+        server.close()
+
+
+def test_a_thread_of_mlflow_connects_as_mlflow(traced: tuple[int, Path]) -> None:
+    port, root = traced
+    mlflow_module = _module(root / "mlflow" / "telemetry.py", CONNECT)
+    mlflow_module.in_thread(port)
+    [contact] = probe._connections.values()
+    assert contact["mlflow"] is True
+    assert contact["user"] is False
+
+
+def test_the_model_calling_through_mlflow_stays_the_models(traced: tuple[int, Path]) -> None:
+    port, root = traced
+    mlflow_module = _module(root / "mlflow" / "client.py", CONNECT)
+    model = _module(root / "model" / "model.py", CONNECT)
+    model.through(mlflow_module.connect, port)
+    [contact] = probe._connections.values()
+    assert contact["mlflow"] is False
+    assert contact["user"] is True
+    assert contact["file"].endswith("model.py")
+
+
+def test_a_library_thread_without_mlflow_is_the_models(traced: tuple[int, Path]) -> None:
+    port, root = traced
+    library = _module(root / "site" / "library.py", CONNECT)
+    library.in_thread(port)
+    [contact] = probe._connections.values()
+    assert contact["mlflow"] is False
