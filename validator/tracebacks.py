@@ -15,7 +15,9 @@ def chain(exc: BaseException) -> list[BaseException]:
     current: BaseException | None = exc
     while current is not None and current not in chain:
         chain.append(current)
-        current = current.__cause__ or current.__context__
+        # `raise ... from None` hides the context: so does Python's own traceback
+        hidden = current.__suppress_context__ and current.__cause__ is None
+        current = current.__cause__ or (None if hidden else current.__context__)
     return chain
 
 
@@ -41,6 +43,17 @@ def user_frame(exc: BaseException, roots: list[tuple[Path, str]]) -> tuple[str, 
     return None
 
 
+def entry_function(exc: BaseException, roots: list[tuple[Path, str]]) -> str | None:
+    """The function of the model's files (inside ROOTS) that other code, MLflow's, called into
+    on the way to EXC: the outermost such frame of the error `user_frame` points at."""
+    resolved = [(root.resolve(), prefix) for root, prefix in roots]
+    for error in chain(exc):
+        for frame in traceback.extract_tb(error.__traceback__):
+            if _relative(Path(frame.filename), resolved):
+                return frame.name
+    return None
+
+
 def deepest_location(
     frames: Iterable[tuple[str, int]], roots: list[tuple[Path, str]]
 ) -> str | None:
@@ -62,8 +75,8 @@ def innermost(exc: BaseException) -> BaseException:
 
 
 def _relative(path: Path, roots: list[tuple[Path, str]]) -> str | None:
-    if "site-packages" in path.parts:
-        return None
+    if "site-packages" in path.parts or path.name.startswith("<"):
+        return None  # an installed package's, or code with no file (<string>, <frozen os>)
     for root, prefix in roots:
         relative = inside(path, root)
         if relative is None:

@@ -24,7 +24,7 @@ from validator.inprocess.store import STORE_DIR, ValidationRun, quiet
 from validator.json_compare import unstable_paths
 from validator.project.config import ProjectConfig
 from validator.report import Finding, failed, passed, skipped, warning
-from validator.tracebacks import chain, innermost, user_frame
+from validator.tracebacks import chain, entry_function, innermost, user_frame
 
 
 @dataclass
@@ -144,14 +144,70 @@ def _never_shipping(store: Path) -> Iterator[None]:
         shutil.copytree = original
 
 
-def _script_failure(exc: BaseException, config: ProjectConfig, extra_roots: list[Path]) -> Finding:
+CODE_EXECUTION = "MLFLOW_ALLOW_MODEL_CODE_EXECUTION"
+
+
+def _code_execution_refused(exc: BaseException) -> str | None:
+    """Why MLflow refused to run the script (EXC), if the environment told it to: MLflow 3.18
+    reads MLFLOW_ALLOW_MODEL_CODE_EXECUTION, and false refuses every models-from-code model.
+    Said only where this MLflow knows the variable (or EXC names it), never as a guess."""
+    value = os.environ.get(CODE_EXECUTION)
+    if value is None or value.strip().lower() not in ("false", "0", "no", "off"):
+        return None
+    import mlflow
+    from packaging.version import Version
+
+    named = any(CODE_EXECUTION in str(error) for error in chain(exc))
+    if not named and Version(mlflow.__version__).release < (3, 18):
+        return None
+    return (
+        f"{CODE_EXECUTION}={value} is set where the validator runs, and MLflow (3.18 and "
+        "later) then refuses to run any models-from-code script"
+    )
+
+
+def _called_by_mlflow(entry: str, config: ProjectConfig, logging: bool) -> tuple[str, str]:
+    """(what MLflow was doing, the hint) when the model's code raised in ENTRY, a function MLflow
+    called, not while the script ran (`python script` would not reproduce it)."""
+    doing = "logged" if logging else "loaded"
+    if entry in ("predict", "predict_stream"):
+        why = (
+            f"on {config.input_example} when it logs the model (to check the example and infer "
+            "the signature)"
+        )
+    elif entry == "load_context":
+        why = "when it loads the model, and when it logs it (to predict on the example)"
+    else:
+        why = f"when it {'logs' if logging else 'loads'} the model"
+    return (
+        f"{entry} raised while MLflow {doing} the model",
+        f"fix {entry} at that line: MLflow calls it {why}; running `python {config.script}` "
+        "alone does not, so it does not reproduce this",
+    )
+
+
+def _script_failure(
+    exc: BaseException, config: ProjectConfig, extra_roots: list[Path], logging: bool = True
+) -> Finding:
     roots = [(config.root, "")] + [(root, "code/") for root in extra_roots]
     found = user_frame(exc, roots)
     script = config.script
     cause = innermost(exc)
     location, message = found or (script, f"{type(cause).__name__}: {cause}")
+    said = f"{script} raised while MLflow ran it"
     hint = "fix the error at that line; run `python " + script + "` to reproduce it"
-    if isinstance(cause, SystemExit):
+    entry = entry_function(exc, roots)
+    if entry is not None and entry != "<module>":
+        said, hint = _called_by_mlflow(entry, config, logging)
+    refused = _code_execution_refused(exc)
+    if refused is not None:
+        said = f"{script} did not run: {refused}"
+        location = script
+        hint = (
+            f"unset {CODE_EXECUTION} for the validator, which must run the script to validate "
+            "it; where the model is served it must be unset too, or MLflow will not load it"
+        )
+    elif isinstance(cause, SystemExit):
         message = f"it called sys.exit({cause.code!r})"
         hint = (
             "remove the exit from the model's code: MLflow runs the script when it logs and "
@@ -163,7 +219,7 @@ def _script_failure(exc: BaseException, config: ProjectConfig, extra_roots: list
             f"{config.requirements}, or list the module's file in model.yaml code_paths if it "
             "is yours"
         )
-    return failed("SCR007", f"{script} raised while MLflow ran it: {message}", location, hint)
+    return failed("SCR007", f"{said}: {message}", location, hint)
 
 
 # MLflow's functions that copy code_paths, artifacts and the model's files into the model: an
@@ -385,7 +441,7 @@ def load(mlflow: Any, config: ProjectConfig, logged: Logged) -> Finding:
         with quiet(), _as_if_run_from(config.root.resolve()):
             logged.model = mlflow.pyfunc.load_model(str(logged.model_dir))
     except BaseException as exc:  # SystemExit from the script too
-        return _script_failure(exc, config, [logged.model_dir])
+        return _script_failure(exc, config, [logged.model_dir], logging=False)
     return passed("SCR007")
 
 
@@ -401,20 +457,33 @@ def _request_refused(config: ProjectConfig, served: Served) -> Finding:
     )
 
 
-def _predict_failed(config: ProjectConfig, logged: Logged, served: Served) -> Finding:
+def _predict_failed(
+    config: ProjectConfig, logged: Logged, served: Served, again: bool = False
+) -> Finding:
+    """SCR008 for SERVED, the answer to the example that failed; AGAIN: the second answer, after
+    a first that succeeded."""
     assert logged.model_dir is not None and served.error is not None
+    once = f"predict answered {config.input_example} once, then "
+    hint = (
+        "a scoring server keeps one loaded model for every request: make predict work more "
+        "than once (do not consume, close or overwrite state it needs on the next call)"
+    )
     if served.stage == "respond":
         return warning(
             "SCR008",
-            f"predict's output cannot be turned into JSON by the scoring server: "
-            f"{innermost(served.error)}",
+            f"{once if again else ''}predict's output cannot be turned into JSON by the "
+            f"scoring server: {innermost(served.error)}",
             config.script,
-            "return a DataFrame, Series, numpy array, list or dict of plain values",
+            hint
+            if again
+            else "return a DataFrame, Series, numpy array, list or dict of plain values",
         )
     roots = [(config.root, ""), (logged.model_dir, "code/")]
     found = user_frame(served.error, roots)
     cause = innermost(served.error)
     location, message = found or (config.script, f"{type(cause).__name__}: {cause}")
+    if again:
+        return failed("SCR008", f"{once}raised on the same request: {message}", location, hint)
     return failed(
         "SCR008",
         f"predict raised on {config.input_example}: {message}",
@@ -437,7 +506,9 @@ def predict(config: ProjectConfig, logged: Logged) -> list[Finding]:
     if first.stage != "ok":
         return [passed("SIG005"), _predict_failed(config, logged, first)]
     logged.predictions = first.body
-    if second is not None and second.stage == "ok":
+    if second is not None and second.stage != "ok":
+        return [passed("SIG005"), _predict_failed(config, logged, second, again=True)]
+    if second is not None:
         logged.unstable = unstable_paths(json.loads(first.body), json.loads(second.body))
     return [passed("SIG005"), passed("SCR008")]
 
