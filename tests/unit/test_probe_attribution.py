@@ -85,3 +85,23 @@ def test_a_library_thread_without_mlflow_is_the_models(traced: tuple[int, Path])
     library.in_thread(port)
     [contact] = probe._connections.values()
     assert contact["mlflow"] is False
+
+
+def test_the_sandbox_reports_what_python_shows_not_a_hidden_context() -> None:
+    import os
+
+    def read() -> str:
+        try:
+            return os.environ["MFC_SURELY_UNSET_" + "TOKEN"]
+        except KeyError:
+            raise ValueError("the token is not set") from None
+
+    with pytest.raises(ValueError) as info:
+        read()
+    error = probe._error(info.value)
+    assert (error["type"], error["message"]) == ("ValueError", "the token is not set")
+
+    with pytest.raises(KeyError) as unset:
+        os.environ["MFC_SURELY_UNSET_TOKEN"]
+    error = probe._error(unset.value)
+    assert error["message"] == "'MFC_SURELY_UNSET_TOKEN'"  # never b'...'

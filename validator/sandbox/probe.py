@@ -193,7 +193,10 @@ def _chain(exc: BaseException) -> list[BaseException]:
     current: BaseException | None = exc
     while current is not None and current not in chain:
         chain.append(current)
-        current = current.__cause__ or current.__context__
+        # `raise ... from None` hides the context (os.environ's KeyError(b'NAME') too), as
+        # Python's own traceback does
+        hidden = current.__suppress_context__ and current.__cause__ is None
+        current = current.__cause__ or (None if hidden else current.__context__)
     return chain
 
 
