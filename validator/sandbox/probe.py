@@ -245,7 +245,13 @@ def _output_schema_problem(model: Any, predictions: Any) -> str | None:
         return None
     import pandas as pd
     from mlflow.models.utils import _enforce_schema
+    from mlflow.types.utils import _infer_schema
 
+    try:  # MLflow inferred the logged schema so from the example's predictions at logging
+        if _infer_schema(predictions) == schema:
+            return None
+    except Exception:  # not inferable: enforcing the schema below tells
+        pass
     try:
         if isinstance(predictions, pd.DataFrame):
             frame = predictions
