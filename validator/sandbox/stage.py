@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from validator.project.config import ProjectConfig
 from validator.project.requirements import included, requirement_lines
@@ -33,6 +34,7 @@ class SandboxState:
     max_memory: int | None = None  # --max-memory, in bytes
     early: Sandbox | None = None  # started before logging, for the project's requirements
     box: Sandbox | None = None  # the one that runs the probe
+    traced: dict[str, Any] | None = None  # the probe's result, for ENV002 (see environment.py)
 
 
 def _fits(box: Sandbox, model_dir: Path) -> bool:
@@ -159,6 +161,7 @@ def probe(
     """The probe loads the logged model and predicts in the sandbox; its results as checks."""
     assert state.box is not None
     result = state.box.run(model_dir, payload, state.timeout)
+    state.traced = result.result
     return probe_results.probe_checks(
         state.config, model_dir, result, local_predictions, state.timeout, unstable
     )
