@@ -258,6 +258,14 @@ REGISTRY: tuple[Code, ...] = (
       "a text file the model ships holds what detect-secrets recognises as a secret (a cloud or "
       "service key, a token, a private key): file and line, never the value; accepted through "
       "`.secrets.baseline`; checked before anything is logged", blocking=True),
+    _("ENV011", "environment", "environment",
+      "no file the model ships holds a secret variable's value",
+      "a file the model would ship (the script, code_paths, artifacts, the requirements, the "
+      "input example, `model_config` in `model.yaml` or its file) holds the value of a declared "
+      "secret or of a credential-like variable set where the validator runs: file and line, "
+      "never the value; checked from the files before anything is logged, so `ENV009` never "
+      "reports it again",
+      blocking=True),
     _("REG004", "registry", "inprocess",
       "the tracking server answered every step of the validation",
       "the tracking server failed after the run was created (uploading the model, downloading "

@@ -14,15 +14,21 @@ SHOWN = "***"
 _MIN_LENGTH = 6  # shorter values (true, 1, dev) are words, not secrets worth hiding
 
 
+def secret_variables(config: ProjectConfig | None, environ: Mapping[str, str]) -> dict[str, str]:
+    """{name: value} of the declared secrets and the credential-like variables set in ENVIRON,
+    by name: the values no file the model ships may hold (ENV009, ENV011)."""
+    declared = {var.name for var in config.env if var.secret} if config else set()
+    return {
+        name: value
+        for name, value in sorted(environ.items())
+        if (name in declared or looks_secret(name)) and len(value) >= _MIN_LENGTH
+    }
+
+
 def secret_values(config: ProjectConfig | None, environ: Mapping[str, str]) -> list[str]:
     """The values to hide: declared secrets' and the credential-like variables' of ENVIRON,
     longest first (so that a value containing another is hidden whole)."""
-    declared = {var.name for var in config.env if var.secret} if config else set()
-    values = {
-        value
-        for name, value in environ.items()
-        if (name in declared or looks_secret(name)) and len(value) >= _MIN_LENGTH
-    }
+    values = set(secret_variables(config, environ).values())
     return sorted(values, key=len, reverse=True)
 
 

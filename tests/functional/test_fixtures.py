@@ -4,6 +4,7 @@ Each scenario is materialized (good/ with the scenario's overlay on top) into a 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -74,10 +75,16 @@ SCENARIOS: dict[str, Expected] = {
     "dep011_pickled_artifact": Expected("DEP011", "warning", 0, "factor.pkl", "pickle of numpy"),
     "env001_undeclared_variable": Expected("ENV001", "failed", 1, "model.py:16", "SERVICE_URL"),
     "env002_unused_declaration": Expected(
-        "ENV002", "warning", 0, "model.yaml:8", "LEGACY_ENDPOINT"
+        "ENV002", "warning", 0, "model.yaml:13", "LEGACY_ENDPOINT"
     ),
     "env003_computed_name": Expected("ENV003", "warning", 0, "model.py:17", "literal"),
+    # the value of a secret set here (FIXTURE_ENV below), pasted into model_config
+    "env011_secret_in_model_config": Expected(
+        "ENV011", "failed", 1, "model.yaml:15", "FIXTURE_SERVICE_TOKEN in model_config"
+    ),
 }
+# what the scenarios run with: env011's secret is set, as a deployer's shell would have it
+FIXTURE_ENV = {"FIXTURE_SERVICE_TOKEN": "fixture-token-value-0042"}
 # the hint must name the fix, not only restate the problem
 HINTS = {
     "CFG002": "copy the file into the project",
@@ -88,6 +95,7 @@ HINTS = {
     "DEP011": "safetensors",
     "DEP013": "PIP_INDEX_URL",
     "ENV001": "SERVICE_URL",
+    "ENV011": "os.environ at load time",
     "SCR005": "code_paths",
 }
 
@@ -95,6 +103,7 @@ HINTS = {
 def check(project: Path) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
     process = subprocess.run(
         [sys.executable, "-m", "validator", "check", str(project), "--format", "json"],
+        env={**os.environ, **FIXTURE_ENV},
         capture_output=True,
         text=True,
         timeout=60,

@@ -389,7 +389,9 @@ def test_validating_leaves_the_project_as_it_was(make_project: ProjectFactory) -
     _assert_clean(outcome, project)
 
 
-def test_a_secret_in_a_shipped_file_name_fails_env009(make_project: ProjectFactory) -> None:
+def test_a_secret_in_a_shipped_file_name_fails_before_logging(
+    make_project: ProjectFactory,
+) -> None:
     token = f"tok{uuid.uuid4().hex}"
     yaml = (
         "name: tiny-scorer\ncode_paths: [cache]\n"
@@ -397,9 +399,12 @@ def test_a_secret_in_a_shipped_file_name_fails_env009(make_project: ProjectFacto
     )
     project = make_project({"model.yaml": yaml, f"cache/token-{token}.json": "{}\n"})
     outcome = _run(project, env={"MODEL_TOKEN": token})
-    check = outcome.check("ENV009")
+    # found from the files (ENV011), so nothing is logged and ENV009 does not report it again
+    check = outcome.check("ENV011")
     assert outcome.code == 1 and check["status"] == "failed", outcome.printed
-    assert "in the name of the logged model's code/cache/token-***.json" in check["message"]
+    assert "MODEL_TOKEN is in the name of cache/token-***.json" in check["message"]
+    assert outcome.check("ENV009")["status"] == "skipped"
     assert token not in outcome.printed
     assert token not in (project.parent / f"{project.name}-report.json").read_text()
-    _assert_clean(outcome, project)
+    assert not (project / ".mlflow").exists()  # no store, no run: the secret reached nothing
+    assert list(outcome.tmp.iterdir()) == []

@@ -57,11 +57,14 @@ def failures(checks: dict[str, dict[str, str]]) -> set[str]:
     return {code for code, check in checks.items() if check["status"] == "failed"}
 
 
-def with_load(extra: str) -> str:
-    return GOOD_MODEL.replace(
+def with_load(extra: str, imports: str = "") -> str:
+    """GOOD_MODEL with EXTRA in load_context, and IMPORTS (module names) imported first."""
+    source = GOOD_MODEL.replace(
         "self.weights = np.array([0.5, 1.5])",
         f"self.weights = np.array([0.5, 1.5])\n        {extra}",
     )
+    lines = "".join(f"import {module}\n" for module in imports.split())
+    return source.replace("import mlflow\n", f"{lines}\nimport mlflow\n") if lines else source
 
 
 def test_good_project_passes_and_second_run_reuses_the_environment(
@@ -207,17 +210,55 @@ def test_secret_value_in_model_config(make_project: ProjectFactory, shared_cache
         {
             "model.yaml": "env:\n  - {name: SCORER_API_TOKEN, secret: true, required: false}\n"
             f"model_config:\n  token: {secret}\n",
-            "model.py": with_load('self.token = os.environ.get("SCORER_API_TOKEN")').replace(
-                "import mlflow\n", "import os\n\nimport mlflow\n"
+            # a model that fails for another reason: the leak is found from the files anyway
+            "model.py": with_load('self.token = os.environ.get("SCORER_API_TOKEN")', "os").replace(
+                "mlflow.models.set_model(Scorer())", "1 / 0\nmlflow.models.set_model(Scorer())"
             ),
         }
     )
     code, checks, result = validate(project, shared_cache, {"SCORER_API_TOKEN": secret})
     assert code == 1
-    assert "ENV009" in failures(checks)
-    assert "SCORER_API_TOKEN" in checks["ENV009"]["message"]
+    assert failures(checks) == {"ENV011"}
+    assert checks["ENV011"]["location"] == "model.yaml:4"
+    assert "SCORER_API_TOKEN in model_config" in checks["ENV011"]["message"]
+    # found before logging: nothing is logged, and ENV009 does not report it a second time
+    assert checks["SCR007"]["status"] == "skipped"
+    assert checks["ENV009"]["status"] == "skipped"
+    assert "ENV011" in checks["ENV009"]["message"]
     assert secret not in result.stdout + result.stderr
     assert secret not in json.dumps(checks)
+
+
+def test_a_declared_variable_a_library_reads_is_used(
+    make_project: ProjectFactory, shared_cache: Path
+) -> None:
+    # getpass reads LOGNAME by name, as an SDK reads its API key; the model never names it
+    model_yaml = "env:\n  - {name: LOGNAME, required: false}\n"
+    source = with_load("self.user = getpass.getuser()", "getpass")
+    project = make_project({"model.py": source, "model.yaml": model_yaml})
+    code, checks, _ = validate(project, shared_cache)
+    assert code == 0, failures(checks)
+    assert checks["ENV002"]["status"] == "passed", checks["ENV002"]
+    assert "LOGNAME by getpass" in checks["ENV002"]["message"]
+    assert "(traced in the sandbox)" in checks["ENV002"]["message"]
+
+
+def test_a_variable_the_model_sets_itself_is_not_asked_of_deployers(
+    make_project: ProjectFactory, shared_cache: Path
+) -> None:
+    loads = (
+        'self.key = os.environ["MFC_DEMO_API_KEY"]\n'
+        '        os.environ.setdefault("MFC_DEMO_MODE", "fast")\n'
+        '        self.mode = os.environ["MFC_DEMO_" + "MODE"]'
+    )
+    source = with_load(loads, "os").replace(
+        "mlflow.models.set_model(Scorer())",
+        'os.environ["MFC_DEMO_API_KEY"] = "placeholder-key"\nmlflow.models.set_model(Scorer())',
+    )
+    code, checks, _ = validate(make_project({"model.py": source}), shared_cache)
+    assert code == 0, {c: checks[c]["message"] for c in failures(checks)}
+    for code_ in ("ENV001", "ENV004", "ENV005"):
+        assert checks[code_]["status"] == "passed", checks[code_]
 
 
 def test_recording_switched_off_is_skipped(

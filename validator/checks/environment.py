@@ -4,14 +4,21 @@ A read is os.environ[...], os.environ.get/setdefault/pop(...), os.getenv(...) or
 os.environ, through any alias (import os as o, from os import environ, getenv). Any other use of
 os.environ (passed on, iterated, copied) or a name that is not a literal hides which variables
 are read: the sandbox traces those at run time (ENV004).
+
+A variable the model's own code sets (os.environ[...] = ..., setdefault, update, os.putenv)
+before it reads it is not asked of deployers. A declared variable that no code of the model
+reads by name may be read by a library (an SDK reading its API key): `validate` replaces the
+static ENV002 with what the sandbox traced (`with_trace`).
 """
 
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, NamedTuple
 
+from validator.checks.leaks import leaks
 from validator.checks.script import aliases, resolves_to
 from validator.codes import owned_by
 from validator.project.config import CONFIG_FILE
@@ -27,6 +34,7 @@ if TYPE_CHECKING:
 CODES = owned_by("environment")
 _ENVIRONS = ("os.environ", "os.environb")
 _GETENVS = ("os.getenv", "os.getenvb")
+_PUTENVS = ("os.putenv",)
 _READ_METHODS = ("get", "setdefault", "pop")
 _WRITE_METHODS = ("update", "clear", "__setitem__", "__delitem__")
 
@@ -36,6 +44,18 @@ class Read(NamedTuple):
     name: str | None  # None: not a literal
     required: bool = True  # False where the code has a fallback: a default, or an `in` test
     how: str = ""  # for a non-literal read: what the code does
+    in_function: bool = False  # False: it runs when the module is imported
+
+
+class Write(NamedTuple):
+    """The model's code setting a variable by a literal name."""
+
+    line: int
+    name: str
+    in_function: bool = False
+
+
+Use = Read | Write
 
 
 def _literal(node: ast.expr | None) -> str | None:
@@ -59,32 +79,47 @@ def _parents(tree: ast.AST) -> dict[int, ast.AST]:
     return {id(child): node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
 
 
-def _environ_use(node: ast.expr, parent: ast.AST | None, grand: ast.AST | None) -> Read | None:
-    """The read made by this use of os.environ; None for a write (setting or deleting)."""
+def _written_keys(call: ast.Call) -> list[str]:
+    """The literal names os.environ.update(...) sets: dict keys, pairs, keywords."""
+    names = [k.arg for k in call.keywords if k.arg]
+    for argument in call.args[:1]:
+        if isinstance(argument, ast.Dict):
+            names += [n for n in map(_literal, argument.keys) if n is not None]
+        elif isinstance(argument, (ast.List, ast.Tuple)):
+            pairs = [e.elts[0] for e in argument.elts if isinstance(e, ast.Tuple) and e.elts]
+            names += [n for n in map(_literal, pairs) if n is not None]
+    return names
+
+
+def _environ_use(node: ast.expr, parent: ast.AST | None, grand: ast.AST | None) -> list[Use]:
+    """The reads and writes made by this use of os.environ (deleting is neither)."""
     line = node.lineno
     if isinstance(parent, ast.Subscript) and parent.value is node:
+        if isinstance(parent.ctx, ast.Store):
+            name = _literal(parent.slice)
+            return [Write(line, name)] if name is not None else []
         if not isinstance(parent.ctx, ast.Load):
-            return None
-        return Read(line, _literal(parent.slice), how="os.environ[...] with a computed name")
+            return []
+        return [Read(line, _literal(parent.slice), how="os.environ[...] with a computed name")]
     if isinstance(parent, ast.Compare) and any(c is node for c in parent.comparators):
         index = next(i for i, c in enumerate(parent.comparators) if c is node)
         operator = parent.ops[index]
         left = parent.left if index == 0 else parent.comparators[index - 1]
         if isinstance(operator, (ast.In, ast.NotIn)):
-            return Read(line, _literal(left), False, "'... in os.environ' with a computed name")
+            return [Read(line, _literal(left), False, "'... in os.environ' with a computed name")]
     if isinstance(parent, ast.Attribute) and isinstance(grand, ast.Call) and grand.func is parent:
+        if parent.attr == "update":
+            return [Write(line, name) for name in _written_keys(grand)]
         if parent.attr in _WRITE_METHODS:
-            return None
+            return []
         if parent.attr in _READ_METHODS:
             required = parent.attr != "setdefault" and not _has_default(grand)
-            return Read(
-                line,
-                _literal(_key_argument(grand)),
-                required,
-                f"os.environ.{parent.attr}(...) with a computed name",
-            )
-        return Read(line, None, how=f"os.environ.{parent.attr}(...) reads every variable")
-    return Read(line, None, how="os.environ is passed on or iterated")
+            name = _literal(_key_argument(grand))
+            read = Read(line, name, required, f"os.environ.{parent.attr}(...) with a computed name")
+            sets = parent.attr == "setdefault" and name is not None and _has_default(grand)
+            return [read, Write(line, name)] if sets and name is not None else [read]
+        return [Read(line, None, how=f"os.environ.{parent.attr}(...) reads every variable")]
+    return [Read(line, None, how="os.environ is passed on or iterated")]
 
 
 def _getenv_use(node: ast.expr, parent: ast.AST | None) -> Read:
@@ -98,24 +133,82 @@ def _getenv_use(node: ast.expr, parent: ast.AST | None) -> Read:
     return Read(node.lineno, None, how="os.getenv is passed on as a function")
 
 
-def reads(tree: ast.Module) -> Iterator[Read]:
-    """Every read of the environment in the source, in line order; writes are left out."""
+def _putenv_use(node: ast.expr, parent: ast.AST | None) -> list[Use]:
+    if isinstance(parent, ast.Call) and parent.func is node:
+        name = _literal(_key_argument(parent))
+        return [Write(node.lineno, name)] if name is not None else []
+    return []
+
+
+_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
+
+
+def _in_function(node: ast.AST, parents: dict[int, ast.AST]) -> bool:
+    current = parents.get(id(node))
+    while current is not None:
+        if isinstance(current, _FUNCTIONS):
+            return True
+        current = parents.get(id(current))
+    return False
+
+
+def uses(tree: ast.Module) -> Iterator[Use]:
+    """Every read and write of the environment in the source, in line order."""
     names = aliases(tree)
     if not any(
-        origin == "os" or origin.startswith(_ENVIRONS + _GETENVS) for origin in names.values()
+        origin == "os" or origin.startswith(_ENVIRONS + _GETENVS + _PUTENVS)
+        for origin in names.values()
     ):
         return
     parents = _parents(tree)
-    found: list[Read | None] = []
+    found: list[Use] = []
     for node in ast.walk(tree):
         if not isinstance(node, (ast.Name, ast.Attribute)):
             continue
         parent = parents.get(id(node))
         if any(resolves_to(node, names, target) for target in _ENVIRONS):
-            found.append(_environ_use(node, parent, parents.get(id(parent))))
+            events = _environ_use(node, parent, parents.get(id(parent)))
         elif any(resolves_to(node, names, target) for target in _GETENVS):
-            found.append(_getenv_use(node, parent))
-    yield from sorted((read for read in found if read is not None), key=lambda read: read.line)
+            events = [_getenv_use(node, parent)]
+        elif any(resolves_to(node, names, target) for target in _PUTENVS):
+            events = _putenv_use(node, parent)
+        else:
+            continue
+        nested = _in_function(node, parents)
+        found += [event._replace(in_function=nested) for event in events]
+    yield from sorted(found, key=lambda use: use.line)
+
+
+def reads(tree: ast.Module) -> Iterator[Read]:
+    """Every read of the environment in the source, in line order; writes are left out."""
+    return (use for use in uses(tree) if isinstance(use, Read))
+
+
+def _sets_first(read: Read, here: str, writes: list[tuple[str, Write]]) -> bool:
+    """Whether the model's own code sets READ's variable before READ (in the file HERE) runs: a
+    write at import time comes before every read in a function and every later read (an `in`
+    test or a read with a default just before it is the fallback it completes); a write in a
+    function, before the reads in functions of its file."""
+    for where, write in writes:
+        if write.name != read.name:
+            continue
+        before = where == here and (write.line < read.line or not read.required)
+        if not write.in_function and (read.in_function or before):
+            return True
+        if write.in_function and read.in_function and where == here:
+            return True
+    return False
+
+
+def written(project: Project) -> list[tuple[str, Write]]:
+    """(file, write) for every variable the script and its code_paths modules set."""
+    return [
+        (source.relative, use)
+        for source in project.code_sources()
+        if source.tree is not None
+        for use in uses(source.tree)
+        if isinstance(use, Write)
+    ]
 
 
 def _hint(name: str, required: bool) -> str:
@@ -129,15 +222,13 @@ def _hint(name: str, required: bool) -> str:
 
 def _check(sources: list[Source], project: Project) -> Iterator[Finding]:
     declared = {var.name for var in project.config.env}
-    used: set[str] = set()
-    computed = False
+    writes = written(project)
     for source in sources:
         assert source.tree is not None
         reported: set[str] = set()
         for read in reads(source.tree):
             where = f"{source.relative}:{read.line}"
             if read.name is None:
-                computed = True
                 yield warning(
                     "ENV003",
                     f"{source.relative} reads the environment without a literal variable name "
@@ -147,38 +238,143 @@ def _check(sources: list[Source], project: Project) -> Iterator[Finding]:
                     "traces these reads when you run `mfc-validator validate`",
                 )
                 continue
-            used.add(read.name)
-            if read.name not in declared and read.name not in reported:
-                reported.add(read.name)
-                yield failed(
-                    "ENV001",
-                    f"{source.relative} reads environment variable {read.name}, which "
-                    f"{CONFIG_FILE} env does not declare",
-                    where,
-                    _hint(read.name, read.required),
-                )
-    for var in project.config.env:
-        if var.name not in used:
-            also = (
-                "; the code also reads variables by computed names, so it may be one of those"
-                if computed
-                else ""
+            if read.name in declared or read.name in reported:
+                continue
+            if _sets_first(read, source.relative, writes):
+                continue  # the model gives it its own value: nothing for deployers to set
+            reported.add(read.name)
+            yield failed(
+                "ENV001",
+                f"{source.relative} reads environment variable {read.name}, which "
+                f"{CONFIG_FILE} env does not declare",
+                where,
+                _hint(read.name, read.required),
             )
-            yield warning(
-                "ENV002",
-                f"{CONFIG_FILE} env declares {var.name}, which the code never reads by name{also}",
-                project.config.where("env"),
-                f"remove {var.name} from env in {CONFIG_FILE}, unless a library the model uses "
-                "reads it (an SDK reading its API key, say)",
+    yield from unread(project, None)
+
+
+class Trace(NamedTuple):
+    """What the sandbox saw read by name: variable -> who read it (libraries, the model)."""
+
+    readers: dict[str, list[str]]
+    answered: bool  # the model loaded and answered the example: every read had its chance
+
+
+def trace(result: Mapping[str, object]) -> Trace:
+    """The Trace in a probe RESULT (its env_reads: see validator/sandbox/probe.py)."""
+    found = result.get("env_reads")
+    readers: dict[str, list[str]] = {}
+    for name, read in (found if isinstance(found, dict) else {}).items():
+        who = [str(library) for library in read.get("libraries") or []]
+        if read.get("user"):
+            who.insert(0, "the model's own code")
+        readers[str(name)] = who
+    answered = result.get("stage") not in ("load", "request", "predict", "respond")
+    return Trace(readers, answered)
+
+
+def _declared_at(config: ProjectConfig, name: str) -> str:
+    """model.yaml:LINE of NAME's entry under env (else of the env key)."""
+    start = config.lines.get("env", 1)
+    try:
+        lines = config.config_path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return config.where("env")
+    word = re.compile(rf"(?<![\w.-]){re.escape(name)}(?![\w.-])")
+    line = next((i for i, text in enumerate(lines, 1) if i > start and word.search(text)), None)
+    return f"{CONFIG_FILE}:{line}" if line else config.where("env")
+
+
+def _own_code(project: Project) -> str:
+    script = project.config.script
+    return f"{script} and its code_paths" if project.code_path_files else script
+
+
+def unread(project: Project, traced: Trace | None, untraced: str = "") -> list[Finding]:
+    """ENV002: declared variables no code of the model reads by name. With TRACED, those that
+    the sandbox saw read (by a library, or by the model under a computed name) are used; with
+    UNTRACED, why there is no trace (the sandbox did not run), for `validate`."""
+    used: set[str] = set()
+    computed = False
+    for source in project.code_sources():
+        assert source.tree is not None
+        for read in reads(source.tree):
+            computed |= read.name is None
+            used.add(read.name or "")
+    config, own = project.config, _own_code(project)
+    also = "; the code also reads variables by computed names, so it may be one of those"
+    findings: list[Finding] = []
+    by_library: list[str] = []
+    for var in config.env:
+        readers = traced.readers.get(var.name) if traced else None
+        if var.name in used:
+            continue
+        if readers:
+            by_library.append(f"{var.name} by {', '.join(readers)}")
+            continue
+        message = f"{CONFIG_FILE} env declares {var.name}, which {own} never reads by name"
+        hint = (
+            f"remove {var.name} from env in {CONFIG_FILE}, unless a library the model uses "
+            "reads it (an SDK reading its API key, say)"
+        )
+        if traced is None:
+            message += also if computed else ""
+            hint += (
+                f"; {untraced}, so reads by libraries were not traced"
+                if untraced
+                else ": `mfc-validator validate` traces what libraries read in the sandbox"
             )
+        else:
+            stage = (
+                f"while loading and predicting on {config.input_example}"
+                if traced.answered
+                else "before the model failed"
+            )
+            message += f", and nothing read by name {stage} in the sandbox"
+            hint = (
+                f"remove {var.name} from env in {CONFIG_FILE}, unless the model reads it only on "
+                "other requests (a library that copies the whole environment, as pydantic "
+                "settings do, reads no variable by name: the trace cannot see it)"
+            )
+        findings.append(warning("ENV002", message, _declared_at(config, var.name), hint))
+    if findings or not by_library:
+        return findings or ran(("ENV002",), [])
+    shown = "; ".join(by_library)
+    return [
+        Finding(
+            "ENV002", "passed", f"every declared variable is read: {shown} (traced in the sandbox)"
+        )
+    ]
+
+
+def with_trace(
+    findings: list[Finding], project: Project, result: Mapping[str, object] | None
+) -> list[Finding]:
+    """FINDINGS with the static ENV002 replaced by one that counts what the sandbox traced (the
+    probe's RESULT), or that says why nothing was traced."""
+    static = [f for f in findings if f.code == "ENV002"]
+    if not static or any(f.status == "skipped" for f in static):
+        return findings  # the script does not parse: nothing was checked
+    if result is not None:
+        revised = unread(project, trace(result))
+    else:
+        probe = next((f for f in findings if f.code == "ENV004"), None)
+        why = probe.message.removeprefix("not run: ") if probe and probe.status == "skipped" else ""
+        revised = unread(project, None, "the sandbox did not run" + (f" ({why})" if why else ""))
+    at = findings.index(static[0])
+    rest = [f for f in findings if f.code != "ENV002"]
+    return rest[:at] + revised + rest[at:]
 
 
 def run(project: Project) -> list[Finding]:
     script = project.script
+    findings = ran(("ENV011",), leaks(project))  # the files alone decide it
     if script is None or script.tree is None:
         reason = "the script does not exist" if script is None else "the script does not parse"
-        return [skipped(code, reason) for code in CODES]
-    return ran(CODES, _check(project.code_sources(), project))
+        return findings + [skipped(code, reason) for code in CODES if code != "ENV011"]
+    return findings + ran(
+        [c for c in CODES if c != "ENV011"], _check(project.code_sources(), project)
+    )
 
 
 def required_unset(config: ProjectConfig, environ: Mapping[str, str]) -> list[Finding]:

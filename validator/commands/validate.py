@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from validator.checks import secrets
-from validator.checks.environment import required_unset
+from validator.checks.environment import required_unset, with_trace, written
 from validator.checks.static import STATIC
 from validator.inprocess import isolation, log_model, run_faults, server_check, store
 from validator.inprocess.child import Worker, Zygote
@@ -139,7 +139,8 @@ def _evaluation(state: Validation) -> list[Finding]:
 
 
 def _logged_files(state: Validation) -> list[Finding]:
-    return logged_files_checks(state.project.config, state.model_dir)
+    own = frozenset(write.name for _, write in written(state.project))
+    return logged_files_checks(state.project.config, state.model_dir, own)
 
 
 def _interpreter(state: Validation) -> list[Finding]:
@@ -194,6 +195,8 @@ def run(root: Path, display: str, options: ValidateOptions, zygote: Zygote | Non
         box.max_memory = options.max_memory
         state = Validation(project, box, options, zygote, timeout)
         report.checks = run_stages(STAGES, state)
+        # a declared variable that a library read in the sandbox is used (ENV002)
+        report.checks = with_trace(report.checks, project, box.traced)
         report.checks = redact_findings(report.checks, secret_values(project.config, os.environ))
         report.unusable = report.has_failed("CFG001") or report.has_failed(run_faults.CODE)
         logged = state.logged

@@ -10,12 +10,11 @@ from pathlib import Path
 import yaml
 
 from validator.project.config import ProjectConfig
+from validator.redact import secret_variables
 from validator.report import Finding, failed, ran, skipped, warning
-from validator.secret_names import looks_secret
 
 ENV_FILE = "environment_variables.txt"
 RECORD_SWITCH = "MLFLOW_RECORD_ENV_VARS_IN_MODEL_LOGGING"
-_MIN_SECRET = 6  # shorter values match too much to be worth reporting
 
 
 def logged_python_version(model_dir: Path) -> str | None:
@@ -43,8 +42,12 @@ def recording_enabled() -> bool:
     return os.environ.get(RECORD_SWITCH, "true").strip().lower() not in ("false", "0", "no")
 
 
-def logged_files_checks(config: ProjectConfig, model_dir: Path) -> list[Finding]:
-    """ENV005, ENV007, ENV008, ENV009: what the logged folder says about variables."""
+def logged_files_checks(
+    config: ProjectConfig, model_dir: Path, own: frozenset[str] = frozenset()
+) -> list[Finding]:
+    """ENV005, ENV007, ENV008, ENV009: what the logged folder says about variables. OWN: the
+    variables the model's code sets itself, which MLflow records when the model reads them
+    but which deployers need not set."""
     recorded = recorded_variables(model_dir)
     if recorded is None and not recording_enabled():
         reason = (
@@ -54,7 +57,9 @@ def logged_files_checks(config: ProjectConfig, model_dir: Path) -> list[Finding]
         findings = [skipped(code, reason) for code in ("ENV005", "ENV007", "ENV008")]
     else:
         findings = ran(("ENV008",), [])
-        findings += ran(("ENV005",), _undeclared(config, recorded or []))
+        findings += ran(
+            ("ENV005",), _undeclared(config, [n for n in recorded or [] if n not in own])
+        )
         findings += ran(("ENV007",), _unrecorded_secrets(config, recorded or []))
     return findings + ran(("ENV009",), _leaks(config, model_dir))
 
@@ -90,18 +95,8 @@ def _unrecorded_secrets(config: ProjectConfig, recorded: list[str]) -> list[Find
     ]
 
 
-def _secret_values(config: ProjectConfig) -> dict[str, str]:
-    names = {var.name for var in config.env if var.secret}
-    names |= {name for name in os.environ if looks_secret(name)}
-    return {
-        name: os.environ[name]
-        for name in sorted(names)
-        if len(os.environ.get(name, "")) >= _MIN_SECRET
-    }
-
-
 def _leaks(config: ProjectConfig, model_dir: Path) -> list[Finding]:
-    secrets = _secret_values(config)
+    secrets = secret_variables(config, os.environ)
     findings: list[Finding] = []
     if not secrets:
         return findings

@@ -42,38 +42,83 @@ def _is_user_file(filename: str) -> bool:
     return bool(_MODEL_DIR) and os.path.realpath(filename).startswith(_MODEL_DIR + os.sep)
 
 
-def _caller(skip_files: tuple[str, ...]) -> tuple[str, int, bool]:
-    """(file, line) of the first frame outside SKIP_FILES, and whether user code is on the stack."""
+_original_getitem = os._Environ.__getitem__
+_original_setitem = os._Environ.__setitem__
+_writes: set[str] = set()  # variables the model's own code set while loading or predicting
+
+
+def _reader() -> tuple[str, int, str, str]:
+    """(file, line, module, os function) of the first frame outside os: who reads or writes a
+    variable, and through which method of os (get, setdefault, ...; "" for environ[...])."""
     frame = sys._getframe(2)
-    reader: tuple[str, int] | None = None
-    user_on_stack = False
+    via = ""
     while frame is not None:
         filename = frame.f_code.co_filename
-        if reader is None and not filename.endswith(skip_files) and "importlib" not in filename:
-            reader = (filename, frame.f_lineno)
-        if _is_user_file(filename):
-            user_on_stack = True
+        if not filename.endswith(_OS_FILES) and "importlib" not in filename:
+            return filename, frame.f_lineno, str(frame.f_globals.get("__name__") or ""), via
+        via = frame.f_code.co_name
         frame = frame.f_back  # type: ignore[assignment]
-    file, line = reader or ("?", 0)
-    return file, line, user_on_stack
+    return "?", 0, "", via
 
 
-_original_getitem = os._Environ.__getitem__
+_NAMED = frozenset({"get", "getenv", "__contains__", "setdefault", "pop"})
+_subscripts: dict[Any, frozenset[int]] = {}  # code -> offsets of its subscript instructions
+
+
+def _by_name() -> bool:
+    """Whether the read that called environ.__getitem__ names its variable (environ[...], get,
+    getenv, `in`, setdefault, pop) rather than copies the whole environment (dict(environ),
+    {**environ}, .items(), .copy()), which reads every variable and none by name."""
+    frame = sys._getframe(2)  # __getitem__'s caller
+    code = frame.f_code
+    if code.co_filename.endswith(_OS_FILES):
+        return code.co_name in _NAMED
+    if code not in _subscripts:
+        import dis
+
+        _subscripts[code] = frozenset(
+            i.offset
+            for i in dis.get_instructions(code)
+            if i.opname == "BINARY_SUBSCR" or (i.opname == "BINARY_OP" and i.argrepr == "[]")
+        )
+    return frame.f_lasti in _subscripts[code]
 
 
 def _traced_getitem(self: Any, key: str) -> Any:
     if not isinstance(key, str):  # os.get_exec_path tries environ[b"PATH"]: not a variable
         return _original_getitem(self, key)
-    if _stage in ("load", "predict", "stream") and not _reads.get(key, {}).get("user"):
-        file, line, user_on_stack = _caller(_OS_FILES)
-        _reads[key] = {
-            "stage": _stage,
-            "file": file,
-            "line": line,
-            "user": _is_user_file(file),
-            "via_user": user_on_stack or _reads.get(key, {}).get("via_user", False),
-        }
+    if _stage in ("load", "predict", "stream") and _by_name():
+        file, line, module, via = _reader()
+        read = _reads.get(key)
+        if _is_user_file(file) and not (read and read["user"]):
+            _reads[key] = {
+                "stage": _stage,
+                "file": file,
+                "line": line,
+                "user": True,
+                "libraries": read["libraries"] if read else [],
+                # the model set it itself before reading it, or gives its own default
+                "written": via == "setdefault" or key in _writes,
+            }
+        elif not _is_user_file(file) and module and module != "__main__":  # not the probe's
+            if read is None:
+                read = _reads[key] = {
+                    "stage": _stage,
+                    "file": file,
+                    "line": line,
+                    "user": False,
+                    "libraries": [],
+                }
+            if module.split(".")[0] not in read["libraries"]:
+                read["libraries"].append(module.split(".")[0])
     return _original_getitem(self, key)
+
+
+def _traced_setitem(self: Any, key: str, value: Any) -> None:
+    tracing = isinstance(key, str) and _stage in ("load", "predict", "stream")
+    if tracing and _is_user_file(_reader()[0]):
+        _writes.add(key)
+    _original_setitem(self, key, value)
 
 
 _OS_FILES = ("os.py", "_collections_abc.py", "<frozen os>", "<frozen _collections_abc>")
@@ -455,6 +500,7 @@ def _handle(request: dict[str, Any], import_s: float) -> None:
     sys.addaudithook(_audit)
     result["timings"]["import_s"] = import_s
     os._Environ.__getitem__ = _traced_getitem  # type: ignore[method-assign,assignment]
+    os._Environ.__setitem__ = _traced_setitem  # type: ignore[method-assign,assignment]
     builtins.__import__ = _traced_import
     try:
         _stage = "load"

@@ -524,7 +524,8 @@ def _env_reads(config: ProjectConfig, model_dir: Path, result: dict[str, Any]) -
     declared = {var.name for var in config.env}
     findings: list[Finding] = []
     for name, read in sorted(result.get("env_reads", {}).items()):
-        if read.get("user") and name not in declared:
+        # a variable the model's own code set before reading it is not the deployer's to set
+        if read.get("user") and not read.get("written") and name not in declared:
             read_at = [(read["file"], read["line"])]
             where = _user_location(read_at, model_dir, config) or f"{config.script}:{read['line']}"
             findings.append(

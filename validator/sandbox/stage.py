@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from validator.project.config import ProjectConfig
 from validator.project.requirements import included, requirement_lines
@@ -33,6 +34,7 @@ class SandboxState:
     max_memory: int | None = None  # --max-memory, in bytes
     early: Sandbox | None = None  # started before logging, for the project's requirements
     box: Sandbox | None = None  # the one that runs the probe
+    traced: dict[str, Any] | None = None  # the probe's result, for ENV002 (see environment.py)
 
 
 def _fits(box: Sandbox, model_dir: Path) -> bool:
@@ -159,9 +161,10 @@ def probe(
     """The probe loads the logged model and predicts in the sandbox; its results as checks."""
     assert state.box is not None
     result = state.box.run(model_dir, payload, state.timeout)
+    state.traced = result.result
     per_process: list[str] = []
     if probe_results.differs(result, local_predictions, unstable):
-        # the same in two processes of one process is no proof of stable: ask a fresh process
+        # the same twice in one process is no proof of stable: ask another fresh process
         again = state.box.run_again(model_dir, payload, state.timeout)
         per_process = probe_results.per_process_paths(result, again)
     return probe_results.probe_checks(
