@@ -176,7 +176,10 @@ REGISTRY: tuple[Code, ...] = (
       "shown)"),
     _("SBX001", "sandbox", "environment_build",
       "the logged requirements install in a fresh virtualenv",
-      "the logged requirements do not install in a new virtualenv (the installer's own error)",
+      "the logged requirements do not install in a new virtualenv (the installer's own error), "
+      "or the installer cannot reach the package index (certificate, proxy, credentials, "
+      "network: the fix says which, located at the pip.conf or variable that names the index); "
+      "passed, it says which installer and configuration installed them",
       blocking=True),
     _("SBX002", "sandbox", "probe", "the logged model loads in the sandbox",
       "the logged model does not load in the sandbox (a missing module, a relative file read, …)"),
