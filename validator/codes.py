@@ -124,7 +124,11 @@ REGISTRY: tuple[Code, ...] = (
       "every local module the code imports is shipped in code_paths",
       "a local module the code imports is not shipped through `code_paths`"),
     _("DEP003", "dependencies", "dependencies", "every import can be mapped to a distribution",
-      "an import that cannot be mapped to any distribution (warning)"),
+      "an import that cannot be mapped to any distribution: nothing installed where the "
+      "validator runs provides it (a distribution that installs only its namespace, as "
+      "databricks-sdk does `databricks`, does not provide `databricks.vector_search`) and no "
+      "requirement is named after it; when requirements are not installed here either, the "
+      "message names them and the hint says to install them (`nox -s validate` does) (warning)"),
     _("DEP004", "dependencies", "dependencies",
       "no import is optional (guarded by try/except ImportError)",
       "an import guarded by `try/except ImportError` that no requirement provides (warning)"),
@@ -172,7 +176,10 @@ REGISTRY: tuple[Code, ...] = (
       "shown)"),
     _("SBX001", "sandbox", "environment_build",
       "the logged requirements install in a fresh virtualenv",
-      "the logged requirements do not install in a new virtualenv (the installer's own error)",
+      "the logged requirements do not install in a new virtualenv (the installer's own error), "
+      "or the installer cannot reach the package index (certificate, proxy, credentials, "
+      "network: the fix says which, located at the pip.conf or variable that names the index); "
+      "passed, it says which installer and configuration installed them",
       blocking=True),
     _("SBX002", "sandbox", "probe", "the logged model loads in the sandbox",
       "the logged model does not load in the sandbox (a missing module, a relative file read, …)"),

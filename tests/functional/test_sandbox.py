@@ -97,6 +97,32 @@ def test_transitive_only_dependency_warns(make_project: ProjectFactory, shared_c
     assert checks["SBX002"]["status"] == "passed"
 
 
+PANDAS_ONLY_MODEL = """\
+import mlflow
+import pandas as pd
+
+
+class Echo(mlflow.pyfunc.PythonModel):
+    def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
+        shown = f"{model_input.values}"  # numpy prints the array: numpy's import, from C
+        return pd.DataFrame({"score": [float(len(shown))] * len(model_input)})
+
+
+mlflow.models.set_model(Echo())
+"""
+
+
+def test_an_import_made_by_a_library_is_not_the_models(
+    make_project: ProjectFactory, shared_cache: Path
+) -> None:
+    project = make_project(
+        {"model.py": PANDAS_ONLY_MODEL, "requirements.txt": "mlflow==3.17.2\npandas==3.1.1\n"}
+    )
+    code, checks, _ = validate(project, shared_cache)
+    assert code == 0, failures(checks)
+    assert checks["DEP009"]["status"] == "passed", checks["DEP009"]
+
+
 def test_local_module_not_in_code_paths(make_project: ProjectFactory, shared_cache: Path) -> None:
     project = make_project(
         {

@@ -174,6 +174,79 @@ def test_namespace_packages_are_told_apart_by_their_deepest_module(site: Path) -
     ) == ("google.protobuf")
 
 
+PKGUTIL_NAMESPACE = '__path__ = __import__("pkgutil").extend_path(__path__, __name__)\n'
+
+
+@pytest.fixture
+def outer_site(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Like site, outside the project: its packages are no local modules of it."""
+    folder = tmp_path_factory.mktemp("site")
+    monkeypatch.setattr(sys, "path", [str(folder), *sys.path])
+    return folder
+
+
+def install_databricks_sdk(site: Path) -> None:
+    """databricks-sdk as mlflow brings it: databricks/ is a pkgutil namespace others extend."""
+    files = ["databricks/__init__.py", "databricks/sdk/__init__.py"]
+    install(site, "databricks-sdk", "0.167.0", files, "databricks")
+    (site / "databricks" / "sdk").mkdir(parents=True)
+    (site / "databricks" / "__init__.py").write_text(PKGUTIL_NAMESPACE)
+
+
+def test_a_requirement_not_installed_here_is_not_blamed_on_a_namespace_neighbour(
+    tmp_path: Path, outer_site: Path
+) -> None:
+    # databricks-vectorsearch (listed, not installed here) adds databricks.vector_search to the
+    # namespace that the installed databricks-sdk owns: it was "no requirement provides it: add
+    # databricks-sdk==0.167.0"
+    install_databricks_sdk(outer_site)
+    script = "import mlflow\nfrom databricks.vector_search.client import VectorSearchClient\n"
+    requirements = "mlflow==3.17.2\ndatabricks-vectorsearch==0.57\n"
+    finding = only(check(tmp_path, script, requirements), "DEP003")
+    assert finding.status == "warning"
+    assert finding.location == "model.py:2"
+    assert finding.message == (
+        "model.py imports 'databricks.vector_search', which is not installed here; "
+        "requirements.txt lists databricks-vectorsearch, not installed here either, so the "
+        "validator cannot tell whether one of them provides it"
+    )
+    assert finding.hint is not None
+    assert "`nox -s validate`" in finding.hint and "databricks-sdk" not in finding.hint
+
+
+def test_a_namespace_neighbour_still_provides_its_own_modules(
+    tmp_path: Path, outer_site: Path
+) -> None:
+    install_databricks_sdk(outer_site)
+    script = "import mlflow\nfrom databricks.sdk import WorkspaceClient\n"
+    assert check(tmp_path, script, "mlflow==3.17.2\ndatabricks-sdk==0.167.0\n") == []
+    finding = only(check(tmp_path, script, "mlflow==3.17.2\n"), "DEP001")
+    assert finding.hint == "add databricks-sdk==0.167.0 to requirements.txt"
+
+
+def test_an_import_past_a_namespace_nothing_here_provides_is_unknown(
+    tmp_path: Path, outer_site: Path
+) -> None:
+    install_databricks_sdk(outer_site)
+    script = "import mlflow\nimport databricks.vector_search\n"
+    finding = only(check(tmp_path, script, "mlflow==3.17.2\n"), "DEP003")
+    assert "'databricks.vector_search', which is not installed here, not local" in finding.message
+
+
+def test_a_pep_420_namespace_provides_only_its_own_modules(site: Path) -> None:
+    install(site, "protobuf", "5.0", ["google/protobuf/__init__.py"], "google")
+    assert modules.providers("google.cloud.storage") == []
+    assert [d.key for d in modules.providers("google.protobuf.message")] == ["protobuf"]
+
+
+def test_the_table_still_names_the_distribution_when_requirements_are_not_installed(
+    tmp_path: Path, site: Path
+) -> None:
+    script = "import mlflow\nimport skimage.io\n"
+    finding = only(check(tmp_path, script, "mlflow==3.17.2\nmfc-not-here==1.0\n"), "DEP001")
+    assert finding.hint == "add scikit-image to requirements.txt, pinned with =="
+
+
 def test_a_direct_import_needs_its_own_requirement_even_when_mlflow_brings_it(
     tmp_path: Path,
 ) -> None:

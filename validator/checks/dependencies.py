@@ -183,6 +183,30 @@ class _Resolver:
             hint,
         )
 
+    def not_installed(self) -> list[str]:
+        """The requirements not installed where the validator runs: what they provide is
+        unknown here."""
+        here = modules.installed()
+        return sorted(name for name in self.requirements if name not in here)
+
+    def not_installed_here(
+        self, source: Source, item: Import, shown: str, absent: list[str]
+    ) -> Finding:
+        """An import that nothing installed here provides, while some requirements are not
+        installed here either: one of them may well provide it."""
+        requirements = self.project.config.requirements
+        listed = ", ".join(absent[:5]) + (f" and {len(absent) - 5} more" if len(absent) > 5 else "")
+        return warning(
+            "DEP003",
+            f"{source.relative} imports '{shown}', which is not installed here; {requirements} "
+            f"lists {listed}, not installed here either, so the validator cannot tell whether "
+            "one of them provides it",
+            f"{source.relative}:{item.line}",
+            f"install {requirements} where the validator runs (`nox -s validate` does, in its "
+            f"own environment) and run it again; if no requirement provides '{shown}', add the "
+            "distribution that does, pinned with ==",
+        )
+
     def unrequired(self, source: Source, item: Import) -> Finding:
         requirements = self.project.config.requirements
         where = f"{source.relative}:{item.line}"
@@ -197,8 +221,11 @@ class _Resolver:
             if others:
                 fix += f" (or one of {', '.join(others)})"
         else:
-            shown = item.name.split(".")[0]
+            shown = modules.missing_name(item.name)
             fix = f"add the distribution that provides '{shown}' to {requirements}, pinned with =="
+        absent = self.not_installed()
+        if absent and not found and not entry:
+            return self.not_installed_here(source, item, shown, absent)
         if item.guarded:
             return warning(
                 "DEP004",

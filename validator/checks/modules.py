@@ -131,12 +131,29 @@ class Installed:
         return set(listed) if listed else {module.split(".")[0] for module in self.modules}
 
     @cached_property
+    def files(self) -> set[str]:
+        """The paths its RECORD lists, relative to the folder it is installed in."""
+        return {line.split(",")[0] for line in self._read("RECORD").splitlines()}
+
+    @cached_property
     def modules(self) -> set[str]:
         """Every dotted module or package its RECORD installs (a.b for a/b.py or a/b/)."""
         found: set[str] = set()
-        for line in self._read("RECORD").splitlines():
-            found.update(_record_modules(line.split(",")[0]))
+        for path in self.files:
+            found.update(_record_modules(path))
         return found
+
+    def is_namespace(self, package: str) -> bool:
+        """Whether PACKAGE, which it installs, is a namespace that other distributions extend:
+        no __init__.py (PEP 420), or one that extends its __path__ (pkgutil, pkg_resources)."""
+        init = package.replace(".", "/") + "/__init__.py"
+        if init not in self.files:
+            return True
+        try:
+            text = (self.path.parent / init).read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return False
+        return "extend_path" in text or "declare_namespace" in text
 
 
 def _record_modules(path: str) -> list[str]:
@@ -185,14 +202,29 @@ def _installed(search_path: tuple[str, ...]) -> dict[str, Installed]:
     return found
 
 
+def namespace_only(dotted: str, dist: Installed) -> str | None:
+    """The namespace package of DOTTED that DIST installs, when that is all it installs of it:
+    databricks-sdk installs databricks/ and databricks/sdk/, not databricks.vector_search,
+    which another distribution (not installed here) adds to the same namespace."""
+    deepest = next((name for name in prefixes(dotted) if name in dist.modules), None)
+    if deepest is None or deepest == dotted or not dist.is_namespace(deepest):
+        return None
+    return deepest
+
+
 def providers(dotted: str) -> list[Installed]:
     """The installed distributions that provide the import, most specific first.
 
     Several distributions can share a namespace package (google.protobuf and google.cloud.*
-    both install under google/), so those are told apart by the deepest module they install.
+    both install under google/), so those are told apart by the deepest module they install;
+    one that installs only the namespace does not provide what others add to it.
     """
     top = dotted.split(".")[0]
-    candidates = [dist for dist in installed().values() if top in dist.top_level]
+    candidates = [
+        dist
+        for dist in installed().values()
+        if top in dist.top_level and namespace_only(dotted, dist) is None
+    ]
     if len(candidates) <= 1 or "." not in dotted:
         return candidates
     wanted = prefixes(dotted)
@@ -211,6 +243,17 @@ def provided_by(dotted: str, requirements: Iterable[str]) -> bool:
         return True
     entry = known(dotted)
     return entry is not None and any(normalize(dist) in names for dist in entry[1])
+
+
+def missing_name(dotted: str) -> str:
+    """The import as the user knows it when nothing installed here provides it: its top level,
+    or one level past a namespace package that an installed distribution shares."""
+    parts = dotted.split(".")
+    for dist in installed().values():
+        namespace = namespace_only(dotted, dist) if parts[0] in dist.top_level else None
+        if namespace is not None:
+            return ".".join(parts[: namespace.count(".") + 2])
+    return parts[0]
 
 
 def shown_name(dotted: str, dist: Installed) -> str:

@@ -29,6 +29,7 @@ from typing import Any
 from validator.errors import ValidatorError
 from validator.inprocess.server_check import without_credentials
 from validator.project.requirements import requirement_lines
+from validator.sandbox.installer import Sources, sources
 from validator.sandbox.interpreters import find_uv
 
 CACHE_ENV = "MFC_VALIDATOR_CACHE"
@@ -39,9 +40,10 @@ Progress = Callable[[str], None]
 class SandboxError(Exception):
     """The sandbox could not be built or run; carries the installer's own output."""
 
-    def __init__(self, message: str, stderr: str = "") -> None:
+    def __init__(self, message: str, stderr: str = "", sources: Sources | None = None) -> None:
         super().__init__(message)
         self.stderr = stderr
+        self.sources = sources  # where the installer took packages from, when it failed
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,7 @@ class Environment:
     reused: bool
     build_s: float
     installer: str
+    sources: str = ""  # the installer and where it installed from, as messages show it
 
 
 def cache_root() -> Path:
@@ -72,6 +75,7 @@ def environment_key(
     installer: str,
     requirements: str,
     included: Mapping[str, bytes] | None = None,
+    index: Mapping[str, str] | None = None,
 ) -> str:
     identity: dict[str, object] = {
         "python": python_version,
@@ -79,6 +83,8 @@ def environment_key(
         "installer": installer,
         "requirements": sorted(requirement_lines(requirements)),
     }
+    if index:  # where the installer is configured to install from (see installer.Sources)
+        identity["index"] = dict(index)
     if included:  # the constraints (or other files) the requirements name, by content
         identity["included"] = {
             name: hashlib.sha256(content).hexdigest() for name, content in sorted(included.items())
@@ -96,7 +102,15 @@ def early_key(
 ) -> str:
     """The key of the environment that `prepare` will build or find for REQUIREMENTS and the
     files it INCLUDED."""
-    return environment_key(python_version, "uv" if find_uv() else "pip", requirements, included)
+    found = installer_sources()
+    return environment_key(
+        python_version, found.installer, requirements, included, found.identity()
+    )
+
+
+def installer_sources() -> Sources:
+    """The installer that builds environments here, and where it installs from."""
+    return sources("uv" if find_uv() else "pip", os.environ)
 
 
 class Cancelled(Exception):
@@ -120,8 +134,9 @@ class Canceller:
             raise Cancelled
 
 
-def _run(command: list[str], what: str, canceller: Canceller) -> None:
-    """Run an installer step; on failure raise SandboxError with its own output."""
+def _run(command: list[str], what: str, canceller: Canceller, found: Sources | None = None) -> None:
+    """Run an installer step (with FOUND's settings carried over); on failure raise
+    SandboxError with its own output."""
     canceller.check()
     process = subprocess.Popen(
         command,
@@ -129,7 +144,8 @@ def _run(command: list[str], what: str, canceller: Canceller) -> None:
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,
-        env=without_credentials(os.environ),  # the tracking server's, not the installer's
+        # the tracking server's credentials are not the installer's
+        env={**without_credentials(os.environ), **(found.environment() if found else {})},
     )
     canceller.processes.append(process)
     try:
@@ -141,7 +157,7 @@ def _run(command: list[str], what: str, canceller: Canceller) -> None:
         canceller.processes.remove(process)
     canceller.check()
     if process.returncode != 0:
-        raise SandboxError(f"{what} failed (exit {process.returncode})", output)
+        raise SandboxError(f"{what} failed (exit {process.returncode})", output, found)
 
 
 def kill_group(process: subprocess.Popen[Any]) -> None:
@@ -152,11 +168,12 @@ def kill_group(process: subprocess.Popen[Any]) -> None:
 
 
 def _build(
-    target: Path, python: str, requirements: Path, installer: str, canceller: Canceller
+    target: Path, python: str, requirements: Path, found: Sources, canceller: Canceller
 ) -> None:
     # virtualenv runs as its own process: it can then be stopped like the installer, and no
     # module is imported in the build thread (imports racing across threads can deadlock
     # when a signal interrupts one of them)
+    installer = found.installer
     seed = ["--no-seed"] if installer == "uv" else ["--no-setuptools", "--no-wheel"]
     _run(
         [sys.executable, "-m", "virtualenv", str(target), "--python", python, "--quiet", *seed],
@@ -192,7 +209,7 @@ def _build(
             "-r",
             str(requirements),
         ]
-    _run(command, f"installing {requirements.name} with {installer}", canceller)
+    _run(command, f"installing {requirements.name} with {installer}", canceller, found)
 
 
 def _unwritable(folder: Path) -> str | None:
@@ -218,11 +235,11 @@ def _disk_full(folder: Path) -> DiskFull:
 
 
 def _build_or_full(
-    target: Path, python: str, requirements: Path, installer: str, canceller: Canceller
+    target: Path, python: str, requirements: Path, found: Sources, canceller: Canceller
 ) -> None:
     """_build, with a full disk said as such: it is no fault of the requirements (SBX001)."""
     try:
-        _build(target, python, requirements, installer, canceller)
+        _build(target, python, requirements, found, canceller)
     except SandboxError as exc:
         if "No space left on device" in exc.stderr:
             raise _disk_full(target.parent) from None
@@ -273,10 +290,12 @@ def prepare(
     """An environment with REQUIREMENTS installed: from the cache, or built now. INCLUDED: the
     files it names (constraints), written beside it already."""
     canceller = canceller or Canceller()
-    installer = "uv" if find_uv() else "pip"
-    key = early_key(python_version, requirements.read_text(encoding="utf-8"), included)
-    count = len(requirement_lines(requirements.read_text(encoding="utf-8")))
-    what = f"Python {python_version}, {installer}, {count} requirements"
+    found = installer_sources()
+    installer, shown = found.installer, found.shown()
+    text = requirements.read_text(encoding="utf-8")
+    key = environment_key(python_version, installer, text, included, found.identity())
+    count = len(requirement_lines(text))
+    what = f"Python {python_version}, {shown}, {count} requirements"
     envs = cache_root() / "envs"
     unwritable = _unwritable(envs) if use_cache else None
     if unwritable:
@@ -288,23 +307,23 @@ def prepare(
         target = scratch / "env"
         started = time.perf_counter()
         progress(f"building a sandbox environment ({what}), not cached")
-        _build_or_full(target, python, requirements, installer, canceller)
+        _build_or_full(target, python, requirements, found, canceller)
         elapsed = time.perf_counter() - started
         progress(f"sandbox environment built in {elapsed:.1f} s")
-        return Environment(target, _env_python(target), key, False, elapsed, installer)
+        return Environment(target, _env_python(target), key, False, elapsed, installer, shown)
 
     final = envs / key
     with _acquired(envs / f"{key}.lock", canceller, progress):
         if _env_python(final).exists():
             progress(f"sandbox environment reused from the cache ({key})")
-            return Environment(final, _env_python(final), key, True, 0.0, installer)
+            return Environment(final, _env_python(final), key, True, 0.0, installer, shown)
         for stale in envs.glob(f".tmp-{key}-*"):  # left by a killed build; we hold the lock
             shutil.rmtree(stale, ignore_errors=True)
         building = Path(tempfile.mkdtemp(prefix=f".tmp-{key}-", dir=envs))
         started = time.perf_counter()
         progress(f"building the sandbox environment ({what}) in {envs}")
         try:
-            _build_or_full(building, python, requirements, installer, canceller)
+            _build_or_full(building, python, requirements, found, canceller)
             (building / "mfc-environment.json").write_text(
                 json.dumps(
                     {
@@ -324,4 +343,4 @@ def prepare(
             shutil.rmtree(building, ignore_errors=True)
         elapsed = time.perf_counter() - started
         progress(f"sandbox environment built in {elapsed:.1f} s")
-        return Environment(final, _env_python(final), key, False, elapsed, installer)
+        return Environment(final, _env_python(final), key, False, elapsed, installer, shown)

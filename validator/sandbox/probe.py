@@ -21,6 +21,7 @@ import builtins
 import contextlib
 import functools
 import json
+import opcode
 import os
 import select
 import signal
@@ -125,14 +126,26 @@ _OS_FILES = ("os.py", "_collections_abc.py", "<frozen os>", "<frozen _collection
 
 
 _original_import = builtins.__import__
+_IMPORT_NAME = opcode.opmap["IMPORT_NAME"]
+
+
+def _imported_by_user(frame: Any) -> bool:
+    """Whether FRAME, the one __import__ was called from, is the model's own code asking for
+    the import: an import statement, or an explicit __import__ call. An import that C code
+    makes (numpy printing an array in the model's f-string) is called from the innermost
+    Python frame, with its globals, though no statement of that frame asked for it."""
+    code = frame.f_code
+    if not _is_user_file(code.co_filename):
+        return False
+    return code.co_code[frame.f_lasti] == _IMPORT_NAME or "__import__" in code.co_names
 
 
 def _traced_import(
     name: str, globals: Any = None, locals: Any = None, fromlist: Any = (), level: int = 0
 ) -> Any:
     # `import x` calls __import__ even when x is already in sys.modules: we see every use
-    in_stage = _stage in ("load", "predict", "stream") and not level and globals
-    if in_stage and _is_user_file(str(globals.get("__file__") or "")):
+    in_stage = _stage in ("load", "predict", "stream") and not level
+    if in_stage and _imported_by_user(sys._getframe(1)):
         _user_imports.add(name.split(".")[0])
     return _original_import(name, globals, locals, fromlist, level)
 

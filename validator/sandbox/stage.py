@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from validator.project.config import ProjectConfig
-from validator.project.requirements import included, requirement_lines
+from validator.project.requirements import included, redact, requirement_lines
 from validator.report import Finding, failed, passed
 from validator.sandbox import probe_results
-from validator.sandbox.envcache import SandboxError, early_key, this_python
+from validator.sandbox.envcache import SandboxError, early_key, installer_sources, this_python
+from validator.sandbox.installer import unreachable, unreachable_fix
 from validator.sandbox.interpreters import find_python
 from validator.sandbox.logged_files import logged_python_version
 from validator.sandbox.runner import Sandbox
@@ -125,17 +126,7 @@ def environment_build(state: SandboxState) -> list[Finding]:
     try:
         env = state.box.environment()
     except SandboxError as exc:
-        output = exc.stderr.strip().splitlines()
-        detail = " | ".join(line.strip() for line in output[-6:] if line.strip())
-        return [
-            failed(
-                "SBX001",
-                f"the logged requirements do not install in a new virtualenv: {exc}: {detail}",
-                config.requirements,
-                f"fix the requirement the installer names in {config.requirements} (a version "
-                "that exists for this Python and platform)",
-            )
-        ]
+        return [_install_failure(config, exc)]
     built = (
         "reused from the cache"
         if env.reused
@@ -146,9 +137,33 @@ def environment_build(state: SandboxState) -> list[Finding]:
             "SBX001",
             "passed",
             f"the logged requirements install in a fresh virtualenv "
-            f"({env.installer}; environment {built})",
+            f"(installed with {env.sources or env.installer}; environment {built})",
         )
     ]
+
+
+def _install_failure(config: ProjectConfig, exc: SandboxError) -> Finding:
+    """SBX001 failed: the requirements' fault, or the index's that could not be reached."""
+    output = exc.stderr.strip().splitlines()
+    detail = redact(" | ".join(line.strip() for line in output[-6:] if line.strip()))
+    found = exc.sources or installer_sources()
+    reason = unreachable(exc.stderr)
+    if reason is None:
+        return failed(
+            "SBX001",
+            f"the logged requirements do not install in a new virtualenv ({found.shown()}): "
+            f"{exc}: {detail}",
+            config.requirements,
+            f"fix the requirement the installer names in {config.requirements} (a version "
+            "that exists for this Python and platform)",
+        )
+    return failed(
+        "SBX001",
+        f"the installer ({found.shown()}) could not reach the package index, so the logged "
+        f"requirements were not installed: {reason}: {detail}",
+        found.where(),
+        f"{unreachable_fix(reason)}; this is no fault of {config.requirements}",
+    )
 
 
 def probe(
