@@ -161,7 +161,8 @@ def test_server_failing_halfway_then_auth_validate_and_register(
     assert "failed while logging the model and uploading its files" in failure["message"]
     assert f"run {run_id} was left open (RUNNING)" in failure["message"]
     assert died.check("SBX002")["message"] == "not run: REG004 failed"
-    assert died.elapsed < 60
+    # not MLflow's default retries (7, backoff 2: minutes); generous, for a loaded machine
+    assert died.elapsed < 120
     assert client(server).get_run(run_id).info.status == "RUNNING"
     # before it died, the server took the KILLED of the run the report's failure left open
     assert "marked 1 run(s) left RUNNING by earlier validations KILLED" in died.stderr
