@@ -7,18 +7,9 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from validator.paths import inside
+from validator.serving import chain
 
-
-def chain(exc: BaseException) -> list[BaseException]:
-    """EXC and the exceptions it was raised from or while handling, outermost first."""
-    chain: list[BaseException] = []
-    current: BaseException | None = exc
-    while current is not None and current not in chain:
-        chain.append(current)
-        # `raise ... from None` hides the context: so does Python's own traceback
-        hidden = current.__suppress_context__ and current.__cause__ is None
-        current = current.__cause__ or (None if hidden else current.__context__)
-    return chain
+__all__ = ["chain", "deepest_location", "entry_function", "innermost", "user_frame"]
 
 
 def user_frame(exc: BaseException, roots: list[tuple[Path, str]]) -> tuple[str, str] | None:

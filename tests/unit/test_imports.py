@@ -90,3 +90,14 @@ def test_static_checks_never_reach_the_inprocess_or_sandbox_layers() -> None:
             todo.append(target)
     layered = ("validator.inprocess", "validator.sandbox", "validator.registry")
     assert not [name for name in reachable if name.startswith(layered)]
+
+
+def test_the_request_path_is_a_leaf_the_probe_can_load_by_file() -> None:
+    # validator/serving.py runs in the sandbox too, where no other module of the validator is
+    edges = graph()
+    assert edges["validator.serving"] == set()
+    assert "validator.serving" in edges["validator.inprocess.log_model"]
+    assert "validator.serving" in edges["validator.tracebacks"]
+    probe = (PACKAGE / "sandbox" / "probe.py").read_text(encoding="utf-8")
+    assert '"serving.py"' in probe and "def _serve" in probe
+    assert "invocations(" not in probe  # the request path is not written a second time

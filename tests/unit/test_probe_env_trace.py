@@ -11,6 +11,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+from validator import serving
 from validator.sandbox import probe
 
 LIBRARY = """\
@@ -57,6 +58,8 @@ def traced(tmp_path: Path) -> dict[str, Any]:
     model_dir.mkdir()
     (site / "fakesdk.py").write_text(LIBRARY)
     (site / "probe.py").write_text(Path(probe.__file__).read_text())
+    # the probe loads the request path from its parent folder, as from validator/
+    (tmp_path / "serving.py").write_text(Path(serving.__file__).read_text())
     (site / "driver.py").write_text(DRIVER)
     (model_dir / "model.py").write_text(textwrap.dedent(MODEL))
     env = {"PATH": "/usr/bin:/bin", "SDK_BASE_URL": "http://127.0.0.1:9"}

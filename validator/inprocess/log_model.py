@@ -5,7 +5,6 @@ SIG005, SCR008, SIG008). Imports mlflow: never used by `check`."""
 from __future__ import annotations
 
 import contextlib
-import functools
 import importlib.util
 import json
 import os
@@ -24,6 +23,7 @@ from validator.inprocess.store import STORE_DIR, ValidationRun, quiet
 from validator.json_compare import unstable_paths
 from validator.project.config import ProjectConfig
 from validator.report import Finding, failed, passed, skipped, warning
+from validator.serving import Served, requirement_scan_skipped, serve
 from validator.tracebacks import chain, entry_function, innermost, user_frame
 
 
@@ -41,47 +41,6 @@ class Logged:
     unstable: list[str] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class Served:
-    """What MLflow's scoring server answers a request: its status and body, or the stage that
-    failed (request: refused before predict; predict: raised; respond: the answer is no JSON)."""
-
-    status: int
-    body: str
-    stage: str  # ok, request, predict or respond
-    error: BaseException | None = None
-
-
-def serve(model: Any, payload: str) -> Served:
-    """PAYLOAD through `mlflow.pyfunc.scoring_server.invocations`, the function behind
-    `/invocations` of `mlflow models serve`, with MODEL loaded as serving loads it."""
-    from mlflow.exceptions import MlflowException
-    from mlflow.pyfunc.scoring_server import invocations
-
-    original = model._predict_fn
-    reached: list[str] = []
-
-    @functools.wraps(original)
-    def traced(*args: Any, **kwargs: Any) -> Any:
-        reached.append("predict")
-        result = original(*args, **kwargs)
-        reached.append("respond")
-        return result
-
-    model._predict_fn = traced
-    try:
-        response = invocations(
-            payload, "application/json", model, model.metadata.get_input_schema()
-        )
-    except BaseException as exc:  # SystemExit from the model's code too
-        status = exc.get_http_status_code() if isinstance(exc, MlflowException) else 500
-        return Served(status, str(exc), reached[-1] if reached else "request", exc)
-    finally:
-        model._predict_fn = original
-    stage = "ok" if response.status == 200 else "request"
-    return Served(response.status, str(response.response), stage)
-
-
 @contextlib.contextmanager
 def _as_if_run_from(root: Path) -> Iterator[None]:
     """Run the script as its author does: from the project folder, with it on sys.path."""
@@ -95,27 +54,6 @@ def _as_if_run_from(root: Path) -> Iterator[None]:
         os.chdir(cwd)
         with contextlib.suppress(ValueError):
             sys.path.remove(path)
-
-
-@contextlib.contextmanager
-def _without_requirement_scan() -> Iterator[None]:
-    """Skip MLflow's scan of installed packages against the requirements: it only warns, takes
-    most of a second, and the sandbox checks the requirements for real."""
-    import mlflow.pyfunc
-    import mlflow.utils.environment as environment
-
-    def skip(*args: object, **kwargs: object) -> None:
-        return None
-
-    modules = (environment, mlflow.pyfunc)
-    saved = [module.warn_dependency_requirement_mismatches for module in modules]
-    for module in modules:
-        module.warn_dependency_requirement_mismatches = skip
-    try:
-        yield
-    finally:
-        for module, original in zip(modules, saved, strict=True):
-            module.warn_dependency_requirement_mismatches = original
 
 
 @contextlib.contextmanager
@@ -323,7 +261,7 @@ def log(
     with (
         quiet(),
         _as_if_run_from(root),
-        _without_requirement_scan(),
+        requirement_scan_skipped(),
         _never_shipping(root / STORE_DIR),
     ):
         try:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import builtins
 import contextlib
-import functools
 import json
 import opcode
 import os
@@ -32,6 +31,27 @@ import time
 import traceback
 from typing import Any
 
+
+def _load_serving() -> Any:
+    """validator/serving.py, the request path the validator's own worker uses too, loaded by its
+    file: never through sys.path, where the validator's folder would shadow the model's
+    modules."""
+    import importlib.util
+
+    here = os.path.dirname(os.path.abspath(__file__))  # noqa: PTH100, PTH120
+    spec = importlib.util.spec_from_file_location(
+        "_mfc_serving",
+        os.path.join(os.path.dirname(here), "serving.py"),  # noqa: PTH118, PTH120
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+_SERVING = _load_serving()
+_SKIPPED = contextlib.ExitStack()  # MLflow's requirement scan, skipped for the server's life
 _MODEL_DIR = ""
 _MLFLOW_DIR = ""  # MLflow's package folder, with a trailing separator, once it is imported
 _reads: dict[str, dict[str, Any]] = {}
@@ -247,15 +267,7 @@ def _error(exc: BaseException) -> dict[str, Any]:
 
 
 def _chain(exc: BaseException) -> list[BaseException]:
-    chain: list[BaseException] = []
-    current: BaseException | None = exc
-    while current is not None and current not in chain:
-        chain.append(current)
-        # `raise ... from None` hides the context (os.environ's KeyError(b'NAME') too), as
-        # Python's own traceback does
-        hidden = current.__suppress_context__ and current.__cause__ is None
-        current = current.__cause__ or (None if hidden else current.__context__)
-    return chain
+    return list(_SERVING.chain(exc))
 
 
 _PROVIDERS: dict[str, list[str]] = {}
@@ -339,43 +351,15 @@ _STREAM_CHUNKS = 5  # the first chunks are enough to show that predict_stream yi
 
 def _serve(model: Any, payload: str) -> dict[str, Any]:
     """PAYLOAD through `invocations`, the function behind `/invocations` of `mlflow models
-    serve`: the same parsing, conversion and answer. The stage that failed: request (refused
-    before predict ran), predict (raised) or respond (the answer is no JSON). (The validator
-    does the same in-process; this file may not import it.)"""
-    from mlflow.exceptions import MlflowException
-    from mlflow.pyfunc.scoring_server import invocations
-
-    original = model._predict_fn
-    reached: list[str] = []
-    out: dict[str, Any] = {}
-
-    @functools.wraps(original)
-    def traced(*args: Any, **kwargs: Any) -> Any:
-        reached.append("predict")
-        out["predictions"] = original(*args, **kwargs)
-        reached.append("respond")
-        return out["predictions"]
-
-    model._predict_fn = traced
-    try:
-        response = invocations(
-            payload, "application/json", model, model.metadata.get_input_schema()
-        )
-    except Exception as exc:
-        status = exc.get_http_status_code() if isinstance(exc, MlflowException) else 500
-        stage = reached[-1] if reached else "request"
-        return {"stage": stage, "status": status, "error": _error(exc)}
-    finally:
-        model._predict_fn = original
-    if response.status != 200:
-        error = {"type": "HTTP", "message": str(response.response), "frames": []}
-        return {"stage": "request", "status": response.status, "error": error}
-    return {
-        "stage": "ok",
-        "status": 200,
-        "body": str(response.response),
-        "predictions": out.get("predictions"),
-    }
+    serve`, by the validator's own code for it (`validator/serving.py`): the stage that failed,
+    request (refused before predict ran), predict (raised) or respond (the answer is no JSON)."""
+    served = _SERVING.serve(model, payload)
+    if served.error is not None:
+        return {"stage": served.stage, "status": served.status, "error": _error(served.error)}
+    if served.stage != "ok":
+        error = {"type": "HTTP", "message": served.body, "frames": []}
+        return {"stage": "request", "status": served.status, "error": error}
+    return {"stage": "ok", "status": 200, "body": served.body, "predictions": served.predictions}
 
 
 def _streamable(model: Any) -> bool:
@@ -480,12 +464,9 @@ def _mark_stage() -> None:
 
 def _warm() -> float:
     started = time.perf_counter()
-    import mlflow
-    import mlflow.pyfunc
-    import mlflow.pyfunc.scoring_server  # imported now, not while timing predict
 
     # the sandbox holds exactly the logged requirements: MLflow's mismatch scan is slow and moot
-    mlflow.pyfunc.warn_dependency_requirement_mismatches = lambda *args, **kwargs: None
+    _SKIPPED.enter_context(_SERVING.requirement_scan_skipped())
     _providers()  # while the validator is still logging: it depends only on the environment
     return time.perf_counter() - started
 
