@@ -65,17 +65,19 @@ def _never_shipping(store: Path) -> Iterator[None]:
     store = store.resolve()
 
     def copytree(
-        src: Any, dst: Any, symlinks: bool = False, ignore: Any = None, **kwargs: Any
+        src: Any, dst: Any, symlinks: bool = False, ignore: Any = None, *args: Any, **kwargs: Any
     ) -> Any:
+        # shutil's own recursion into a subfolder calls this again with every argument
+        # positional (copy_function, ignore_dangling_symlinks, dirs_exist_ok)
         def ignored(folder: str, names: list[str]) -> set[str]:
             left_out = set(ignore(folder, names)) if ignore is not None else set()
             if Path(folder).resolve() == store.parent and store.name in names:
                 left_out.add(store.name)
             return left_out
 
-        return original(src, dst, symlinks, ignored, **kwargs)
+        return original(src, dst, symlinks, ignored, *args, **kwargs)
 
-    shutil.copytree = copytree  # type: ignore[assignment]
+    shutil.copytree = copytree
     try:
         yield
     finally:
