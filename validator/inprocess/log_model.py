@@ -19,12 +19,12 @@ from typing import Any
 from validator.checks.input_example import FORMATS, LLM_KEYS
 from validator.errors import ValidatorError
 from validator.inprocess import child, type_hints
-from validator.inprocess.server_check import StoreFailed, store_failure
-from validator.inprocess.store import STORE_DIR, ValidationRun, quiet
 from validator.json_compare import unstable_paths
 from validator.project.config import ProjectConfig
 from validator.report import Finding, failed, passed, skipped, warning
 from validator.tracebacks import chain, entry_function, innermost, user_frame
+from validator.tracking.server_check import StoreFailed, store_failure
+from validator.tracking.store import STORE_DIR, ValidationRun, quiet
 
 
 @dataclass

@@ -27,9 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from validator.errors import ValidatorError
-from validator.inprocess.server_check import without_credentials
 from validator.project.requirements import requirement_lines
 from validator.sandbox.interpreters import find_uv
+from validator.tracking.server_check import without_credentials
 
 CACHE_ENV = "MFC_VALIDATOR_CACHE"
 
