@@ -12,6 +12,7 @@ from pathlib import Path
 
 from validator.checks import secrets
 from validator.checks.environment import required_unset, with_trace, written
+from validator.checks.logged_files import logged_files_checks
 from validator.checks.static import STATIC
 from validator.inprocess import isolation, log_model
 from validator.inprocess.child import Worker, Zygote
@@ -26,7 +27,6 @@ from validator.render.markdown import to_markdown
 from validator.render.run_summary import NOTE_TAG, run_description
 from validator.report import Finding, Report
 from validator.sandbox import stage as sandbox
-from validator.sandbox.logged_files import logged_files_checks
 from validator.tracking import run_faults, server_check, store
 
 

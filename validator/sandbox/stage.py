@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from validator.checks.logged_files import logged_python_version
 from validator.project.config import ProjectConfig
 from validator.project.requirements import included, requirement_lines
 from validator.report import Finding, failed, passed
 from validator.sandbox import probe_results
 from validator.sandbox.envcache import SandboxError, early_key, this_python
 from validator.sandbox.interpreters import find_python
-from validator.sandbox.logged_files import logged_python_version
 from validator.sandbox.runner import Sandbox
 
 
