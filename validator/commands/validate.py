@@ -199,7 +199,7 @@ def run(root: Path, display: str, options: ValidateOptions, zygote: Zygote | Non
         # a declared variable that a library read in the sandbox is used (ENV002)
         report.checks = with_trace(report.checks, project, box.traced)
         report.checks = redact_findings(report.checks, secret_values(project.config, os.environ))
-        report.unusable = report.has_failed("CFG001") or report.has_failed(run_faults.CODE)
+        report.mark_unusable()
         logged = state.logged
         if logged is not None:
             report.run_id = logged.run_id
