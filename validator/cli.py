@@ -242,12 +242,13 @@ def _progress(message: str) -> None:
 
 def _listing(args: argparse.Namespace, projects: list[str]) -> int:
     from validator.commands import listing
+    from validator.render import listing as rendered
 
     if args.command == "cache-key":
         sys.stdout.write(listing.cache_key(projects) + "\n")
         return 0
     listed = listing.listing(projects)
-    render = listing.to_json if args.format == "json" else listing.to_text
+    render = rendered.to_json if args.format == "json" else rendered.to_text
     sys.stdout.write(render(listed))
     return EXIT_USAGE if any("error" in item for item in listed["projects"]) else 0
 

@@ -1,8 +1,9 @@
 """The registry of check codes: everything else about a code derives from this table.
 
 Each code has its family (the report's grouping), the stage that owns it (the one place that
-must report it, see `validator.pipeline`), whether its failure blocks the stages after it, the
-title (the JUnit test name and the message of a plain pass) and what fails (the README's table).
+must report it, see `validator.pipeline`), whether its failure blocks the stages after it,
+whether its failure means the run could not be made (exit status 2), the title (the JUnit test
+name and the message of a plain pass) and what fails (the README's table).
 
 A code, once given a meaning, keeps it and is never reused: add new codes at the end of their
 family and never renumber.
@@ -71,12 +72,15 @@ class Code:
     fails: str  # what fails (or warns): the README's table
     blocking: bool = False  # a failure skips every later stage that needs the logged model
     listing: bool = False  # its passes say what they found: the text report shows them
+    # its failure means the run could not be made: the report's exit status is 2, not 1
+    unusable: bool = False
 
 
 _ = Code  # the table below reads better with a short name
 REGISTRY: tuple[Code, ...] = (
     _("CFG001", "config", "config", "every file model.yaml names exists",
-      "a file or folder `model.yaml` names does not exist (exit status 2)", blocking=True),
+      "a file or folder `model.yaml` names does not exist (exit status 2)", blocking=True,
+      unusable=True),
     _("SCR001", "script", "script", "the script compiles",
       "the script does not compile: a syntax error, or what Python refuses when it compiles "
       "(`return` outside a function, a late `from __future__` import, …), with file and line; "
@@ -277,7 +281,8 @@ REGISTRY: tuple[Code, ...] = (
       "the tracking server answered every step of the validation",
       "the tracking server failed after the run was created (uploading the model, downloading "
       "it for the sandbox, recording the report): exit status 2; the message names the step and "
-      "the run left open, which the next `validate` marks `KILLED`", blocking=True),
+      "the run left open, which the next `validate` marks `KILLED`", blocking=True,
+      unusable=True),
     _("SBX009", "sandbox", "probe", "the sandbox was not killed by a signal",
       "the sandbox process was killed by a signal (`SIGKILL`: the kernel's OOM killer, or "
       "someone killed it; `SIGSEGV`/`SIGABRT`: a crash in native code), named with its likely "

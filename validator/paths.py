@@ -8,17 +8,26 @@ from pathlib import Path
 # the validator's embedded MLflow store, in the project folder: never shipped, whatever
 # code_paths says (see inprocess.log_model)
 EMBEDDED_STORE = ".mlflow"
-# caches, version control, virtualenvs and MLflow stores: never the model's own code or data
+# Folders that are never part of the model: caches, version control, notebooks' autosaves,
+# environments and MLflow stores. The one list: a code_paths or artifact folder that ships one
+# warns (CFG004), the static checks never read its files, the content hash leaves it out, and
+# --all never looks for projects in it.
 SKIPPED_DIRS = frozenset(
     {
         "__pycache__",
         ".git",
+        ".hg",
+        ".svn",
         ".ipynb_checkpoints",
         ".mlflow",
-        ".nox",
-        ".venv",
-        "mlartifacts",
         "mlruns",
+        "mlartifacts",
+        ".venv",
+        ".nox",
+        ".tox",
+        ".pytest_cache",
+        ".mypy_cache",
+        ".ruff_cache",
         "node_modules",
         "site-packages",
     }

@@ -97,6 +97,12 @@ class Report:
     def has_failed(self, code: str) -> bool:
         return any(check.code == code and check.status == "failed" for check in self.checks)
 
+    def mark_unusable(self) -> None:
+        """Exit status 2 when a code the registry flags `unusable` failed (CFG001, REG004)."""
+        self.unusable = self.unusable or any(
+            check.status == "failed" and CODES[check.code].unusable for check in self.checks
+        )
+
     def count(self, status: Status) -> int:
         return sum(1 for check in self.checks if check.status == status)
 

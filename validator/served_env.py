@@ -7,7 +7,7 @@ import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from validator.inprocess.server_check import TRACKING_CREDENTIALS
+from validator.tracking.server_check import TRACKING_CREDENTIALS
 
 # a host's own: where programs are, and the text encoding
 _HOST = ("PATH", "LANG")

@@ -187,6 +187,33 @@ def test_secret_files_in_code_paths_fail_and_caches_warn(make_project: ProjectFa
     assert "FAIL CFG003" in text and "WARN CFG004" in text
 
 
+@pytest.mark.parametrize("command", ["check", pytest.param("validate", marks=pytest.mark.slow)])
+def test_a_folder_that_is_not_the_model_warns_and_is_never_read(
+    make_project: ProjectFactory, command: str
+) -> None:
+    # one list (validator.paths.SKIPPED_DIRS): a site-packages and a .tox folder in code_paths
+    # both warn CFG004, and the variables their files read are no ENV001, in check and validate
+    project = make_project(
+        {
+            "model.yaml": "name: proj\ncode_paths:\n  - helpers.py\n  - lib\n",
+            "helpers.py": "SCALE = 2\n",
+            "lib/__init__.py": '"""Shipped."""\n',
+            "lib/site-packages/vendored.py": "import os\n\nA = os.environ['VENDORED_VAR']\n",
+            "lib/.tox/tool.py": "import os\n\nB = os.environ['TOX_TOOL_VAR']\n",
+        }
+    )
+    _, report, _ = _run(command, project)
+    assert sorted(c["location"] for c in _with(report, "CFG004", "warning")) == [
+        "lib/.tox",
+        "lib/site-packages",
+    ]
+    environment = [c for c in report["checks"] if c["family"] == "environment"]
+    assert {c["status"] for c in environment} <= {"passed", "skipped"}, environment
+    assert "VENDORED_VAR" not in json.dumps(report) and "TOX_TOOL_VAR" not in json.dumps(report)
+    # MLflow copies lib with its subfolders (shutil's recursion through the validator's patch)
+    assert _failed_codes(report) == set()
+
+
 def test_the_text_report_shows_what_each_entry_ships(make_project: ProjectFactory) -> None:
     project = make_project(
         {

@@ -105,3 +105,7 @@ def test_not_exactly_one_format_key(tmp_path: Path, payload: Any) -> None:
 )
 def test_wrong_shape(tmp_path: Path, payload: Any) -> None:
     assert codes(tmp_path, payload) == ["SIG003"]
+
+
+def test_the_shape_codes_are_the_stages_codes_after_sig001() -> None:
+    assert ("SIG001", *input_example.SHAPE) == input_example.CODES

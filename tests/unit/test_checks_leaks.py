@@ -69,7 +69,7 @@ def test_no_false_alarm(tmp_path: Path) -> None:
 
 
 def test_env005_leaves_out_the_variables_the_model_sets_itself(tmp_path: Path) -> None:
-    from validator.sandbox.logged_files import ENV_FILE, logged_files_checks
+    from validator.checks.logged_files import ENV_FILE, logged_files_checks
 
     (tmp_path / "model.yaml").write_text("name: demo\n")
     model_dir = tmp_path / "logged"

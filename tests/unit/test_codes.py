@@ -8,7 +8,7 @@ from pathlib import Path
 from validator.codes import CODES, FAMILIES, REGISTRY, STATIC_STAGES
 from validator.render.junit import to_junit
 from validator.render.markdown import codes_table
-from validator.report import Report, passed
+from validator.report import Report, failed, passed
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -57,3 +57,14 @@ def test_static_stages_own_only_static_codes_and_blocking_is_sparse() -> None:
         "ENV006", "SCR007", "SBX006", "SBX001", "REG001", "CFG002", "CFG003", "CFG005",
         "ENV010", "REG004", "DEP013", "ENV011",
     }  # fmt: skip
+
+
+def test_the_registry_says_which_failures_mean_exit_status_2() -> None:
+    assert {code.code for code in REGISTRY if code.unusable} == {"CFG001", "REG004"}
+    for code in ("CFG001", "REG004"):
+        report = Report("validate", ".", [failed(code, "no", "model.yaml", "fix")])
+        report.mark_unusable()
+        assert report.exit_code == 2
+    report = Report("validate", ".", [failed("CFG002", "no", "model.yaml", "fix")])
+    report.mark_unusable()
+    assert report.exit_code == 1

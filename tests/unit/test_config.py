@@ -74,7 +74,10 @@ def test_env_defaults_and_string_shorthand(tmp_path: Path) -> None:
     assert (second.name, second.required) == ("REGION", False)
 
 
-def test_model_config_file_is_read(tmp_path: Path) -> None:
+def test_model_config_file_is_read_when_model_yaml_is(tmp_path: Path) -> None:
     (tmp_path / "model.yaml").write_text("model_config: conf.yaml\n")
     (tmp_path / "conf.yaml").write_text("alpha: 2\n")
-    assert config.load_model_config(config.load(tmp_path)) == {"alpha": 2}
+    assert config.load(tmp_path).model_config == "conf.yaml"
+    (tmp_path / "conf.yaml").write_text("- alpha\n")
+    with pytest.raises(ValidatorError, match=r"conf\.yaml: must be a mapping, got a list"):
+        config.load(tmp_path)

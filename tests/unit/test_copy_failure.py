@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from validator.inprocess.log_model import _copy_failure
+from validator.inprocess.copy_failures import copy_failure
 from validator.project.config import ProjectConfig
 
 
@@ -30,7 +30,7 @@ def test_an_artifact_mlflow_cannot_download_is_cfg005(tmp_path: Path) -> None:
         lambda: _download_artifact_from_uri(str(root.resolve() / "data"), str(tmp_path / "out"))
     )
 
-    finding = _copy_failure(error, config)
+    finding = copy_failure(error, config)
 
     assert finding is not None and finding.code == "CFG005" and finding.status == "failed"
     assert finding.message.startswith("MLflow could not copy artifact 'table' into the model: ")
@@ -38,8 +38,8 @@ def test_an_artifact_mlflow_cannot_download_is_cfg005(tmp_path: Path) -> None:
     assert finding.location == "model.yaml:4"
 
 
-def test_an_error_of_the_script_is_not_a_copy_failure(tmp_path: Path) -> None:
+def test_an_error_of_the_script_is_not_acopy_failure(tmp_path: Path) -> None:
     def script() -> None:
         raise OSError(2, "No such file or directory", "weights.bin")
 
-    assert _copy_failure(_raised(script), ProjectConfig(tmp_path, "proj")) is None
+    assert copy_failure(_raised(script), ProjectConfig(tmp_path, "proj")) is None

@@ -15,12 +15,12 @@ import pytest
 import requests
 
 from validator.errors import ValidatorError
-from validator.inprocess import run_faults, server_check
 from validator.project import config
 from validator.sandbox.limits import memory_size, shown
 from validator.sandbox.probe import STAGE_MARK
 from validator.sandbox.probe_results import PROBE_CODES, probe_checks
 from validator.sandbox.runner import ProbeRun, scrubbed_environment
+from validator.tracking import run_faults, server_check
 
 GONE = (
     "HTTPConnectionPool(host='127.0.0.1', port=9): Max retries exceeded with url: /x (Caused by "

@@ -1,4 +1,5 @@
-"""The package's layers: no module imports another in a circle (lazy imports count too)."""
+"""The package's layers: no module imports another in a circle (lazy imports count too), and no
+lower layer imports a higher one."""
 
 from __future__ import annotations
 
@@ -80,16 +81,46 @@ def test_no_module_imports_another_in_a_circle() -> None:
 
 
 def test_static_checks_never_reach_the_inprocess_or_sandbox_layers() -> None:
-    edges = graph()
+    reachable = _reachable(graph(), "validator.commands.check")
+    layered = (
+        "validator.inprocess",
+        "validator.sandbox",
+        "validator.registry",
+        "validator.tracking",
+    )
+    assert not [name for name in reachable if name.startswith(layered)]
+
+
+def _reachable(edges: dict[str, set[str]], start: str) -> set[str]:
     reachable: set[str] = set()
-    todo = ["validator.commands.check"]
+    todo = [start]
     while todo:
         node = todo.pop()
         for target in edges[node] - reachable:
             reachable.add(target)
             todo.append(target)
-    layered = ("validator.inprocess", "validator.sandbox", "validator.registry")
-    assert not [name for name in reachable if name.startswith(layered)]
+    return reachable
+
+
+def test_the_sandbox_and_the_registry_never_import_the_inprocess_layer() -> None:
+    # what they share with it (the store, the server's failures) is in validator.tracking
+    edges = graph()
+    lower = [name for name in edges if name.startswith(("validator.sandbox", "validator.registry"))]
+    assert "validator.sandbox.runner" in lower and "validator.registry.gate" in lower
+    assert {
+        name: sorted(target for target in edges[name] if target.startswith("validator.inprocess"))
+        for name in lower
+        if any(target.startswith("validator.inprocess") for target in _reachable(edges, name))
+    } == {}
+
+
+def test_the_tracking_package_imports_no_layer_above_it() -> None:
+    edges = graph()
+    above = ("validator.inprocess", "validator.sandbox", "validator.registry", "validator.commands")
+    reached = set().union(
+        *(_reachable(edges, name) for name in edges if name.startswith("validator.tracking"))
+    )
+    assert not sorted(name for name in reached if name.startswith(above))
 
 
 def test_the_request_path_is_a_leaf_the_probe_can_load_by_file() -> None:

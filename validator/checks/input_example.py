@@ -10,6 +10,8 @@ from validator.project.sources import Project
 from validator.report import Finding, failed, passed, ran, skipped
 
 CODES = owned_by("input_example")
+# the request's serving format and its shape: they need a JSON object (SIG001) to look at
+SHAPE = ("SIG002", "SIG003")
 FORMATS = ("dataframe_split", "dataframe_records", "instances", "inputs")
 # the keys MLflow's scoring server reads as a unified LLM request, passed to the model as is
 LLM_KEYS = ("messages", "prompt", "input")
@@ -104,7 +106,7 @@ def run(project: Project) -> list[Finding]:
         else:
             message, where, hint = str(exc), exc.where, HINT_FORMAT
         return [failed("SIG001", message, where or relative, hint or "make it readable")] + [
-            skipped(code, f"{relative} cannot be read") for code in CODES[1:]
+            skipped(code, f"{relative} cannot be read") for code in SHAPE
         ]
     except json.JSONDecodeError as exc:
         return [
@@ -114,7 +116,7 @@ def run(project: Project) -> list[Finding]:
                 f"{relative}:{exc.lineno}",
                 "fix the JSON on that line",
             )
-        ] + [skipped(code, f"{relative} is not valid JSON") for code in CODES[1:]]
+        ] + [skipped(code, f"{relative} is not valid JSON") for code in SHAPE]
     if not isinstance(payload, dict):
         return [
             failed(
@@ -123,7 +125,7 @@ def run(project: Project) -> list[Finding]:
                 relative,
                 HINT_FORMAT,
             )
-        ] + [skipped(code, f"{relative} is not a JSON object") for code in CODES[1:]]
+        ] + [skipped(code, f"{relative} is not a JSON object") for code in SHAPE]
     kind = model_kind(project)
     if kind in ("responses", "chat"):
         return [passed("SIG001"), *_agent_request(kind, payload, relative)]
@@ -183,7 +185,7 @@ def _agent_request(kind: Kind, payload: dict[str, Any], relative: str) -> list[F
     if problem is None and not isinstance(custom, dict):
         problem = "custom_inputs must be an object"
     findings = [failed("SIG003", f"{relative}: {problem}", relative, hint)] if problem else []
-    return ran(("SIG002", "SIG003"), findings)
+    return ran(SHAPE, findings)
 
 
 def _llm_request(payload: dict[str, Any], relative: str) -> list[Finding]:
@@ -203,7 +205,7 @@ def _llm_request(payload: dict[str, Any], relative: str) -> list[Finding]:
     findings = (
         [failed("SIG003", f"{relative}: {problem}", relative, HINT_INPUTS)] if problem else []
     )
-    return ran(("SIG002", "SIG003"), findings)
+    return ran(SHAPE, findings)
 
 
 def _messages_problem(key: str, value: Any) -> str | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import fnmatch
 from pathlib import PurePosixPath
 
-from validator.paths import EMBEDDED_STORE
+from validator.paths import EMBEDDED_STORE, SKIPPED_DIRS
 from validator.project.shipped import Entry, Escape, ShippedFile
 from validator.project.sources import Project
 from validator.report import Finding, failed, ran, warning
@@ -39,26 +39,6 @@ SECRET_FILES: tuple[tuple[tuple[str, ...], str], ...] = (
 )
 # shared on purpose: templates of a dotenv file, public keys
 NOT_SECRET = (".env.example", ".env.sample", ".env.template", ".env.dist", "*.pub")
-# caches, version control, notebooks' autosaves, environments, MLflow stores
-CACHE_DIRS = frozenset(
-    {
-        "__pycache__",
-        ".git",
-        ".hg",
-        ".svn",
-        ".ipynb_checkpoints",
-        ".mlflow",
-        "mlruns",
-        "mlartifacts",
-        ".venv",
-        ".nox",
-        ".tox",
-        ".pytest_cache",
-        ".mypy_cache",
-        ".ruff_cache",
-        "node_modules",
-    }
-)
 CODES = ("CFG002", "CFG003", "CFG004")
 
 
@@ -150,7 +130,7 @@ def _cache_dirs(entry: Entry) -> list[Finding]:
         for index, part in enumerate(parts[:-1]):
             if index == 0 and part == EMBEDDED_STORE and entry.key == "code_paths":
                 break  # the validator's own store: left out of the copy (inprocess.log_model)
-            if part in CACHE_DIRS:
+            if part in SKIPPED_DIRS:
                 found.setdefault("/".join(parts[: index + 1]), []).append(file)
                 break
     return [

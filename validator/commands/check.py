@@ -16,6 +16,6 @@ def run(root: Path, display: str) -> Report:
     started = time.perf_counter()
     project = Project(config.load(root))
     report = Report("check", display, run_stages(STATIC, project))
-    report.unusable = report.has_failed("CFG001")
+    report.mark_unusable()
     report.duration_s = time.perf_counter() - started
     return report

@@ -4,7 +4,6 @@ a CI system's job matrix and its cache action. Static: imports neither mlflow no
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import platform
 import sys
@@ -62,18 +61,6 @@ def listing(projects: list[str]) -> dict[str, Any]:
         "environment_cache": str(cache_root()),
         "projects": [entry(project) for project in projects],
     }
-
-
-def to_text(listed: dict[str, Any]) -> str:
-    lines = []
-    for item in listed["projects"]:
-        shown = item["environment"] or f"error: {item['error']}"
-        lines.append(f"{item['project']}\t{item['name'] or '-'}\t{shown}")
-    return "\n".join(lines) + "\n"
-
-
-def to_json(listed: dict[str, Any]) -> str:
-    return json.dumps(listed, indent=2) + "\n"
 
 
 def cache_key(projects: list[str]) -> str:

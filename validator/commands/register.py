@@ -8,16 +8,16 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from validator.commands import validate
-from validator.inprocess import server_check
 from validator.inprocess.child import Zygote
 from validator.inprocess.isolation import start_zygote
-from validator.inprocess.store import prepare_default_store, resolve_tracking_uri
 from validator.pipeline import Stage, run_stages
 from validator.project import config
 from validator.project.content_hash import content_hash
 from validator.project.sources import Project
 from validator.registry.gate import Candidate, Registry
 from validator.report import Finding, Report, failed
+from validator.tracking import server_check
+from validator.tracking.store import prepare_default_store, resolve_tracking_uri
 
 
 @dataclass(frozen=True)

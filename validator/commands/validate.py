@@ -12,8 +12,9 @@ from pathlib import Path
 
 from validator.checks import secrets
 from validator.checks.environment import required_unset, with_trace, written
+from validator.checks.logged_files import logged_files_checks
 from validator.checks.static import STATIC
-from validator.inprocess import isolation, log_model, run_faults, server_check, store
+from validator.inprocess import isolation, log_model
 from validator.inprocess.child import Worker, Zygote
 from validator.pipeline import Stage, run_stages
 from validator.project import config
@@ -26,7 +27,7 @@ from validator.render.markdown import to_markdown
 from validator.render.run_summary import NOTE_TAG, run_description
 from validator.report import Finding, Report
 from validator.sandbox import stage as sandbox
-from validator.sandbox.logged_files import logged_files_checks
+from validator.tracking import run_faults, server_check, store
 
 
 @dataclass(frozen=True)
@@ -198,7 +199,7 @@ def run(root: Path, display: str, options: ValidateOptions, zygote: Zygote | Non
         # a declared variable that a library read in the sandbox is used (ENV002)
         report.checks = with_trace(report.checks, project, box.traced)
         report.checks = redact_findings(report.checks, secret_values(project.config, os.environ))
-        report.unusable = report.has_failed("CFG001") or report.has_failed(run_faults.CODE)
+        report.mark_unusable()
         logged = state.logged
         if logged is not None:
             report.run_id = logged.run_id

@@ -37,7 +37,7 @@ WARM = (
 )
 
 with contextlib.suppress(Exception):  # a worker then says what is missing, in its own report
-    from validator.inprocess.store import import_mlflow
+    from validator.tracking.store import import_mlflow
 
     import_mlflow()
     for name in WARM:

@@ -1,2 +1,2 @@
-"""In the validator's own process, with mlflow: the store, logging the model from code, and the
+"""In the validator's own process, with mlflow: logging the model from code, and the
 checks of the logged model (signature, example, predictions, type hints, evaluation)."""

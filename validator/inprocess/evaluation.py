@@ -190,7 +190,7 @@ def run(
             failed("EVL001", str(exc), evaluation.data, "fix the evaluation data in model.yaml"),
             *[skipped(code, "the model could not be evaluated") for code in JUDGED],
         ]
-    from validator.inprocess.store import import_mlflow, quiet
+    from validator.tracking.store import import_mlflow, quiet
 
     mlflow = import_mlflow()
     try:

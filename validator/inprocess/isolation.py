@@ -21,11 +21,11 @@ from validator.errors import ValidatorError
 from validator.inprocess import jobs
 from validator.inprocess.child import ChildFailed, Worker, Zygote
 from validator.inprocess.log_model import Logged, check_signature
-from validator.inprocess.server_check import TRACKING_CREDENTIALS, is_http, shown_uri
 from validator.project.config import ProjectConfig
 from validator.report import Finding, failed, passed, skipped
 from validator.secret_names import looks_secret
 from validator.served_env import MLFLOW_DEFAULTS, served_environment
+from validator.tracking.server_check import TRACKING_CREDENTIALS, is_http, shown_uri
 
 DEFAULT_TIMEOUT_S = 300.0
 # what MLflow's client needs to reach a remote store and its artifacts, besides MLFLOW_*

@@ -21,10 +21,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from validator.inprocess import child, evaluation, log_model, run_faults
-from validator.inprocess.store import ValidationRun, import_mlflow, quiet, start_run
+from validator.inprocess import child, evaluation, log_model
 from validator.project.config import ProjectConfig
 from validator.report import Finding
+from validator.tracking import run_faults
+from validator.tracking.store import ValidationRun, import_mlflow, quiet, start_run
 
 _RUN: ValidationRun | None = None  # in the store's worker
 _LOGGED: log_model.Logged | None = None  # in the checking worker: the model, loaded

@@ -399,7 +399,7 @@ def _load(root: Path) -> ProjectConfig:
     _check_flavor(loaded, where)
     _check_name(loaded, where)
     if isinstance(loaded.model_config, str) and _inside(loaded, loaded.model_config):
-        load_model_config(loaded)  # read where MLflow would: within limits, or exit 2 now
+        _check_model_config_file(loaded)  # read where MLflow would: within limits, or exit 2 now
     return loaded
 
 
@@ -443,11 +443,10 @@ def _inside(config: ProjectConfig, relative: str) -> Path | None:
     return path if inside and path.is_file() else None
 
 
-def load_model_config(config: ProjectConfig) -> dict[str, Any]:
-    """The model_config mapping, reading the YAML file when model.yaml names one (with the
-    limits of model.yaml itself)."""
-    if isinstance(config.model_config, dict):
-        return config.model_config
+def _check_model_config_file(config: ProjectConfig) -> None:
+    """The model_config file model.yaml names is a YAML mapping within the limits of model.yaml
+    itself, or exit 2 now (MLflow reads it only when the model loads)."""
+    assert isinstance(config.model_config, str)
     shown = config.model_config
     try:
         data, _ = bounded.read_yaml(config.path(shown), shown)
@@ -459,8 +458,5 @@ def load_model_config(config: ProjectConfig) -> dict[str, Any]:
         ) from None
     except yaml.YAMLError as exc:
         raise ValidatorError(_yaml_problem(shown, exc)) from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
+    if data is not None and not isinstance(data, dict):
         raise ValidatorError(f"{shown}: must be a mapping, got {type_name(data)}")
-    return data

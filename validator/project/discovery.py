@@ -10,11 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from validator.errors import ValidatorError
-from validator.paths import relative_path
+from validator.paths import SKIPPED_DIRS, relative_path
 
 DECLARATION = "model.yaml"
-# never a project of the repository's own: environments, stores, version control
-SKIPPED = frozenset({".git", ".nox", ".venv", ".mlflow", "node_modules", "site-packages"})
 
 
 @dataclass(frozen=True)
@@ -72,22 +70,24 @@ def _git_listed(root: Path) -> list[Path] | None:
 def _walked(root: Path) -> list[Path]:
     found = []
     for folder, subfolders, files in os.walk(root):
-        subfolders[:] = [name for name in subfolders if name not in SKIPPED]
+        subfolders[:] = [name for name in subfolders if name not in SKIPPED_DIRS]
         if DECLARATION in files:
             found.append(Path(folder) / DECLARATION)
     return found
 
 
 def find_projects(root: Path) -> list[Path]:
-    """Every folder under ROOT holding a model.yaml, sorted; git-ignored folders and SKIPPED
-    ones left out."""
+    """Every folder under ROOT holding a model.yaml, sorted; git-ignored folders and SKIPPED_DIRS
+    left out."""
     if not root.is_dir():
         raise ValidatorError(f"--all {root}: no such folder")
     declarations = _git_listed(root)
     if declarations is None:
         declarations = _walked(root)
     projects = {
-        path.parent for path in declarations if not SKIPPED & set(path.relative_to(root).parts[:-1])
+        path.parent
+        for path in declarations
+        if not SKIPPED_DIRS & set(path.relative_to(root).parts[:-1])
     }
     return sorted(projects, key=lambda path: relative_path(path, root))
 

@@ -16,8 +16,6 @@ from typing import Any
 import yaml
 
 from validator.errors import ValidatorError
-from validator.inprocess import server_check
-from validator.inprocess.store import import_mlflow, quiet, scratch_folder
 from validator.project.config import ProjectConfig
 from validator.registry.signature_compat import Schema, compare
 from validator.registry.tags import (
@@ -33,6 +31,8 @@ from validator.registry.tags import (
 )
 from validator.render.run_summary import version_description
 from validator.report import Finding, failed, skipped
+from validator.tracking import server_check
+from validator.tracking.store import import_mlflow, quiet, scratch_folder
 
 
 def read_signature(mlmodel: Path) -> Signature | None:

@@ -27,10 +27,10 @@ from pathlib import Path
 from typing import Any
 
 from validator.errors import ValidatorError
-from validator.inprocess.server_check import without_credentials
 from validator.project.requirements import requirement_lines
 from validator.sandbox.installer import Sources, sources
 from validator.sandbox.interpreters import find_uv
+from validator.tracking.server_check import without_credentials
 
 CACHE_ENV = "MFC_VALIDATOR_CACHE"
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from validator.checks.logged_files import logged_python_version
 from validator.project.config import ProjectConfig
 from validator.project.requirements import included, redact, requirement_lines
 from validator.report import Finding, failed, passed
@@ -19,7 +20,6 @@ from validator.sandbox import probe_results
 from validator.sandbox.envcache import SandboxError, early_key, installer_sources, this_python
 from validator.sandbox.installer import unreachable, unreachable_fix
 from validator.sandbox.interpreters import find_python
-from validator.sandbox.logged_files import logged_python_version
 from validator.sandbox.runner import Sandbox
 
 

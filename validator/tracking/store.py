@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from validator.errors import ValidatorError
-from validator.inprocess.server_check import shown_uri
 from validator.paths import EMBEDDED_STORE
 from validator.project.config import ProjectConfig
+from validator.tracking.server_check import shown_uri
 
 STORE_DIR = EMBEDDED_STORE
 REPORT_DIR = "validation"  # the run's artifact folder for the report

@@ -16,9 +16,9 @@ from typing import Protocol
 
 from validator.codes import owned_by
 from validator.errors import ValidatorError
-from validator.inprocess.server_check import StoreFailed, shown_uri, store_failure
-from validator.inprocess.store import ValidationRun, quiet
 from validator.report import Finding, Report, failed, skipped
+from validator.tracking.server_check import StoreFailed, shown_uri, store_failure
+from validator.tracking.store import ValidationRun, quiet
 
 OWNER_TAG = "mfc.validation.owner"
 DEADLINE_TAG = "mfc.validation.deadline"
