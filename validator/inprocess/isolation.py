@@ -260,8 +260,31 @@ def log_and_check(
         checker.close()
         logged.findings = [passed("CFG005"), signature, *_check_died(config, failure)]
         return logged, None
-    checked.findings = [passed("CFG005"), signature, *checked.findings]
+    checked.findings = [passed("CFG005"), _signature_after(signature, checked), *checked.findings]
     return checked, checker
+
+
+def _signature_after(signature: Finding, checked: Logged) -> Finding:
+    """SIG004 once the example was answered in-process: a model whose predict raised on the
+    example has no signature for that reason alone (MLflow infers it by predicting on the
+    example while logging), one bug that SCR007 or SCR008 already names."""
+    if signature.status != "failed":
+        return signature
+    cause = next(
+        (
+            f.code
+            for f in checked.findings
+            if f.code in ("SCR007", "SCR008") and f.status == "failed"
+        ),
+        None,
+    )
+    if cause is None:
+        return signature
+    return skipped(
+        "SIG004",
+        f"not judged: {cause} failed, and MLflow infers the signature by predicting on "
+        "the example while it logs the model, so it had none to infer from",
+    )
 
 
 def _check_died(config: ProjectConfig, failure: ChildFailed) -> list[Finding]:
