@@ -105,3 +105,17 @@ def test_the_sandbox_reports_what_python_shows_not_a_hidden_context() -> None:
         os.environ["MFC_SURELY_UNSET_TOKEN"]
     error = probe._error(unset.value)
     assert error["message"] == "'MFC_SURELY_UNSET_TOKEN'"  # never b'...'
+
+
+def test_a_library_mlflow_calls_on_the_main_thread_is_the_models(
+    traced: tuple[int, Path],
+) -> None:
+    # MLflow's flavor wrapper calls a chain the script built; the chain's client connects: the
+    # model's host, though no frame of the model's files is on the stack
+    port, root = traced
+    wrapper = _module(root / "mlflow" / "langchain_wrapper.py", CONNECT)
+    library = _module(root / "site" / "openai_client.py", CONNECT)
+    wrapper.through(library.connect, port)
+    [contact] = probe._connections.values()
+    assert contact["mlflow"] is False
+    assert contact["user"] is False

@@ -186,18 +186,25 @@ def _user_frame() -> tuple[str, int] | None:
 
 
 def _mlflow_own() -> bool:
-    """Whether MLflow's own modules, not the model, make the connection under way: no frame of
-    the model's files is on the stack, and one of MLflow's is (its usage telemetry and other
-    background threads). A call the model makes through MLflow's clients has the model's frame
-    on the stack, and stays the model's."""
+    """Whether MLflow's own modules, not the model, make the connection under way: it happens in
+    a thread MLflow started for itself (its usage telemetry, its trace export), whose first
+    frame past the thread machinery is MLflow's. On the main thread, where MLflow's wrapper
+    calls the model (and a library the model built calls out), it is the model's."""
     if not _MLFLOW_DIR:
         return False
-    frame = sys._getframe(2)
+    frame: Any = sys._getframe(2)
+    files: list[str] = []
     while frame is not None:
-        if os.path.realpath(frame.f_code.co_filename).startswith(_MLFLOW_DIR):
-            return True
-        frame = frame.f_back  # type: ignore[assignment]
+        files.append(frame.f_code.co_filename)
+        frame = frame.f_back
+    for filename in reversed(files):  # the thread's start first
+        if filename.endswith(_THREAD_MACHINERY):
+            continue
+        return os.path.realpath(filename).startswith(_MLFLOW_DIR)
     return False
+
+
+_THREAD_MACHINERY = ("threading.py", f"concurrent{os.sep}futures{os.sep}thread.py")
 
 
 def _record(host: str, port: Any) -> None:
