@@ -136,7 +136,7 @@ def test_a_connection_mlflow_makes_on_its_own_is_not_the_models() -> None:
         {"t": contact("config.mlflow-telemetry.io", mlflow=True, user=False)},
     )
     assert [(f.code, f.status) for f in found] == [("NET001", "passed"), ("NET002", "passed")]
-    assert "MLflow's own modules, not the model's, contacted config.mlflow-telemetry.io" in (
+    assert "MLflow's usage telemetry, not the model, contacted config.mlflow-telemetry.io" in (
         found[0].message
     )
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import socket
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -59,9 +60,9 @@ def traced(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[in
         server.close()
 
 
-def test_a_thread_of_mlflow_connects_as_mlflow(traced: tuple[int, Path]) -> None:
+def test_mlflow_telemetry_connects_as_mlflow(traced: tuple[int, Path]) -> None:
     port, root = traced
-    mlflow_module = _module(root / "mlflow" / "telemetry.py", CONNECT)
+    mlflow_module = _module(root / "mlflow" / "telemetry" / "client.py", CONNECT)
     mlflow_module.in_thread(port)
     [contact] = probe._connections.values()
     assert contact["mlflow"] is True
@@ -119,3 +120,19 @@ def test_a_library_mlflow_calls_on_the_main_thread_is_the_models(
     [contact] = probe._connections.values()
     assert contact["mlflow"] is False
     assert contact["user"] is False
+
+
+def test_a_thread_mlflow_starts_to_answer_a_request_is_the_models(
+    traced: tuple[int, Path],
+) -> None:
+    # MLflow's LangChain flavor answers in a thread pool of its own; the agent's client connects
+    port, root = traced
+    processor = _module(
+        root / "mlflow" / "langchain" / "api_request_parallel_processor.py", CONNECT
+    )
+    library = _module(root / "site" / "agent_client.py", CONNECT)
+    thread = threading.Thread(target=processor.through, args=(library.connect, port))
+    thread.start()
+    thread.join()
+    [contact] = probe._connections.values()
+    assert contact["mlflow"] is False

@@ -186,25 +186,19 @@ def _user_frame() -> tuple[str, int] | None:
 
 
 def _mlflow_own() -> bool:
-    """Whether MLflow's own modules, not the model, make the connection under way: it happens in
-    a thread MLflow started for itself (its usage telemetry, its trace export), whose first
-    frame past the thread machinery is MLflow's. On the main thread, where MLflow's wrapper
-    calls the model (and a library the model built calls out), it is the model's."""
+    """Whether MLflow's usage telemetry, not the model, makes the connection under way (a frame
+    of mlflow/telemetry/ is on the stack: its config lookup and its uploads run in threads of
+    its own). Nothing else of MLflow's counts: its flavors answer requests in threads of theirs
+    (LangChain's request processor), and what they call out to is the model's."""
     if not _MLFLOW_DIR:
         return False
+    telemetry = _MLFLOW_DIR + "telemetry" + os.sep
     frame: Any = sys._getframe(2)
-    files: list[str] = []
     while frame is not None:
-        files.append(frame.f_code.co_filename)
+        if os.path.realpath(frame.f_code.co_filename).startswith(telemetry):
+            return True
         frame = frame.f_back
-    for filename in reversed(files):  # the thread's start first
-        if filename.endswith(_THREAD_MACHINERY):
-            continue
-        return os.path.realpath(filename).startswith(_MLFLOW_DIR)
     return False
-
-
-_THREAD_MACHINERY = ("threading.py", f"concurrent{os.sep}futures{os.sep}thread.py")
 
 
 def _record(host: str, port: Any) -> None:

@@ -298,7 +298,7 @@ def network_checks(
     )
     for _, contact in sorted(connections.items()):
         if contact.get("mlflow"):
-            continue  # MLflow's own (its telemetry, its background threads): not the model's
+            continue  # MLflow's usage telemetry: not the model's
         host, port = contact["host"], contact.get("port")
         entry = _allowed(config, host, port)
         if entry is not None:
@@ -324,7 +324,7 @@ def network_checks(
             Finding(
                 "NET001",
                 "passed",
-                f"{CODES['NET001'].title}; MLflow's own modules, not the model's, contacted "
+                f"{CODES['NET001'].title}; MLflow's usage telemetry, not the model, contacted "
                 f"{', '.join(mlflows[:4])}{' and more' if len(mlflows) > 4 else ''} (usage "
                 "telemetry is off in the sandbox, as in the validator's own processes)",
             )
