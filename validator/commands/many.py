@@ -33,10 +33,14 @@ import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from validator.errors import ValidatorError
 from validator.report import Batch, Report, unrunnable
+
+if TYPE_CHECKING:  # imported where used: a batch of `check` needs neither
+    from validator.commands.register import RegisterOptions
+    from validator.commands.validate import ValidateOptions
 
 Progress = Callable[[str], None]
 STOP_GRACE_S = 60.0  # how long a stopped worker may take to end its run and stop its probe
@@ -46,8 +50,8 @@ STOP_GRACE_S = 60.0  # how long a stopped worker may take to end its run and sto
 class Job:
     command: str
     project: str
-    options: Any  # validate.ValidateOptions
-    choices: Any  # register.RegisterOptions, for register
+    options: ValidateOptions
+    choices: RegisterOptions | None  # for register
 
 
 def run_check(projects: list[str], progress: Progress) -> Batch:
@@ -67,8 +71,8 @@ def run_many(
     command: str,
     projects: list[str],
     jobs: int,
-    options: Any,
-    choices: Any,
+    options: ValidateOptions,
+    choices: RegisterOptions | None,
     progress: Progress,
 ) -> Batch:
     """validate or register each of PROJECTS in a worker, JOBS at once."""
@@ -97,12 +101,12 @@ def _early_requirements(project: str) -> tuple[str, dict[str, bytes]] | None:
 
 @contextlib.contextmanager
 def _shared_sandboxes(
-    projects: list[str], options: Any, progress: Progress
+    projects: list[str], options: ValidateOptions, progress: Progress
 ) -> Iterator[dict[str, str]]:
     """One sandbox environment and warm probe server per distinct set of requirements, built
     and started in the background; yields {environment key: ready file} for the workers."""
     from validator.sandbox.envcache import early_key, this_python
-    from validator.sandbox.runner import Sandbox
+    from validator.sandbox.runner import Sandbox, SandboxSettings
 
     version = this_python()
     wanted: dict[str, tuple[str, dict[str, bytes]]] = {}
@@ -115,17 +119,14 @@ def _shared_sandboxes(
     try:
         with contextlib.ExitStack() as stack:
             for key, (requirements, files) in wanted.items():
-                box = stack.enter_context(
-                    Sandbox(
-                        sys.executable,
-                        version,
-                        requirements,
-                        [],
-                        use_cache=options.use_cache,
-                        progress=progress,
-                        included=files,
-                    )
+                settings = SandboxSettings(
+                    sys.executable,
+                    version,
+                    requirements,
+                    included=files,
+                    use_cache=options.use_cache,
                 )
+                box = stack.enter_context(Sandbox(settings, progress=progress))
                 ready = scratch / f"{key}.json"
                 threading.Thread(
                     target=box.publish, args=(ready,), name=f"mfc-{key}", daemon=True
@@ -149,15 +150,16 @@ def _work(job: Job, conn: multiprocessing.connection.Connection) -> None:
     signal.signal(signal.SIGINT, _interrupt_once)
     from validator.commands import validate
 
-    validate.PREFIX = f"[{job.project}] "
+    options = replace(job.options, label=f"[{job.project}] ")
     message: tuple[str, Any]
     try:
         if job.command == "validate":
-            message = ("report", validate.run(Path(job.project), job.project, job.options))
+            message = ("report", validate.run(Path(job.project), job.project, options))
         else:
             from validator.commands import register
 
-            report = register.run(Path(job.project), job.project, job.options, job.choices)
+            assert job.choices is not None
+            report = register.run(Path(job.project), job.project, options, job.choices)
             message = ("report", report)
     except ValidatorError as exc:
         message = ("error", str(exc))

@@ -4,6 +4,7 @@ in-process, evaluated, its logged files checked, and run in an isolated sandbox.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import sys
 import time
@@ -41,13 +42,14 @@ class ValidateOptions:
     max_memory: int | None = None  # bytes of address space the sandbox's probe may use
     # environment key -> ready file of a warm probe server shared by several projects' runs
     shared: dict[str, str] = field(default_factory=dict)
+    label: str = ""  # "[project] " before each progress line, where several projects run at once
+
+    def sandbox(self) -> sandbox.SandboxOptions:
+        return sandbox.SandboxOptions(self.use_cache, self.offline, self.max_memory, self.shared)
 
 
-PREFIX = ""  # "[project] " where several projects run at once
-
-
-def progress(message: str) -> None:
-    sys.stderr.write(f"mfc-validator: {PREFIX}{message}\n")
+def progress(message: str, label: str = "") -> None:
+    sys.stderr.write(f"mfc-validator: {label}{message}\n")
     sys.stderr.flush()
 
 
@@ -113,7 +115,10 @@ def _inprocess(state: Validation) -> list[Finding]:
     try:
         killed = state.run.reap()
         if killed:
-            progress(f"marked {len(killed)} run(s) left RUNNING by earlier validations KILLED")
+            progress(
+                f"marked {len(killed)} run(s) left RUNNING by earlier validations KILLED",
+                state.options.label,
+            )
         state.logged, state.checker = isolation.log_and_check(
             state.zygote,
             project.config,
@@ -184,16 +189,8 @@ def run(root: Path, display: str, options: ValidateOptions, zygote: Zygote | Non
         if zygote is None:
             zygote = isolation.start_zygote()
             stack.callback(zygote.close)
-        box = sandbox.SandboxState(
-            project.config,
-            options.use_cache,
-            timeout,
-            progress,
-            stack,
-            options.offline,
-            options.shared,
-        )
-        box.max_memory = options.max_memory
+        report_to = functools.partial(progress, label=options.label)
+        box = sandbox.SandboxState(project.config, options.sandbox(), timeout, report_to, stack)
         state = Validation(project, box, options, zygote, timeout)
         report.checks = run_stages(STAGES, state)
         # a declared variable that a library read in the sandbox is used (ENV002)

@@ -14,8 +14,8 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -50,132 +50,95 @@ class ProbeRun:
     duration_s: float
 
 
-class Sandbox:
-    """Builds or finds the environment and starts a warm probe server there in the background.
+@dataclass(frozen=True)
+class SandboxSettings:
+    """What one sandbox is for, decided once by the command and handed down whole."""
 
-    The probe server imports mlflow (the slow part of its start) while the validator is still
-    logging the model; `run` then hands it the logged model folder, and it forks a fresh child
-    to load and predict. Always use as a context manager: leaving it stops the build, the probe
-    and its server, and removes the scratch folder.
+    python: str  # the interpreter the environment is made from
+    python_version: str  # its major.minor, as the logged model asks for it
+    requirements_text: str
+    declared: tuple[str, ...] = ()  # the variables model.yaml declares
+    included: dict[str, bytes] = field(default_factory=dict)  # files the requirements name
+    use_cache: bool = True
+    offline: bool = False  # every connection the model opens fails at once
+    max_memory: int | None = None  # bytes of address space the probe may use
 
-    With SHARED (the ready file of a server that the coordinator of several projects owns, see
-    `validator.commands.many`), nothing is built or started here: the environment and the
-    server are the shared ones, and only this model's request is ours.
-    """
 
-    def __init__(
-        self,
-        python: str,
-        python_version: str,
-        requirements_text: str,
-        declared: list[str],
-        *,
-        use_cache: bool,
-        progress: Progress,
-        offline: bool = False,
-        max_memory: int | None = None,
-        shared: Path | None = None,
-        included: dict[str, bytes] | None = None,
-    ) -> None:
-        self.python = python
-        self.max_memory = max_memory  # bytes of address space the probe may use
-        self.offline = offline  # every connection the model opens fails at once
-        self.python_version = python_version
-        self.requirements_text = requirements_text
-        self.included = included or {}  # the files the requirements name, e.g. constraints.txt
+class Scratch:
+    """The sandbox's temporary folder: the probe's working folder, its empty HOME, and the
+    environment a serving host would give the model's code."""
+
+    def __init__(self, declared: tuple[str, ...]) -> None:
+        self.path = Path(tempfile.mkdtemp(prefix="mfc-sandbox-"))
         self.declared = declared
-        self.use_cache = use_cache
-        self.progress = progress
-        self.shared = shared
-        import filelock  # noqa: F401  # here, in the main thread: see _build
 
-        find_uv()  # imports uv here too
-
-        self.scratch = Path(tempfile.mkdtemp(prefix="mfc-sandbox-"))
-        self._canceller = Canceller()
-        self._thread: threading.Thread | None = None
-        self._env: Environment | None = None
-        self._error: BaseException | None = None
-        self._server: subprocess.Popen[bytes] | None = None  # ours, unless shared
-        self._socket: Path | None = None
-        self._socket_dir: Path | None = None  # a short folder for it, where scratch is too deep
-        self._conn: socket.socket | None = None
-        self._pid: int | None = None  # the child that loads and predicts
-        self._output = self.scratch / "probe-result.json"
-        self._log = self.scratch / "probe.log"
-        self._started = 0.0
-        self._ended = 0.0
-
-    def __enter__(self) -> Sandbox:
-        if self.shared is None:
-            self._thread = threading.Thread(target=self._prepare, name="mfc-sandbox", daemon=True)
-            self._thread.start()
-        return self
-
-    def __exit__(self, exc_type: object, *exc: object) -> None:
-        self.close(finish_build=exc_type is None)
-
-    def _prepare(self) -> None:
-        try:
-            requirements = self.scratch / "requirements.txt"
-            requirements.write_text(self.requirements_text, encoding="utf-8")
-            for name, content in self.included.items():
-                (self.scratch / name).parent.mkdir(parents=True, exist_ok=True)
-                (self.scratch / name).write_bytes(content)
-            self._env = prepare(
-                self.python,
-                self.python_version,
-                requirements,
-                use_cache=self.use_cache,
-                progress=self.progress,
-                scratch=self.scratch,
-                canceller=self._canceller,
-                included=self.included,
-            )
-            self._canceller.check()
-            self._socket = self._socket_path()
-            with open(self.scratch / "probe-server.log", "wb") as log:
-                self._server = subprocess.Popen(
-                    [str(self._env.python), "-I", str(PROBE), "--serve", str(self._socket)],
-                    cwd=self._workdir(),
-                    env=self._child_env(),
-                    stdin=subprocess.PIPE,  # its end of file tells the server we are gone
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                )
-        except BaseException as exc:  # handed to the main thread by environment()
-            self._error = exc
-
-    def _socket_path(self) -> Path:
-        """The server's socket: in the scratch folder, unless its path would be too long for a
-        Unix socket (104 bytes on macOS, 108 on Linux, with the server's ".tmp" on top), as
-        under a deep TMPDIR; then in a short folder of its own under /tmp."""
-        path = self.scratch / "probe.sock"
-        if len(os.fsencode(path)) + len(".tmp") < _SOCKET_PATH_MAX:
-            return path
-        self._socket_dir = Path(tempfile.mkdtemp(prefix="mfc-", dir="/tmp"))
-        return self._socket_dir / "probe.sock"
-
-    def _workdir(self) -> Path:
-        workdir = self.scratch / "cwd"
+    def workdir(self) -> Path:
+        workdir = self.path / "cwd"
         workdir.mkdir(exist_ok=True)
         return workdir
 
-    def _child_env(self) -> dict[str, str]:
+    def child_env(self) -> dict[str, str]:
         # an empty HOME: a serving host has none of the caller's files (~/.aws, ~/.netrc)
-        home = self.scratch / "home"
+        home = self.path / "home"
         home.mkdir(exist_ok=True)
-        child_env = scrubbed_environment(self.declared, home)
-        child_env["TMPDIR"] = str(self.scratch)
+        child_env = scrubbed_environment(list(self.declared), home)
+        child_env["TMPDIR"] = str(self.path)
         # no usage telemetry from the validation, as in its own processes (NET001 says so)
         child_env.update({name: MLFLOW_DEFAULTS[name] for name in TELEMETRY_OFF})
         return child_env
 
+    def remove(self) -> None:
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
+class EnvironmentBuild:
+    """The environment, built or found in the cache in a background thread, which then calls
+    THEN with it (the probe server starts there, so that it imports mlflow while the validator
+    is still logging the model)."""
+
+    def __init__(self, settings: SandboxSettings, scratch: Scratch, progress: Progress) -> None:
+        import filelock  # noqa: F401  # here, in the main thread: see envcache's lock
+
+        find_uv()  # imports uv here too
+        self.settings = settings
+        self.scratch = scratch
+        self.progress = progress
+        self._canceller = Canceller()
+        self._thread: threading.Thread | None = None
+        self._env: Environment | None = None
+        self._error: BaseException | None = None
+
+    def start(self, then: Callable[[Environment], None]) -> None:
+        self._thread = threading.Thread(
+            target=self._build, args=(then,), name="mfc-sandbox", daemon=True
+        )
+        self._thread.start()
+
+    def _build(self, then: Callable[[Environment], None]) -> None:
+        settings, folder = self.settings, self.scratch.path
+        try:
+            requirements = folder / "requirements.txt"
+            requirements.write_text(settings.requirements_text, encoding="utf-8")
+            for name, content in settings.included.items():
+                (folder / name).parent.mkdir(parents=True, exist_ok=True)
+                (folder / name).write_bytes(content)
+            self._env = prepare(
+                settings.python,
+                settings.python_version,
+                requirements,
+                use_cache=settings.use_cache,
+                progress=self.progress,
+                scratch=folder,
+                canceller=self._canceller,
+                included=settings.included,
+            )
+            self._canceller.check()
+            then(self._env)
+        except BaseException as exc:  # handed to the main thread by environment()
+            self._error = exc
+
     def environment(self) -> Environment:
         """Wait for the build; raise SandboxError if it failed."""
-        if self.shared is not None:
-            return self._shared_environment()
         assert self._thread is not None
         while self._thread.is_alive():
             self._thread.join(timeout=0.2)  # short waits keep Ctrl-C responsive
@@ -184,9 +147,204 @@ class Sandbox:
         assert self._env is not None
         return self._env
 
-    def _shared_environment(self) -> Environment:
-        assert self.shared is not None
-        while self._env is None:
+    def close(self, *, finish: bool) -> None:
+        """With FINISH, a build under way completes into the cache first; else it is stopped."""
+        try:
+            while finish and self._thread is not None and self._thread.is_alive():
+                self._thread.join(timeout=0.2)
+        finally:
+            self._canceller.cancel()
+            if self._thread is not None:
+                self._thread.join()
+
+
+class ProbeServer:
+    """The warm probe server (`probe.py --serve`) in an environment, on a Unix socket."""
+
+    def __init__(self, scratch: Scratch) -> None:
+        self.scratch = scratch
+        self.socket: Path | None = None
+        self.log = scratch.path / "probe-server.log"
+        self._process: subprocess.Popen[bytes] | None = None
+        self._socket_dir: Path | None = None  # a short folder for it, where scratch is too deep
+
+    def start(self, env: Environment) -> None:
+        self.socket = self.socket_path()
+        with open(self.log, "wb") as log:
+            self._process = subprocess.Popen(
+                [str(env.python), "-I", str(PROBE), "--serve", str(self.socket)],
+                cwd=self.scratch.workdir(),
+                env=self.scratch.child_env(),
+                stdin=subprocess.PIPE,  # its end of file tells the server we are gone
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    def socket_path(self) -> Path:
+        """The server's socket: in the scratch folder, unless its path would be too long for a
+        Unix socket (104 bytes on macOS, 108 on Linux, with the server's ".tmp" on top), as
+        under a deep TMPDIR; then in a short folder of its own under /tmp."""
+        path = self.scratch.path / "probe.sock"
+        if len(os.fsencode(path)) + len(".tmp") < _SOCKET_PATH_MAX:
+            return path
+        self._socket_dir = Path(tempfile.mkdtemp(prefix="mfc-", dir="/tmp"))
+        return self._socket_dir / "probe.sock"
+
+    def ended(self) -> bool:
+        return self._process is not None and self._process.poll() is not None
+
+    def ready(self) -> bool:
+        alive = self._process is not None and self._process.poll() is None
+        return alive and self.socket is not None and self.socket.exists()
+
+    def stop(self) -> None:
+        """End of input tells the server to stop its children and go; it is killed if it
+        does not (its children run in their own sessions: they must not be orphaned)."""
+        server = self._process
+        if server is not None and server.poll() is None:
+            if server.stdin is not None:
+                with contextlib.suppress(OSError):
+                    server.stdin.close()
+            try:
+                server.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                kill_group(server)
+            except BaseException:
+                kill_group(server)
+                raise
+        if self._socket_dir is not None:
+            shutil.rmtree(self._socket_dir, ignore_errors=True)
+
+
+class ProbeClient:
+    """One model's requests to a probe server (ours or a shared one): each loads the model in a
+    fresh child process and predicts; the child's result and output land in the scratch."""
+
+    def __init__(self, settings: SandboxSettings, scratch: Scratch) -> None:
+        self.settings = settings
+        self.scratch = scratch
+        self.output = scratch.path / "probe-result.json"
+        self.log = scratch.path / "probe.log"
+        self._conn: socket.socket | None = None
+        self._pid: int | None = None  # the child that loads and predicts
+        self._started = 0.0
+        self._ended = 0.0
+
+    @property
+    def started(self) -> bool:
+        return bool(self._started)
+
+    def start(
+        self, socket_path: Path, server_ended: Callable[[], bool], model_dir: Path, payload: Path
+    ) -> None:
+        """Hand the server the request; `collect` gathers the result."""
+        self._started = time.perf_counter()
+        self._conn = _connect(socket_path, server_ended)
+        if self._conn is None:
+            return
+        request = {
+            "model_dir": str(model_dir),
+            "payload": str(payload),
+            "offline": self.settings.offline,
+            "max_memory": self.settings.max_memory,
+            "output": str(self.output),
+            "log": str(self.log),
+            "cwd": str(self.scratch.workdir()),
+            "env": self.scratch.child_env(),
+        }
+        with contextlib.suppress(OSError):  # a server that died is reported by collect()
+            self._conn.sendall((json.dumps(request) + "\n").encode())
+
+    def collect(self, timeout: float, server_log: Path) -> ProbeRun:
+        started = self._started
+        returncode: int | None = None
+        try:
+            for message in _messages(self._conn, started + timeout):
+                if "pid" in message:
+                    self._pid = int(message["pid"])
+                elif "returncode" in message:
+                    returncode = int(message["returncode"])
+                    self._pid = None
+        except TimeoutError:
+            self.kill_child()
+            return ProbeRun(None, True, "", None, time.perf_counter() - started)
+        except BaseException:
+            self.kill_child()
+            raise
+        self._ended = time.perf_counter()
+        result = None
+        if self.output.exists():
+            with contextlib.suppress(ValueError):
+                result = json.loads(self.output.read_text(encoding="utf-8"))
+        return ProbeRun(result, False, self.printed(server_log), returncode, self._ended - started)
+
+    def reset(self) -> None:
+        """Ready for another request, a second at least after the last one ended, so that a
+        timestamp in seconds differs between the two answers too."""
+        self.close()
+        time.sleep(max(0.0, self._ended + _APART_S - time.perf_counter()))
+        self._started = 0.0
+        self.output.unlink(missing_ok=True)
+        self.log.unlink(missing_ok=True)
+
+    def printed(self, server_log: Path) -> str:
+        """What the child printed; the server's own output if no child ever ran."""
+        for log in (self.log, server_log):
+            if log.exists() and log.stat().st_size:
+                return log.read_text(encoding="utf-8", errors="replace")
+        return ""
+
+    def kill_child(self) -> None:
+        if self._pid is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self._pid, signal.SIGKILL)
+            self._pid = None
+
+    def close(self) -> None:
+        self.kill_child()
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
+class Sandbox:
+    """An environment build, a probe server started in it and a probe client, as one: the
+    server imports mlflow (the slow part of its start) while the validator is still logging the
+    model; `run` then hands it the logged model folder, and it forks a fresh child to load and
+    predict. Always use as a context manager: leaving it stops the build, the probe and its
+    server, and removes the scratch folder.
+
+    With SHARED (the ready file of a server that the coordinator of several projects owns, see
+    `validator.commands.many`), nothing is built or started here: the environment and the
+    server are the shared ones, and only this model's request is ours.
+    """
+
+    def __init__(
+        self, settings: SandboxSettings, *, progress: Progress, shared: Path | None = None
+    ) -> None:
+        self.settings = settings
+        self.shared = shared
+        self._scratch = Scratch(settings.declared)
+        self.scratch = self._scratch.path
+        self._build = EnvironmentBuild(settings, self._scratch, progress)
+        self._server = ProbeServer(self._scratch)
+        self._client = ProbeClient(settings, self._scratch)
+        self._shared_env: Environment | None = None
+
+    def __enter__(self) -> Sandbox:
+        if self.shared is None:
+            self._build.start(self._server.start)
+        return self
+
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        self.close(finish_build=exc_type is None)
+
+    def environment(self) -> Environment:
+        """Wait for the build; raise SandboxError if it failed."""
+        if self.shared is None:
+            return self._build.environment()
+        while self._shared_env is None:
             state = read_shared(self.shared)
             if state is None:
                 time.sleep(0.05)
@@ -194,145 +352,47 @@ class Sandbox:
             if "error" in state:
                 raise SandboxError(state["error"], state.get("stderr", ""))
             env = state["environment"]
-            self._env = Environment(
+            self._shared_env = Environment(
                 **{**env, "path": Path(env["path"]), "python": Path(env["python"])}
             )
-            self._socket = Path(state["socket"])
-        return self._env
+            self._server.socket = Path(state["socket"])
+        return self._shared_env
 
     def ready(self) -> bool:
         """Whether the environment is there and the probe server takes requests."""
         if self.shared is not None:
             state = read_shared(self.shared)
             return state is not None and "socket" in state
-        alive = self._server is not None and self._server.poll() is None
-        return alive and self._socket is not None and self._socket.exists()
-
-    def _connect(self) -> socket.socket | None:
-        """A connection to the server; None if it died before it listened."""
-        assert self._socket is not None
-        while not self._socket.exists():
-            if self._server is not None and self._server.poll() is not None:
-                return None
-            time.sleep(0.02)
-        conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            conn.connect(str(self._socket))
-        except OSError:
-            conn.close()
-            return None
-        return conn
+        return self._server.ready()
 
     def start(self, model_dir: Path, payload: Path) -> None:
-        """Hand the probe server its request; `run` collects the result."""
-        if self._started:
+        """Hand the probe server the request; `run` collects the result."""
+        if self._client.started:
             return
         self.environment()
-        self._started = time.perf_counter()
-        self._conn = self._connect()
-        if self._conn is None:
-            return
-        request = {
-            "model_dir": str(model_dir),
-            "payload": str(payload),
-            "offline": self.offline,
-            "max_memory": self.max_memory,
-            "output": str(self._output),
-            "log": str(self._log),
-            "cwd": str(self._workdir()),
-            "env": self._child_env(),
-        }
-        with contextlib.suppress(OSError):  # a server that died is reported by run()
-            self._conn.sendall((json.dumps(request) + "\n").encode())
+        assert self._server.socket is not None
+        self._client.start(self._server.socket, self._server.ended, model_dir, payload)
 
     def run(self, model_dir: Path, payload: Path, timeout: float) -> ProbeRun:
         self.start(model_dir, payload)
-        started = self._started
-        deadline = started + timeout
-        returncode: int | None = None
-        try:
-            for message in _messages(self._conn, deadline):
-                if "pid" in message:
-                    self._pid = int(message["pid"])
-                elif "returncode" in message:
-                    returncode = int(message["returncode"])
-                    self._pid = None
-        except TimeoutError:
-            self._kill_child()
-            return ProbeRun(None, True, "", None, time.perf_counter() - started)
-        except BaseException:
-            self._kill_child()
-            raise
-        self._ended = time.perf_counter()
-        duration = self._ended - started
-        result = None
-        if self._output.exists():
-            with contextlib.suppress(ValueError):
-                result = json.loads(self._output.read_text(encoding="utf-8"))
-        return ProbeRun(result, False, self._printed(), returncode, duration)
+        return self._client.collect(timeout, self._server.log)
 
     def run_again(self, model_dir: Path, payload: Path, timeout: float) -> ProbeRun:
         """Load and predict once more, in another fresh process of the same sandbox: what
         differs between the two is the model's per-process state (ids, seeds), not its
         environment."""
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
-        # a second apart at least, so that a timestamp in seconds differs between the two too
-        time.sleep(max(0.0, self._ended + _APART_S - time.perf_counter()))
-        self._started = 0.0
-        self._output.unlink(missing_ok=True)
-        self._log.unlink(missing_ok=True)
+        self._client.reset()
         return self.run(model_dir, payload, timeout)
-
-    def _printed(self) -> str:
-        """What the child printed; the server's own output if no child ever ran."""
-        for log in (self._log, self.scratch / "probe-server.log"):
-            if log.exists() and log.stat().st_size:
-                return log.read_text(encoding="utf-8", errors="replace")
-        return ""
-
-    def _kill_child(self) -> None:
-        if self._pid is not None:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(self._pid, signal.SIGKILL)
-            self._pid = None
 
     def close(self, *, finish_build: bool = False) -> None:
         """Stop the probe and its server and remove the scratch folder. With FINISH_BUILD (the
         validation ended early but normally, e.g. the script failed) a build under way
         completes into the cache, so the next run does not start it again; otherwise (Ctrl-C)
         it is stopped."""
-        try:
-            while finish_build and self._thread is not None and self._thread.is_alive():
-                self._thread.join(timeout=0.2)
-        finally:
-            self._canceller.cancel()
-            if self._thread is not None:
-                self._thread.join()
-        self._kill_child()
-        if self._conn is not None:
-            self._conn.close()
-        if self._server is not None and self._server.poll() is None:
-            self._stop_server(self._server)
-        shutil.rmtree(self.scratch, ignore_errors=True)
-        if self._socket_dir is not None:
-            shutil.rmtree(self._socket_dir, ignore_errors=True)
-
-    @staticmethod
-    def _stop_server(server: subprocess.Popen[bytes]) -> None:
-        """End of input tells the server to stop its children and go; it is killed if it
-        does not (its children run in their own sessions: they must not be orphaned)."""
-        if server.stdin is not None:
-            with contextlib.suppress(OSError):
-                server.stdin.close()
-        try:
-            server.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            kill_group(server)
-        except BaseException:
-            kill_group(server)
-            raise
+        self._build.close(finish=finish_build)
+        self._client.close()
+        self._server.stop()
+        self._scratch.remove()
 
     def publish(self, ready_file: Path) -> None:
         """Wait until the server takes requests (or the build failed), and say so in READY_FILE
@@ -340,12 +400,13 @@ class Sandbox:
         try:
             env = self.environment()
             while not self.ready():
-                if self._server is not None and self._server.poll() is not None:
-                    raise SandboxError("the shared probe server ended at start", self._printed())
+                if self._server.ended():
+                    printed = self._client.printed(self._server.log)
+                    raise SandboxError("the shared probe server ended at start", printed)
                 time.sleep(0.02)
             shown = dataclasses.asdict(env)
             state: dict[str, Any] = {
-                "socket": str(self._socket),
+                "socket": str(self._server.socket),
                 "environment": {k: str(v) if isinstance(v, Path) else v for k, v in shown.items()},
             }
         except SandboxError as exc:
@@ -357,6 +418,21 @@ class Sandbox:
         partial = ready_file.with_suffix(".tmp")
         partial.write_text(json.dumps(state), encoding="utf-8")
         os.replace(partial, ready_file)
+
+
+def _connect(path: Path, server_ended: Callable[[], bool]) -> socket.socket | None:
+    """A connection to the server at PATH; None if it died before it listened."""
+    while not path.exists():
+        if server_ended():
+            return None
+        time.sleep(0.02)
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        conn.connect(str(path))
+    except OSError:
+        conn.close()
+        return None
+    return conn
 
 
 def _messages(conn: socket.socket | None, deadline: float) -> Iterator[dict[str, Any]]:

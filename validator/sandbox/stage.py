@@ -20,19 +20,27 @@ from validator.sandbox import probe_results
 from validator.sandbox.envcache import SandboxError, early_key, installer_sources, this_python
 from validator.sandbox.installer import unreachable, unreachable_fix
 from validator.sandbox.interpreters import find_python
-from validator.sandbox.runner import Sandbox
+from validator.sandbox.runner import Sandbox, SandboxSettings
+
+
+@dataclass(frozen=True)
+class SandboxOptions:
+    """The command's choices for its sandboxes, decided once."""
+
+    use_cache: bool = True
+    offline: bool = False  # every connection the model opens in the sandbox fails at once
+    max_memory: int | None = None  # --max-memory, in bytes
+    # environment key -> ready file of a warm probe server shared by several projects' runs
+    shared: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
 class SandboxState:
     config: ProjectConfig
-    use_cache: bool
+    options: SandboxOptions
     timeout: float
     progress: Callable[[str], None]
     stack: contextlib.ExitStack
-    offline: bool = False
-    shared: dict[str, str] = field(default_factory=dict)  # see ValidateOptions.shared
-    max_memory: int | None = None  # --max-memory, in bytes
     early: Sandbox | None = None  # started before logging, for the project's requirements
     box: Sandbox | None = None  # the one that runs the probe
     traced: dict[str, Any] | None = None  # the probe's result, for ENV002 (see environment.py)
@@ -42,7 +50,8 @@ def _fits(box: Sandbox, model_dir: Path) -> bool:
     """Whether BOX was made for the Python and requirements the model was logged with."""
     version = logged_python_version(model_dir) or ""
     requirements = (model_dir / "requirements.txt").read_text(encoding="utf-8")
-    return (box.python_version, sorted(requirement_lines(box.requirements_text))) == (
+    made_for = box.settings
+    return (made_for.python_version, sorted(requirement_lines(made_for.requirements_text))) == (
         version,
         sorted(requirement_lines(requirements)),
     )
@@ -54,21 +63,20 @@ def _sandbox(
     """A sandbox for VERSION and REQUIREMENTS (read from FOLDER, with the files they include):
     the shared one where several projects' runs share its environment, else one of our own."""
     files = included(requirements, folder)
-    shared = state.shared.get(early_key(version, requirements, files))
-    return state.stack.enter_context(
-        Sandbox(
-            python,
-            version,
-            requirements,
-            [var.name for var in state.config.env],
-            use_cache=state.use_cache,
-            progress=state.progress,
-            offline=state.offline,
-            max_memory=state.max_memory,
-            shared=Path(shared) if shared else None,
-            included=files,
-        )
+    options = state.options
+    shared = options.shared.get(early_key(version, requirements, files))
+    settings = SandboxSettings(
+        python,
+        version,
+        requirements,
+        declared=tuple(var.name for var in state.config.env),
+        included=files,
+        use_cache=options.use_cache,
+        offline=options.offline,
+        max_memory=options.max_memory,
     )
+    box = Sandbox(settings, progress=state.progress, shared=Path(shared) if shared else None)
+    return state.stack.enter_context(box)
 
 
 def start_early(state: SandboxState) -> None:
@@ -130,7 +138,7 @@ def environment_build(state: SandboxState) -> list[Finding]:
     built = (
         "reused from the cache"
         if env.reused
-        else f"built in {env.build_s:.1f} s" + ("" if state.use_cache else ", not cached")
+        else f"built in {env.build_s:.1f} s" + ("" if state.options.use_cache else ", not cached")
     )
     return [
         Finding(
