@@ -1,7 +1,11 @@
 """Put the chosen model kind's files in place, then write where the validator comes from.
 
 Every kind's files are rendered under `_kinds/<kind>/`; the chosen kind's are moved into the
-project and `_kinds/` is removed, as is `.github/` unless the CI workflow was asked for.
+project, replacing the shared file of the same name (a kind's `model.yaml` or `README.md` extends
+the shared one with Jinja blocks), and `_kinds/` is removed, as is `.github/` unless the CI
+workflow was asked for. The kinds are the folders under `_kinds/` (`_shared/` holds macros):
+an answer naming no folder is refused here, as is a variable the kind's `model.yaml` declares
+itself and the answers repeat.
 
 noxfile.py and .pre-commit-config.yaml are rendered with cookiecutter's `_repo_dir`, which may be
 relative to the folder cookiecutter was started from, or a clone of a git template: here it
@@ -29,6 +33,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import yaml  # cookiecutter's own dependency
+
 # Cookiecutter renders this script with Jinja; tojson makes every value a safe JSON literal.
 CONTEXT: dict[str, Any] = json.loads(
     r""" {
@@ -38,6 +44,7 @@ CONTEXT: dict[str, Any] = json.loads(
         "checkout": {{ cookiecutter._checkout | default(none) | tojson }},
         "commit": {{ cookiecutter._commit | default(none) | tojson }},
         "model_kind": {{ cookiecutter.model_kind | tojson }},
+        "env_vars": {{ cookiecutter.env_vars | tojson }},
         "ci": {{ cookiecutter.ci | tojson }}
     } """
 )
@@ -55,8 +62,9 @@ class SpecError(Exception):
     pass
 
 
-class KindError(Exception):
-    pass
+class AnswerError(Exception):
+    def __init__(self, question: str, value: object, expected: str) -> None:
+        super().__init__(f"invalid answer to {question}: {value!r}; expected {expected}")
 
 
 def is_template_folder(path: Path) -> bool:
@@ -182,16 +190,42 @@ def write_spec(project: Path, spec: str) -> None:
     )
 
 
+def model_kinds(project: Path) -> list[str]:
+    folders = (project / KINDS_DIR).iterdir()
+    return sorted(path.name for path in folders if path.is_dir() and not path.name.startswith("_"))
+
+
+def check_kind(project: Path, kind: str) -> None:
+    # cookiecutter checks choices it asks for, but not those a replay file brings
+    kinds = model_kinds(project)
+    if kind not in kinds:
+        raise AnswerError("model_kind", kind, "one of " + ", ".join(repr(k) for k in kinds))
+
+
+def check_own_env(project: Path, kind: str, env_vars: str) -> None:
+    """An answered variable the kind's model.yaml declares itself would be declared twice, and
+    model.py would require an optional one."""
+    declaration = yaml.safe_load((project / "model.yaml").read_text(encoding="utf-8")) or {}
+    names = [str(entry["name"]) for entry in declaration.get("env") or []]
+    twice = {name for name in names if names.count(name) > 1}
+    if twice:
+        answered = {name.strip() for name in env_vars.split(",")}
+        own = [name for name in dict.fromkeys(names) if name in twice or name not in answered]
+        raise AnswerError(
+            "env_vars",
+            env_vars,
+            f"variables other than {', '.join(own)}, which the {kind} model declares itself",
+        )
+
+
 def assemble(project: Path, kind: str, ci: str) -> None:
     """Move the files of model kind KIND into PROJECT; keep .github/ only if CI is 'yes'."""
     kinds = project / KINDS_DIR
     chosen = kinds / kind
-    if not chosen.is_dir():
-        raise KindError(f"the template has no model kind {kind!r}")
     for source in sorted(path for path in chosen.rglob("*") if path.is_file()):
         target = project / source.relative_to(chosen)
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.move(str(source), str(target))
+        source.replace(target)
     shutil.rmtree(kinds)
     if ci != "yes":
         shutil.rmtree(project / ".github", ignore_errors=True)
@@ -202,9 +236,15 @@ def main() -> int:
     # Under cruft: the template's own path (cruft makes it absolute) and the commit it renders.
     repo_dir = str(CONTEXT["repo_dir"] or template)
     checkout = CONTEXT["checkout"] if CONTEXT["repo_dir"] else CONTEXT["commit"]
+    kind = str(CONTEXT["model_kind"])
     try:
-        assemble(Path.cwd(), str(CONTEXT["model_kind"]), str(CONTEXT["ci"]))
-    except (KindError, OSError) as error:
+        check_kind(Path.cwd(), kind)
+        assemble(Path.cwd(), kind, str(CONTEXT["ci"]))
+        check_own_env(Path.cwd(), kind, str(CONTEXT["env_vars"]))
+    except AnswerError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except OSError as error:
         print(f"error: could not assemble the project: {error}", file=sys.stderr)
         return 1
     try:

@@ -28,12 +28,9 @@ PYTHON_VERSION = re.compile(r"3\.([1-9][0-9]+)")
 MODEL_NAME_FORBIDDEN = ("/", ":", "\\", "%")
 # The SQL registry stores keep a registered model name in a VARCHAR(256).
 MODEL_NAME_MAX_LENGTH = 256
-# The choices in cookiecutter.json.
-MODEL_KINDS = ("dataframe", "artifacts", "streaming", "typed", "agent", "langchain")
+# The choices in cookiecutter.json; the model kinds are the template's folders, which the
+# post-generation hook checks, as it checks the variables a kind declares itself.
 CI_CHOICES = ("no", "yes")
-# The variables a model kind reads and declares in model.yaml itself: an answer must not repeat
-# them, since model.yaml would declare them twice and model.py would require an optional one.
-KIND_ENV_VARS = {"agent": ("AGENT_ENDPOINT", "AGENT_API_KEY")}
 
 
 class AnswerError(Exception):
@@ -83,8 +80,7 @@ def check_python_version(value: str) -> None:
         raise AnswerError("python_version", value, "'3.N' with N >= 10, such as '3.11'")
 
 
-def check_env_vars(value: str, kind: str) -> None:
-    own = KIND_ENV_VARS.get(kind, ())
+def check_env_vars(value: str) -> None:
     seen: set[str] = set()
     for name in (part.strip() for part in value.split(",")):
         if not name:
@@ -97,12 +93,6 @@ def check_env_vars(value: str, kind: str) -> None:
             )
         if name in seen:
             raise AnswerError("env_vars", value, f"each variable once, but {name!r} is repeated")
-        if name in own:
-            raise AnswerError(
-                "env_vars",
-                value,
-                f"variables other than {', '.join(own)}, which the {kind} model declares itself",
-            )
         seen.add(name)
 
 
@@ -120,8 +110,7 @@ def main() -> int:
         check_slug(answers["project_slug"])
         check_model_name(answers["model_name"])
         check_python_version(answers["python_version"])
-        check_choice("model_kind", answers["model_kind"], MODEL_KINDS)
-        check_env_vars(answers["env_vars"], answers["model_kind"])
+        check_env_vars(answers["env_vars"])
         check_choice("ci", answers["ci"], CI_CHOICES)
     except AnswerError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -1,5 +1,5 @@
 """Sessions of this model project: `nox -s tests`, `nox -s validate`, `nox -s register`,
-`nox -s update`{%- if cookiecutter.model_kind == "artifacts" %} and `nox -s train`{% endif %}."""
+`nox -s update`{% block more_sessions %}{% endblock %}."""
 
 from __future__ import annotations
 
@@ -119,12 +119,4 @@ def update(session: nox.Session) -> None:
     rejected = sorted(str(path) for path in Path().rglob("*.rej") if ".nox" not in path.parts)
     if rejected:
         session.warn("conflicts to resolve by hand: " + ", ".join(rejected))
-{%- if cookiecutter.model_kind == "artifacts" %}
-
-
-@nox.session(python=PYTHON)
-def train(session: nox.Session) -> None:
-    """Retrain the estimator: rewrite model.skops and evaluation.csv (deterministic)."""
-    session.install("-r", REQUIREMENTS)
-    session.run("python", "train.py", *session.posargs)
-{%- endif %}
+{%- block sessions %}{% endblock %}

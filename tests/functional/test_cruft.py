@@ -15,12 +15,11 @@ from pathlib import Path
 import pytest
 
 from tests.functional.nox_session import run_nox
+from tests.functional.test_template import copy_template
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 CRUFT = str(Path(sys.executable).with_name("cruft"))
-TEMPLATE_FILES = ("cookiecutter.json", "hooks", "{{cookiecutter.project_slug}}")
 NEW_NOXFILE_LINE = "# A line the template gained after the project was generated."
 OWN_EDIT = "# The project's own edit, which an update must keep."
 
@@ -38,13 +37,7 @@ def git(*args: str, cwd: Path) -> str:
 
 def template_checkout(folder: Path) -> str:
     """A git repository holding the template's files, as a user's clone of it; its commit."""
-    folder.mkdir(parents=True)
-    for name in TEMPLATE_FILES:
-        source = REPO_ROOT / name
-        if source.is_dir():
-            shutil.copytree(source, folder / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy(source, folder / name)
+    copy_template(folder)
     git("init", "-q", cwd=folder)
     git("add", "-A", cwd=folder)
     git("commit", "-q", "-m", "template", cwd=folder)

@@ -47,30 +47,35 @@ PROJECT_FILES = [
     "tests/test_environment.py",
     "tests/test_model.py",
 ]
-KINDS = ["dataframe", "artifacts", "streaming", "typed", "agent", "langchain"]
-# files a kind has beside PROJECT_FILES
-KIND_FILES = {
-    "dataframe": [],
-    "artifacts": ["evaluation.csv", "features.py", "model.skops", "train.py"],
-    "streaming": [],
-    "typed": ["model_config.yaml"],
-    "agent": [],
-    "langchain": [],
-}
+TEMPLATE_FILES = ("cookiecutter.json", "hooks", "{{cookiecutter.project_slug}}")
+KINDS_DIR = REPO_ROOT / "{{cookiecutter.project_slug}}" / "_kinds"
+KINDS: list[str] = json.loads((REPO_ROOT / "cookiecutter.json").read_text(encoding="utf-8"))[
+    "model_kind"
+]
+
+
+def copy_template(folder: Path) -> None:
+    """The template's own files (no validator, no tests) into FOLDER, as a user's copy has them."""
+    folder.mkdir(parents=True)
+    for name in TEMPLATE_FILES:
+        source = REPO_ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, folder / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy(source, folder / name)
+
+
+def kind_files(kind: str) -> list[str]:
+    """The files a kind has beside PROJECT_FILES."""
+    return sorted(set(files_of(KINDS_DIR / kind)) - set(PROJECT_FILES))
+
+
+def kind_pins(kind: str) -> list[str]:
+    return (KINDS_DIR / kind / "requirements.txt").read_text(encoding="utf-8").splitlines()
+
+
 WORKFLOW = ".github/workflows/validate.yml"
 PINNED = ["mlflow==3.17.2", "numpy==2.4.6", "pandas==3.1.1"]
-KIND_PINNED = {
-    "dataframe": PINNED,
-    "artifacts": [*PINNED, "scikit-learn==1.9.1", "skops==0.16.0"],
-    "streaming": PINNED,
-    "typed": ["mlflow==3.17.2", "pydantic==2.14.3"],
-    # mlflow.types.responses needs nothing mlflow does not bring (pydantic among it)
-    "agent": ["mlflow==3.17.2"],
-    # mlflow.langchain.log_model imports langchain, which model.py does not
-    "langchain": ["mlflow==3.17.2", "langchain==1.4.7", "langchain-core==1.7.2"],
-}
-# the variables a kind's model.py reads whatever the answers
-KIND_ENV = {"agent": ["AGENT_ENDPOINT", "AGENT_API_KEY"]}
 # the GitHub expressions the workflow must keep as they are
 GITHUB_EXPRESSIONS = [
     "${{ github.ref }}",
@@ -203,7 +208,7 @@ def test_every_kind_bakes_exactly_its_files_fully_rendered(
 ) -> None:
     project = baked(kind, ci, custom)
 
-    expected = PROJECT_FILES + KIND_FILES[kind] + ([WORKFLOW] if ci == "yes" else [])
+    expected = PROJECT_FILES + kind_files(kind) + ([WORKFLOW] if ci == "yes" else [])
     assert files_of(project) == sorted(expected)
     for name in files_of(project):
         if name.endswith(".skops"):
@@ -284,7 +289,7 @@ def test_requirements_are_pinned(fixture: str, request: pytest.FixtureRequest) -
 @pytest.mark.parametrize("kind", KINDS)
 def test_each_kind_pins_its_requirements_everywhere(baked: Baker, kind: str) -> None:
     project = baked(kind)
-    pins = KIND_PINNED[kind]
+    pins = kind_pins(kind)
 
     assert (project / "requirements.txt").read_text(encoding="utf-8").splitlines() == pins
     validate = pre_commit_hooks(project)["mfc-validate"]
@@ -450,7 +455,8 @@ def test_model_py_is_models_from_code(
 def test_model_py_reads_the_declared_environment_variables(baked: Baker, kind: str) -> None:
     default_source = (baked(kind) / "model.py").read_text(encoding="utf-8")
     custom_source = (baked(kind, custom=True) / "model.py").read_text(encoding="utf-8")
-    own = KIND_ENV.get(kind, [])
+    # the variables the kind's model.yaml declares whatever the answers
+    own = [entry["name"] for entry in model_yaml(baked(kind)).get("env") or []]
 
     if not own:
         assert "os.environ" not in default_source
@@ -713,7 +719,7 @@ def _without_answers_env() -> dict[str, str]:
 @pytest.mark.parametrize("kind", KINDS)
 def test_baked_project_tests_pass(baked: Baker, kind: str) -> None:
     # in this (dev) environment: a kind whose requirements it lacks is left to the nox test below
-    missing = [pin for pin in KIND_PINNED[kind] if not _installed(pin)]
+    missing = [pin for pin in kind_pins(kind) if not _installed(pin)]
     if missing:
         pytest.skip(f"this environment lacks {', '.join(missing)}: the nox test runs these tests")
     # with CUSTOM's variables, which the tests set themselves
@@ -856,3 +862,29 @@ def test_an_example_the_type_hints_do_not_declare_fails_sig008(
         "input_example.json sends 'store', which predict's type hint list[DemandInput] does not "
         "declare: serving drops them without a word"
     )
+
+
+def test_a_new_kind_is_its_folder_and_its_choice(tmp_path: Path, config_file: Path) -> None:
+    # what CONTRIBUTING.md tells: a folder under _kinds/ and the choice in cookiecutter.json
+    template = tmp_path / "template"
+    copy_template(template)
+    folder = template / "{{cookiecutter.project_slug}}" / "_kinds" / "throwaway"
+    shutil.copytree(KINDS_DIR / "dataframe", folder)
+    (folder / "model.yaml").write_text(
+        '{% extends "model.yaml" %}\n\n'
+        "{% block model_config -%}\nmodel_config:\n  horizon_days: 3\n{%- endblock %}\n",
+        encoding="utf-8",
+    )
+    choices = json.loads((template / "cookiecutter.json").read_text(encoding="utf-8"))
+    choices["model_kind"].append("throwaway")
+    choices["__prompts__"]["model_kind"]["throwaway"] = "throwaway: a test's own kind"
+    (template / "cookiecutter.json").write_text(json.dumps(choices), encoding="utf-8")
+
+    project = bake(tmp_path / "out", config_file, str(template), model_kind="throwaway")
+
+    assert files_of(project) == [name for name in PROJECT_FILES if name != ".cruft.json"]
+    assert model_yaml(project)["model_config"] == {"horizon_days": 3}
+    assert (project / "requirements.txt").read_text(encoding="utf-8").splitlines() == PINNED
+    assert pre_commit_hooks(project)["mfc-validate"]["additional_dependencies"][1:] == PINNED
+    report = check_command.run(project, str(project))
+    assert [(f.code, f.status) for f in report.checks if f.status != "passed"] == []

@@ -43,6 +43,7 @@ POST_GEN_CONTEXT = {
     "_repo_dir": ".",
     "_checkout": None,
     "model_kind": "dataframe",
+    "env_vars": "",
     "ci": "no",
 }
 
@@ -98,7 +99,7 @@ def test_local_templates_give_absolute_paths(
 
 # cruft renders with generate_files alone: _template (absolute or a URL) and _commit, no _repo_dir
 # and no _checkout
-CRUFT_CONTEXT = {"model_kind": "dataframe", "ci": "no", "_commit": "0a1b2c3d"}
+CRUFT_CONTEXT = {"model_kind": "dataframe", "env_vars": "", "ci": "no", "_commit": "0a1b2c3d"}
 
 
 def _post_gen_under_cruft(project: Path, template: str) -> str:
@@ -165,33 +166,35 @@ def test_the_choices_the_pre_gen_hook_knows_are_cookiecutter_json_s() -> None:
     choices = json.loads((REPO_ROOT / "cookiecutter.json").read_text(encoding="utf-8"))
     pre_gen = render_hook("pre_gen_project.py", {**ANSWERS, "model_kind": "x", "ci": "x"})
 
-    assert list(pre_gen.MODEL_KINDS) == choices["model_kind"]
     assert list(pre_gen.CI_CHOICES) == choices["ci"]
-    assert set(choices["_requirements"]) == set(choices["model_kind"])
 
 
-@pytest.mark.parametrize(("question", "value"), [("model_kind", "lstm"), ("ci", "maybe")])
 def test_a_choice_cookiecutter_did_not_ask_for_is_refused(
-    capsys: pytest.CaptureFixture[str], question: str, value: str
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     # a replay file brings its answers unchecked
-    answers = {**ANSWERS, "model_kind": "typed", "ci": "no", question: value}
+    answers = {**ANSWERS, "model_kind": "typed", "ci": "maybe"}
 
     assert render_hook("pre_gen_project.py", answers).main() == 1
 
     err = capsys.readouterr().err
-    assert err.startswith(f"error: invalid answer to {question}: {value!r}; expected one of ")
+    assert err.startswith("error: invalid answer to ci: 'maybe'; expected one of ")
 
 
 def _rendered_kinds(project: Path) -> None:
-    kinds = {"dataframe": ["model.py"], "typed": ["model.py", "tests/test_model.py"]}
+    kinds = {
+        "_shared": ["env.j2"],
+        "dataframe": ["model.py"],
+        "typed": ["model.py", "tests/test_model.py", "model.yaml"],
+    }
     for kind, files in kinds.items():
         for name in files:
             path = project / "_kinds" / kind / name
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(f"{kind} {name}", encoding="utf-8")
+            path.write_text(f"# {kind} {name}\n", encoding="utf-8")
     (project / "tests").mkdir()
     (project / "tests" / "conftest.py").write_text("shared", encoding="utf-8")
+    (project / "model.yaml").write_text("# shared\n", encoding="utf-8")
     (project / ".github" / "workflows").mkdir(parents=True)
     (project / ".github" / "workflows" / "validate.yml").write_text("on: push", encoding="utf-8")
 
@@ -206,8 +209,11 @@ def test_the_chosen_kind_s_files_are_moved_into_place(
 
     files = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file())
     workflow = [".github/workflows/validate.yml"] if ci == "yes" else []
-    assert files == sorted([*workflow, "model.py", "tests/conftest.py", "tests/test_model.py"])
-    assert (tmp_path / "model.py").read_text(encoding="utf-8") == "typed model.py"
+    expected = ["model.py", "model.yaml", "tests/conftest.py", "tests/test_model.py"]
+    assert files == sorted([*workflow, *expected])
+    assert (tmp_path / "model.py").read_text(encoding="utf-8") == "# typed model.py\n"
+    # the kind's part replaces the shared file it extends
+    assert (tmp_path / "model.yaml").read_text(encoding="utf-8") == "# typed model.yaml\n"
 
 
 def test_an_unknown_kind_fails_the_hook(
@@ -219,26 +225,41 @@ def test_an_unknown_kind_fails_the_hook(
 
     assert module.main() == 1
 
+    # the kinds are the folders, _shared/ aside
     assert capsys.readouterr().err == (
-        "error: could not assemble the project: the template has no model kind 'lstm'\n"
+        "error: invalid answer to model_kind: 'lstm'; expected one of 'dataframe', 'typed'\n"
     )
+    assert (tmp_path / "_kinds").is_dir()  # nothing assembled
+
+
+AGENT_ENV = """env:
+  - name: AGENT_ENDPOINT
+    required: false
+  - name: AGENT_API_KEY
+    required: false
+"""
 
 
 @pytest.mark.parametrize("name", ["AGENT_ENDPOINT", "AGENT_API_KEY"])
 def test_a_variable_the_kind_declares_itself_is_refused(
-    capsys: pytest.CaptureFixture[str], name: str
+    post_gen: ModuleType, tmp_path: Path, name: str
 ) -> None:
-    answers = {**ANSWERS, "env_vars": f"A_KEY, {name}", "model_kind": "agent", "ci": "no"}
+    # the kind's model.yaml declares it, optional; the answer declared it again, required
+    (tmp_path / "model.yaml").write_text(
+        f"{AGENT_ENV}  - name: A_KEY\n  - name: {name}\n", encoding="utf-8"
+    )
 
-    assert render_hook("pre_gen_project.py", answers).main() == 1
+    with pytest.raises(post_gen.AnswerError) as raised:
+        post_gen.check_own_env(tmp_path, "agent", f"A_KEY, {name}")
 
-    assert capsys.readouterr().err == (
-        f"error: invalid answer to env_vars: 'A_KEY, {name}'; expected variables other than "
-        "AGENT_ENDPOINT, AGENT_API_KEY, which the agent model declares itself\n"
+    assert str(raised.value) == (
+        f"invalid answer to env_vars: 'A_KEY, {name}'; expected variables other than "
+        "AGENT_ENDPOINT, AGENT_API_KEY, which the agent model declares itself"
     )
 
 
-def test_the_agent_s_variables_are_free_for_other_kinds() -> None:
-    answers = {**ANSWERS, "env_vars": "AGENT_ENDPOINT", "model_kind": "dataframe", "ci": "no"}
+@pytest.mark.parametrize("declared", [AGENT_ENV, "env: []\n", "name: x\n"])
+def test_variables_declared_once_pass(post_gen: ModuleType, tmp_path: Path, declared: str) -> None:
+    (tmp_path / "model.yaml").write_text(declared, encoding="utf-8")
 
-    assert render_hook("pre_gen_project.py", answers).main() == 0
+    post_gen.check_own_env(tmp_path, "agent", "A_KEY")

@@ -1,4 +1,3 @@
-{% set kind = cookiecutter.model_kind -%}
 from __future__ import annotations
 
 import importlib.util
@@ -121,13 +120,13 @@ def artifacts(declaration: dict[str, Any]) -> dict[str, str]:
     return {name: str(PROJECT / path) for name, path in declared.items()}
 
 
-{%- if kind != "langchain" %}
+{%- block model_fixtures %}
 
 
 @pytest.fixture(scope="session")
 def model_class(model_module: ModuleType) -> type[mlflow.pyfunc.PythonModel]:
     """The class model.py hands to mlflow.models.set_model."""
-    cls: type[mlflow.pyfunc.PythonModel] = model_module.{{ "ForecastAgent" if kind == "agent" else "DemandForecast" }}
+    cls: type[mlflow.pyfunc.PythonModel] = model_module.{% block model_class %}DemandForecast{% endblock %}
     return cls
 
 
@@ -145,7 +144,7 @@ def model(
         mlflow.pyfunc.PythonModelContext(artifacts=artifacts, model_config=model_config)
     )
     return instance
-{%- endif %}
+{%- endblock %}
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,3 @@
+{% extends "tests/conftest.py" %}
+
+{% block model_class %}ForecastAgent{% endblock %}
