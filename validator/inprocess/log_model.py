@@ -20,6 +20,7 @@ from validator.errors import ValidatorError
 from validator.inprocess import child, copy_failures, type_hints
 from validator.json_compare import unstable_paths
 from validator.project.config import ProjectConfig
+from validator.project.flavors import FLAVORS
 from validator.report import Finding, failed, passed, skipped, warning
 from validator.serving import Served, requirement_scan_skipped, serve
 from validator.tracebacks import chain, entry_function, innermost, user_frame
@@ -225,20 +226,14 @@ def _logging_example(payload: dict[str, Any], data: dict[str, Any], params: Any)
     return (example, params) if params else example
 
 
-# what each flavor's log_model imports, beyond mlflow
-FLAVOR_PACKAGES = {
-    "langchain": ("langchain", "langchain"),
-    "llama_index": ("llama_index.core", "llama-index-core"),
-}
-
-
 def require_flavor(config: ProjectConfig) -> None:
     """MLflow logs a LangChain or LlamaIndex model with that library: where the validator runs
     must have it, as it has mlflow (the project's requirements). Checked before anything is
     started, so that it is not mistaken for the script raising (SCR007)."""
-    if config.flavor not in FLAVOR_PACKAGES:
+    needs = FLAVORS[config.flavor].needs
+    if needs is None:
         return
-    module, distribution = FLAVOR_PACKAGES[config.flavor]
+    module, distribution = needs
     try:
         found = importlib.util.find_spec(module) is not None
     except ModuleNotFoundError:
@@ -264,18 +259,15 @@ def _log_with_flavor(mlflow: Any, config: ProjectConfig, example: Any) -> Any:
         "code_paths": [str(root / path) for path in config.code_paths] or None,
         "model_config": model_config or None,
     }
-    script = str(root / config.script)
-    if config.flavor == "langchain":
-        from mlflow import langchain
-
-        return langchain.log_model(lc_model=script, **common)
-    if config.flavor == "llama_index":
-        from mlflow import llama_index
-
-        engine_type = config.flavor_options.get("engine_type", "query")
-        return llama_index.log_model(llama_index_model=script, engine_type=engine_type, **common)
-    artifacts = {name: str(root / path) for name, path in config.artifacts.items()}
-    return mlflow.pyfunc.log_model(python_model=script, artifacts=artifacts or None, **common)
+    flavor = FLAVORS[config.flavor]
+    common[flavor.script_argument] = str(root / config.script)
+    for option in flavor.options:
+        common[option] = flavor.option(option, config.flavor_options)
+    if flavor.artifacts:
+        artifacts = {name: str(root / path) for name, path in config.artifacts.items()}
+        common["artifacts"] = artifacts or None
+    logger = importlib.import_module(f"mlflow.{flavor.module}")
+    return logger.log_model(**common)
 
 
 def _signature_dict(signature: Any) -> dict[str, Any] | None:

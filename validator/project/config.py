@@ -16,6 +16,7 @@ from validator.errors import ValidatorError
 from validator.project import bounded
 from validator.project.evaluation_config import Evaluation
 from validator.project.evaluation_config import parse as parse_evaluation
+from validator.project.flavors import FLAVORS
 from validator.project.yaml_values import (
     fail,
     one_line,
@@ -29,13 +30,6 @@ CONFIG_FILE = "model.yaml"
 ENV_KEYS = ("name", "description", "secret", "required")
 REGISTRY_KEYS = ("tags", "datagrok")
 DATAGROK_KEYS = ("semtypes", "outputs")
-FLAVORS = ("pyfunc", "langchain", "llama_index")
-# what each flavor's log_model takes besides the script, declared under flavor_options
-FLAVOR_OPTIONS: dict[str, dict[str, tuple[str, ...]]] = {
-    "pyfunc": {},
-    "langchain": {},
-    "llama_index": {"engine_type": ("query", "chat", "retriever")},
-}
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # a host name or address, optionally with a port: api.openai.com, 10.0.0.5:8080, [::1]:443
 _HOST = re.compile(
@@ -299,7 +293,8 @@ def _network(value: object, where: str) -> dict[str, Any]:
 
 def _check_flavor(config: ProjectConfig, where: Callable[[str], str]) -> None:
     """What depends on two keys: the flavor's options, and artifacts (pyfunc only)."""
-    allowed = FLAVOR_OPTIONS[config.flavor]
+    flavor = FLAVORS[config.flavor]
+    allowed = flavor.options
     for key, value in config.flavor_options.items():
         if key not in allowed:
             expected = ", ".join(allowed) or "none"
@@ -312,10 +307,11 @@ def _check_flavor(config: ProjectConfig, where: Callable[[str], str]) -> None:
                 where("flavor_options"),
                 f"'flavor_options.{key}' must be one of {', '.join(allowed[key])}, got {value!r}",
             )
-    if config.artifacts and config.flavor != "pyfunc":
+    if config.artifacts and not flavor.artifacts:
+        with_artifacts = ", ".join(name for name, row in FLAVORS.items() if row.artifacts)
         raise fail(
             where("artifacts"),
-            f"artifacts are logged only with flavor pyfunc, and this model's flavor is "
+            f"artifacts are logged only with flavor {with_artifacts}, and this model's flavor is "
             f"{config.flavor}: load the files in the script from code_paths instead",
         )
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 import ast
 from typing import TYPE_CHECKING, Literal
 
+from validator.project.flavors import FLAVORS
+
 if TYPE_CHECKING:
     from validator.project.sources import Project
 
@@ -58,9 +60,9 @@ def class_kinds(trees: list[ast.Module]) -> dict[str, Kind]:
 
 
 def model_kind(project: Project) -> Kind:
-    flavor = project.config.flavor
-    if flavor in ("langchain", "llama_index"):
-        return flavor  # type: ignore[return-value]
+    flavor_kind = FLAVORS[project.config.flavor].kind
+    if flavor_kind is not None:
+        return flavor_kind  # type: ignore[return-value]
     trees = [source.tree for source in project.code_sources() if source.tree is not None]
     kinds = set(class_kinds(trees).values())
     if "responses" in kinds:
