@@ -248,7 +248,7 @@ def _evaluation(value: object, where: str) -> dict[str, Any]:
 
 
 def _flavor(value: object, where: str) -> dict[str, Any]:
-    if value not in FLAVORS:
+    if not isinstance(value, str) or value not in FLAVORS:
         shown = repr(value) if isinstance(value, str) else type_name(value)
         close = difflib.get_close_matches(str(value), FLAVORS, n=1)
         hint = f"; did you mean '{close[0]}'?" if close else ""
