@@ -46,6 +46,10 @@ def warning(
     return Finding(code, "warning", message, location, hint)
 
 
+# how REG002 ends when register found this content already registered (the text report says so)
+NO_NEW_VERSION = "no new version was made"
+
+
 def skipped(code: str, message: str) -> Finding:
     return Finding(code, "skipped", message)
 

@@ -131,10 +131,18 @@ def test_versions_compatible_changes_and_breaking_changes(
     assert report["model_uri"] == "models:/scorer-a/3"
     assert versions(client, "scorer-a") == ["1", "2", "3"]
 
-    # registering the same content again makes no new version
-    code, report, _ = cli("register", project, cache, scratch_tmp, *at)
+    # registering the same content again, validated anew, makes no new version, and the report
+    # names the run version 3 came from, not the newer validation
+    code, _, _ = cli("validate", project, cache, scratch_tmp, *at)
+    assert code == 0
+    code, report, stdout = cli("register", project, cache, scratch_tmp, *at)
     assert code == 0 and report["model_uri"] == "models:/scorer-a/3"
     assert versions(client, "scorer-a") == ["1", "2", "3"]
+    registered_from = client.get_model_version("scorer-a", "3").run_id
+    assert report["run_id"] == registered_from
+    assert f"already registered, no new version: models:/scorer-a/3 (run {registered_from})" in (
+        stdout
+    )
 
 
 def test_validation_is_recorded_and_reused_with_its_tags(

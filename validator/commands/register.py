@@ -149,6 +149,6 @@ def _run(
     # the report's model_uri is the registered version's, or null when nothing was registered
     report.model_uri = state.registered
     if state.candidate is not None:
-        report.run_id = state.candidate.run_id
+        report.run_id = registry.registered_run or state.candidate.run_id
     report.duration_s = time.perf_counter() - started
     return report

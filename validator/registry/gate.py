@@ -30,7 +30,7 @@ from validator.registry.tags import (
     project_datagrok_tags,
 )
 from validator.render.run_summary import version_description
-from validator.report import Finding, failed, skipped
+from validator.report import NO_NEW_VERSION, Finding, failed, skipped
 from validator.tracking import server_check
 from validator.tracking.store import import_mlflow, quiet, scratch_folder
 
@@ -79,6 +79,9 @@ class Registry:
         self.mlflow.set_tracking_uri(tracking_uri)
         self.client = self.mlflow.MlflowClient()
         self.store_failed = False  # the server failed while registering (exit status 2)
+        # the run the registered version came from, when it is not the candidate's: the same
+        # content registered earlier, from another validation
+        self.registered_run: str | None = None
 
     @contextmanager
     def _store(self) -> Iterator[None]:
@@ -174,7 +177,8 @@ class Registry:
         if latest is not None and latest.tags.get(HASH_TAG) == content_hash:
             uri = f"models:/{config.name}/{latest.version}"
             same = Finding("SIG007", "passed", f"version {latest.version} has this same content")
-            again = f"this content is already registered as {uri}: no new version was made"
+            again = f"this content is already registered as {uri}: {NO_NEW_VERSION}"
+            self.registered_run = latest.run_id
             return [same, Finding("REG002", "passed", again), datagrok], uri
         compatible = self._compatibility(signature, latest, allow_breaking, scratch)
         if compatible.status == "failed":

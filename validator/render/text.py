@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from validator.codes import CODES
-from validator.report import Finding, Report, Status
+from validator.report import NO_NEW_VERSION, Finding, Report, Status
 
 STATUSES: tuple[Status, ...] = ("failed", "warning", "passed", "skipped")
 
@@ -68,6 +68,8 @@ def to_text(report: Report, *, verbose: bool = False) -> str:
             lines.extend(_finding_lines(finding))
     if report.model_uri:
         label = "registered" if report.command == "register" else "model"
+        if any(f.code == "REG002" and f.message.endswith(NO_NEW_VERSION) for f in report.checks):
+            label = "already registered, no new version"
         lines.append(f"  {label}: {report.model_uri} (run {report.run_id})")
     lines.append(summary_line(report))
     return terminal_safe("\n".join(lines)) + "\n"
