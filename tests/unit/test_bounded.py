@@ -132,3 +132,23 @@ def test_a_path_no_file_system_holds_is_refused(
     (tmp_path / "model.yaml").write_text(f"name: x\n{key}: {value}\n")
     with pytest.raises(ValidatorError, match=problem):
         config.load(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "key"),
+    [
+        ("name: a\nscript: m.py\nname: b\n", 3, "name"),
+        ("name: a\nenv:\n  - name: X\n    secret: true\n    secret: false\n", 5, "secret"),
+        ("name: a\nmodel_config:\n  k: 1\n  k: 2\n", 4, "k"),
+    ],
+)
+def test_a_yaml_key_given_twice_is_refused_with_both_lines(text: str, line: int, key: str) -> None:
+    with pytest.raises(bounded.Refused) as refused:
+        bounded.load_yaml(text, "model.yaml")
+    assert str(refused.value).startswith(f"model.yaml:{line}: the key '{key}' is given twice")
+
+
+def test_merge_keys_and_aliases_are_not_keys_given_twice() -> None:
+    text = "base: &b {x: 1}\none:\n  <<: *b\n  y: 2\ntwo: *b\nthree: *b\n"
+    data, _ = bounded.load_yaml(text, "model.yaml")
+    assert data["one"] == {"x": 1, "y": 2} and data["three"] == {"x": 1}

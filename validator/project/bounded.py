@@ -120,12 +120,43 @@ def load_yaml(text: str, shown: str) -> tuple[Any, yaml.Node | None]:
     loader = _LOADER(text)
     try:
         node = loader.get_single_node()
+        if node is not None:
+            _no_key_twice(node, shown)
         data = loader.construct_document(node) if node is not None else None
     except (ValueError, OverflowError) as exc:  # a timestamp or number YAML matched, Python not
         raise Refused(f"{shown}: a value cannot be read ({exc})") from None
     finally:
         loader.dispose()
     return data, node
+
+
+def _no_key_twice(root: yaml.Node, shown: str) -> None:
+    """Refuse a mapping that gives a key twice: YAML keeps the last one silently, so the first
+    is a setting that looks given and is not."""
+    todo = [root]
+    seen_nodes: set[int] = set()
+    while todo:
+        node = todo.pop()
+        if id(node) in seen_nodes:  # an alias: the same node again
+            continue
+        seen_nodes.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            lines: dict[str, int] = {}
+            for key, value in node.value:
+                todo.append(value)
+                if not isinstance(key, yaml.ScalarNode) or key.tag.endswith(":merge"):
+                    continue
+                line = key.start_mark.line + 1
+                if key.value in lines:
+                    raise Refused(
+                        f"{shown}:{line}: the key '{key.value}' is given twice (lines "
+                        f"{lines[key.value]} and {line}), and YAML would keep only the last: "
+                        "remove one",
+                        f"{shown}:{line}",
+                    )
+                lines[key.value] = line
+        elif isinstance(node, yaml.SequenceNode):
+            todo.extend(node.value)
 
 
 def read_yaml(path: Path, shown: str) -> tuple[Any, yaml.Node | None]:
