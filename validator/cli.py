@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import os
 import signal
 import sys
@@ -59,22 +60,26 @@ def _parser() -> _Parser:
         help="write the report to FILE; a short summary still goes to the terminal",
     )
     shared.add_argument(
+        "-v", "--verbose", action="store_true", help="list passed checks too (text format)"
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands.required = True
+    # check opens no store: it takes --tracking-uri (a shared option of the contract) and ignores
+    # it, without offering it in its --help
+    untracked = _Parser(add_help=False)
+    untracked.add_argument("--tracking-uri", help=argparse.SUPPRESS)
+    commands.add_parser(
+        "check",
+        parents=[shared, untracked],
+        help="static checks only: fast, imports neither mlflow nor the model",
+    )
+    sandboxed = _Parser(add_help=False)  # validate and register: they log, and use a store
+    sandboxed.add_argument(
         "--tracking-uri",
         metavar="URI",
         help="MLflow tracking store [MLFLOW_TRACKING_URI, else a SQLite store in "
         "the project's .mlflow/ folder]",
     )
-    shared.add_argument(
-        "-v", "--verbose", action="store_true", help="list passed checks too (text format)"
-    )
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    commands.required = True
-    commands.add_parser(
-        "check",
-        parents=[shared],
-        help="static checks only: fast, imports neither mlflow nor the model",
-    )
-    sandboxed = _Parser(add_help=False)
     sandboxed.add_argument(
         "-j",
         "--jobs",
@@ -258,9 +263,29 @@ def _terminated(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def _unknown_command(parser: argparse.ArgumentParser, argv: Sequence[str]) -> str | None:
+    """'did you mean' for a mistyped command (`mfc-validator chek`), which argparse only lists."""
+    words = [word for word in argv if not word.startswith("-")]
+    if not words:
+        return None
+    actions = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    names = list(actions[0].choices) if actions else []
+    if words[0] in names or argv[0].startswith("-"):
+        return None
+    close = difflib.get_close_matches(words[0], names, n=1)
+    hint = f"did you mean '{close[0]}'?" if close else f"the commands: {', '.join(names)}"
+    return f"mfc-validator: error: unknown command '{words[0]}'; {hint}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    mistyped = _unknown_command(parser, list(sys.argv[1:] if argv is None else argv))
+    if mistyped is not None:
+        parser.print_usage(sys.stderr)
+        sys.stderr.write(mistyped + "\n")
+        return EXIT_USAGE
     try:
-        args = _parser().parse_args(argv)
+        args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse: --help/--version exit 0, errors exit 2
         if isinstance(exc.code, str):
             sys.stderr.write(exc.code + "\n")
