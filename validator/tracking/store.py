@@ -7,6 +7,7 @@ import contextlib
 import io
 import logging
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -46,9 +47,19 @@ def default_tracking_uri(root: Path) -> str:
     return f"sqlite:///{(root / STORE_DIR / 'mlflow.db').resolve().as_posix()}"
 
 
+# host:port with no scheme, which MLflow takes for a folder of a file store
+_SCHEMELESS_SERVER = re.compile(r"^(localhost|\d{1,3}(\.\d{1,3}){3}|[\w.-]+\.\w+):\d{1,5}(/.*)?$")
+
+
 def resolve_tracking_uri(root: Path, given: str | None) -> tuple[str, bool]:
     """(uri, whether it is the embedded default store)."""
     uri = given or os.environ.get("MLFLOW_TRACKING_URI")
+    if uri and _SCHEMELESS_SERVER.match(uri):
+        source = "--tracking-uri" if given else "MLFLOW_TRACKING_URI"
+        raise ValidatorError(
+            f"{source} {uri} has no scheme, so MLflow would take it for a folder: did you mean "
+            f"http://{uri}?"
+        )
     if uri:
         return uri, False
     return default_tracking_uri(root), True
