@@ -23,3 +23,14 @@ def test_the_same_content_again_says_no_new_version() -> None:
         _register(f"this content is already registered as models:/m/3: {NO_NEW_VERSION}")
     )
     assert "  already registered, no new version: models:/m/3 (run abc)\n" in text
+
+
+def test_the_summary_counts_warnings_in_the_plural() -> None:
+    from validator.render.text import counts
+
+    one = Report("check", "p", [Finding("CFG004", "warning", "w")])
+    two = Report(
+        "check", "p", [Finding("CFG004", "warning", "w"), Finding("NET002", "warning", "w")]
+    )
+    assert counts(one) == "1 warning"
+    assert counts(two) == "2 warnings"

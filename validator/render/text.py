@@ -45,7 +45,9 @@ def _shown(finding: Finding, verbose: bool) -> bool:
 
 def counts(report: Report) -> str:
     shown = ", ".join(
-        f"{report.count(status)} {status}" for status in STATUSES if report.count(status)
+        f"{n} {status}{'s' if status == 'warning' and n != 1 else ''}"  # 2 warnings, 2 failed
+        for status in STATUSES
+        if (n := report.count(status))
     )
     return shown or "no checks"
 
