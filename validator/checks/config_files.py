@@ -1,7 +1,22 @@
 from __future__ import annotations
 
+import difflib
+from pathlib import Path
+
 from validator.project.sources import Project
 from validator.report import Finding, failed, ran
+
+
+def _near(path: Path, relative: str) -> str | None:
+    """RELATIVE with the name of a file beside PATH that it most likely meant (a typo), if any."""
+    try:
+        names = [p.name for p in path.parent.iterdir() if p.suffix == path.suffix]
+    except OSError:
+        return None
+    close = difflib.get_close_matches(path.name, names, n=1)
+    if not close:
+        return None
+    return Path(relative).with_name(close[0]).as_posix()
 
 
 def run(project: Project) -> list[Finding]:
@@ -15,10 +30,12 @@ def run(project: Project) -> list[Finding]:
         path = config.path(relative)
         if not path.exists():
             top = key.split(".")[0]
+            meant = _near(path, relative)
             findings.append(
                 failed(
                     "CFG001",
-                    f"{key} names '{relative}', which does not exist",
+                    f"{key} names '{relative}', which does not exist"
+                    + (f"; did you mean '{meant}'?" if meant else ""),
                     config.where(top),
                     f"create {relative}, or correct '{key}' in model.yaml",
                 )

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import difflib
 import json
 from typing import Any
 
@@ -143,6 +144,9 @@ def run(project: Project) -> list[Finding]:
             if chat and kind == "tabular"
             else ""
         )
+        meant = [m for key in others for m in difflib.get_close_matches(key, FORMATS, n=1)]
+        if meant and not why:
+            why = f"; did you mean '{meant[0]}'?"
         return [
             passed("SIG001"),
             failed(
