@@ -31,7 +31,7 @@ def test_the_description_gives_the_verdict_then_failures_and_warnings_with_fixes
         "Failed:\n"
         "\n"
         "- FAIL **SBX002** (`model.py:3`): the model does not load: 'No module named 'helpers''\n"
-        "  - fix: add helpers.py to code_paths in model.yaml\n"
+        "  - fix: add helpers.py to code\\_paths in model.yaml\n"
         "\n"
         "Warnings:\n"
         "\n"
@@ -41,6 +41,15 @@ def test_the_description_gives_the_verdict_then_failures_and_warnings_with_fixes
         f"Every check: `validation/report.md` under Artifacts. mfc-validator {__version__}, "
         "MLflow 3.17.2.\n"
     )
+
+
+def test_markup_in_a_message_is_shown_as_written() -> None:
+    report = Report("validate", "p")
+    report.checks.append(
+        failed("ENV005", "records only names with *API_KEY* or __init__ <string>", "a [b](c)")
+    )
+    text = run_description(report)
+    assert "records only names with \\*API\\_KEY\\* or \\_\\_init\\_\\_ \\<string\\>" in text
 
 
 def test_a_passed_run_lists_no_checks() -> None:

@@ -11,6 +11,15 @@ def _cell(text: str | None) -> str:
     return (text or "").replace("|", "\\|").replace("\n", " ")
 
 
+_MARKUP = str.maketrans({char: "\\" + char for char in "\\*_[]<>`#"})
+
+
+def plain(text: str | None) -> str:
+    """TEXT shown as written in Markdown: a message's `*API_KEY*` or `__init__` is not emphasis,
+    its `<string>` no tag, its brackets no link."""
+    return _cell((text or "").translate(_MARKUP))
+
+
 def to_markdown(report: Report) -> str:
     """The report for people: logged with the run, so the MLflow UI shows it."""
     lines = [f"# mfc-validator {report.command}: {report.status}", ""]
@@ -23,15 +32,15 @@ def to_markdown(report: Report) -> str:
         "duration": f"{report.duration_s:.1f} s",
     }
     lines += ["| | |", "| --- | --- |"]
-    lines += [f"| {key} | {_cell(value)} |" for key, value in facts.items() if value]
+    lines += [f"| {key} | {plain(value)} |" for key, value in facts.items() if value]
     lines += ["", f"**{counts(report)}**", ""]
     lines += ["| status | code | check | where | fix |", "| --- | --- | --- | --- | --- |"]
     for status in STATUSES:
         for finding in report.checks:
             if finding.status == status:
                 lines.append(
-                    f"| {MARK[status]} | {finding.code} | {_cell(finding.message)} "
-                    f"| {_cell(finding.location)} | {_cell(finding.hint)} |"
+                    f"| {MARK[status]} | {finding.code} | {plain(finding.message)} "
+                    f"| {plain(finding.location)} | {plain(finding.hint)} |"
                 )
     return "\n".join(lines) + "\n"
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from validator import __version__
+from validator.render.markdown import plain
 from validator.render.text import MARK, counts
 from validator.report import Report
 
@@ -16,6 +17,11 @@ REPORT_ARTIFACT = "validation/report.md"
 def _inline(text: str) -> str:
     # one line of Markdown: no line breaks, and no backticks to unbalance the code spans
     return " ".join(text.replace("`", "'").split())
+
+
+def _words(text: str) -> str:
+    # one line of Markdown shown as written: *API_KEY* is no emphasis
+    return " ".join(plain(text.replace("`", "'")).split())
 
 
 def run_description(report: Report) -> str:
@@ -33,9 +39,9 @@ def run_description(report: Report) -> str:
         lines.append("")
         for finding in findings:
             where = f" (`{_inline(finding.location)}`)" if finding.location else ""
-            lines.append(f"- {MARK[status]} **{finding.code}**{where}: {_inline(finding.message)}")
+            lines.append(f"- {MARK[status]} **{finding.code}**{where}: {_words(finding.message)}")
             if finding.hint:
-                lines.append(f"  - fix: {_inline(finding.hint)}")
+                lines.append(f"  - fix: {_words(finding.hint)}")
         lines.append("")
     lines.append(
         f"Every check: `{REPORT_ARTIFACT}` under Artifacts. mfc-validator {__version__}, "
