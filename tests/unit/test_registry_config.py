@@ -331,7 +331,7 @@ def test_markdown_report() -> None:
         for mark in ("FAIL", "PASS")
     )
     assert fail < ok  # failures first
-    assert lines[fail] == ("| FAIL | SIG007 | input 'b' \\| gone | input_example.json | keep b |")
+    assert lines[fail] == ("| FAIL | SIG007 | input 'b' \\| gone | `input_example.json` | keep b |")
 
 
 def test_junit_names_are_stable_and_the_suite_has_properties() -> None:

@@ -20,6 +20,13 @@ def plain(text: str | None) -> str:
     return _cell((text or "").translate(_MARKUP))
 
 
+def _code(text: str | None) -> str:
+    # a file and line as code: shown as written, whatever it holds
+    if not text:
+        return ""
+    return "`" + _cell(text.replace("`", "'")) + "`"
+
+
 def to_markdown(report: Report) -> str:
     """The report for people: logged with the run, so the MLflow UI shows it."""
     lines = [f"# mfc-validator {report.command}: {report.status}", ""]
@@ -40,7 +47,7 @@ def to_markdown(report: Report) -> str:
             if finding.status == status:
                 lines.append(
                     f"| {MARK[status]} | {finding.code} | {plain(finding.message)} "
-                    f"| {plain(finding.location)} | {plain(finding.hint)} |"
+                    f"| {_code(finding.location)} | {plain(finding.hint)} |"
                 )
     return "\n".join(lines) + "\n"
 
