@@ -57,7 +57,9 @@ def test_text_has_a_block_per_project_and_a_summary_table() -> None:
     blocks = text.split("\n\n")
     assert blocks[0].startswith("mfc-validator validate models/good") and "FAIL" not in blocks[0]
     assert "FAIL SCR001 model.py does not compile [model.py:3]" in blocks[1]
-    assert "ERROR model.yaml:2: unknown key 'nme'" in blocks[2]
+    # the error once, in its block's summary line
+    assert blocks[2].count("model.yaml:2: unknown key 'nme'") == 1
+    assert "could not run: model.yaml:2: unknown key 'nme'" in blocks[2]
     table = text.splitlines()[-5:]
     assert table[0].split() == ["project", "status", "failed", "warnings", "seconds"]
     assert table[1].split() == ["models/good", "passed", "0", "0", "1.5"]

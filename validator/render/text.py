@@ -62,9 +62,7 @@ def summary_line(report: Report) -> str:
 
 
 def to_text(report: Report, *, verbose: bool = False) -> str:
-    lines = [f"mfc-validator {report.command} {report.project}"]
-    if report.error is not None:
-        lines.append(f"  ERROR {report.error}")
+    lines = [f"mfc-validator {report.command} {report.project}"]  # an error: the summary says it
     for finding in report.checks:
         if _shown(finding, verbose):
             lines.extend(_finding_lines(finding))
