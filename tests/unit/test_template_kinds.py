@@ -63,3 +63,22 @@ def test_no_shared_file_branches_on_the_kind() -> None:
     ]
 
     assert branching == []
+
+
+def test_prompts_show_as_written_through_cookiecutters_markup() -> None:
+    # cookiecutter prints prompts with rich, where [text] is markup and vanishes unless escaped
+    from rich.markup import render
+
+    prompts = json.loads((REPO_ROOT / "cookiecutter.json").read_text())["__prompts__"]
+    texts = [text for value in prompts.values() for text in _texts(value)]
+    for text in texts:
+        shown = render(text).plain
+        assert shown.count("[") == text.replace("\\[", "[").count("["), (text, shown)
+    typed = prompts["model_kind"]["typed"]
+    assert "list[pydantic model]" in render(typed).plain
+
+
+def _texts(value: object) -> list[str]:
+    if isinstance(value, dict):
+        return [text for item in value.values() for text in _texts(item)]
+    return [value] if isinstance(value, str) else []
