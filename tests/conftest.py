@@ -133,3 +133,25 @@ def run_cli(
         timeout=timeout,
         check=False,
     )
+
+
+# The slow tier's longest tests (minutes each: several validations, a registry, baked projects
+# running their own nox sessions), started first, so that pytest-xdist's workers end together
+# instead of one waiting on a long test that started last.
+LONG_FIRST = (
+    "test_faults.py",
+    "test_registry.py",
+    "test_template.py",
+    "test_genai.py",
+    "test_baked_validate.py",
+    "test_sandbox.py",
+    "test_isolation.py",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        name = item.path.name
+        return LONG_FIRST.index(name) if name in LONG_FIRST else len(LONG_FIRST)
+
+    items.sort(key=rank)  # stable: the order within a module stays
