@@ -83,12 +83,27 @@ def codes_table() -> str:
     return "\n".join(lines) + "\n"
 
 
+# what each family's codes look at, for the README's short list
+FAMILY_ABOUT: dict[str, str] = {
+    "config": "`model.yaml`'s files, and what the model ships",
+    "script": "the script: it compiles, sets a model once, runs when MLflow logs and loads it",
+    "signature": "the input example, the signature, and what the scoring server accepts",
+    "dependencies": "imports against requirements, pins, artifacts that are pickles",
+    "environment": "the variables the model reads and the secrets it must not ship",
+    "network": "the hosts the model contacts in the sandbox",
+    "sandbox": "the logged model installed, loaded and predicting in a fresh virtualenv",
+    "evaluation": "the evaluation gate's metrics and baseline",
+    "registry": "the registry gate, the registration and the tracking server",
+}
+
+
 def families_table() -> str:
-    """Each family with its codes' range: the README's short list of every code."""
-    lines = ["| family | codes |", "| --- | --- |"]
+    """Each family with its codes, first to last (a family's codes are numbered from 001 on,
+    without gaps): the README's short list of every code."""
+    lines = ["| family | codes | what they look at |", "| --- | --- | --- |"]
     for family in FAMILIES:
         names = [code.code for code in _ordered() if code.family == family]
-        lines.append(f"| {family} | {names[0]} to {names[-1]} ({len(names)}) |")
+        lines.append(f"| {family} | {names[0]} to {names[-1]} | {FAMILY_ABOUT[family]} |")
     return "\n".join(lines) + "\n"
 
 
