@@ -90,3 +90,13 @@ def test_anchors_are_the_ones_mkdocs_makes() -> None:
     heading = "`nox -s validate` in a generated project"
     assert slug(heading) == "nox-s-validate-in-a-generated-project"
     assert "adopting-a-script-you-already-have" in anchors(DOCS / "getting-started.md")
+
+
+def test_the_docs_tools_are_pinned_in_their_own_group_and_only_there() -> None:
+    text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    (group,) = re.findall(r"^\[dependency-groups\]\n(?:#.*\n)*docs = \[(.*)\]$", text, re.M)
+    docs = [item.strip().strip('"') for item in group.split(",")]
+    assert sorted(item.split("==")[0] for item in docs) == ["mkdocs", "mkdocs-material"]
+    assert all(re.fullmatch(r"[a-z-]+==[\d.]+", item) for item in docs)
+    elsewhere = text.replace(group, "")
+    assert not re.search(r"\"mkdocs", elsewhere), "mkdocs is installed by the docs group only"
