@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from validator import __version__
+from validator.commands import explain
 from validator.errors import ValidatorError
 from validator.render import render, render_many, summary_line, summary_table, to_text, write_atomic
 from validator.report import Batch, Report
@@ -167,6 +168,7 @@ def _parser() -> _Parser:
         "environments the selected projects need changes. Cache the environment cache folder "
         "(MFC_VALIDATOR_CACHE) under it.",
     )
+    explain.add_parser(commands)
     return parser
 
 
@@ -291,6 +293,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             sys.stderr.write(exc.code + "\n")
             return EXIT_USAGE
         return int(exc.code or 0)
+    if args.command == "explain":
+        return explain.run(args.code)
     previous = signal.signal(signal.SIGTERM, _terminated)
     interrupted = False
     try:
