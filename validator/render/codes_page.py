@@ -98,12 +98,13 @@ FAMILY_ABOUT: dict[str, str] = {
 
 
 def families_table() -> str:
-    """Each family with its codes, first to last (a family's codes are numbered from 001 on,
-    without gaps): the README's short list of every code."""
-    lines = ["| family | codes | what they look at |", "| --- | --- | --- |"]
+    """Each family with every one of its codes, linked to its section of the codes page: the
+    README's list of every code (the contract's), short enough for the README."""
+    lines = ["| family | what they look at | codes |", "| --- | --- | --- |"]
     for family in FAMILIES:
         names = [code.code for code in _ordered() if code.family == family]
-        lines.append(f"| {family} | {names[0]} to {names[-1]} | {FAMILY_ABOUT[family]} |")
+        linked = " ".join(f"[{name}](docs/codes.md#{name.lower()})" for name in names)
+        lines.append(f"| {family} | {FAMILY_ABOUT[family]} | {linked} |")
     return "\n".join(lines) + "\n"
 
 
