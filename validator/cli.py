@@ -34,7 +34,11 @@ def _parser() -> _Parser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     selection = _Parser(add_help=False)
     selection.add_argument(
-        "project", nargs="*", help="the project folder(s) [.]; several run as one batch"
+        "project",
+        nargs="*",
+        help="the project folder(s) [.]; several run as one batch. validate also takes one "
+        "logged model: models:/NAME/VERSION, models:/NAME@ALIAS, runs:/RUN_ID/PATH or a "
+        "model folder (one with an MLmodel file)",
     )
     selection.add_argument(
         "--all",
@@ -220,8 +224,14 @@ def _run(args: argparse.Namespace, projects: list[str]) -> Report | Batch:
         from validator.commands import check
 
         return check.run(Path(projects[0]), projects[0])
-    from validator.commands import validate
+    from validator.commands import validate, validate_logged
 
+    logged = [target for target in projects if validate_logged.is_logged_model(target)]
+    if logged and (args.command != "validate" or _batch(args)):
+        raise ValidatorError(
+            f"{logged[0]} is a logged model: `mfc-validator validate` takes one at a time, "
+            "alone (register, and batches, take project folders)"
+        )
     options = validate.ValidateOptions(
         args.tracking_uri, not args.no_cache, args.timeout, args.offline, args.max_memory
     )
@@ -235,6 +245,8 @@ def _run(args: argparse.Namespace, projects: list[str]) -> Report | Batch:
 
         return many.run_many(args.command, projects, args.jobs, options, choices, _progress)
     if args.command == "validate":
+        if logged:
+            return validate_logged.run(projects[0], options)
         return validate.run(Path(projects[0]), projects[0], options)
     from validator.commands import register
 
