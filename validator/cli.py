@@ -173,6 +173,52 @@ def _parser() -> _Parser:
         "(MFC_VALIDATOR_CACHE) under it.",
     )
     explain.add_parser(commands)
+    hook = commands.add_parser(
+        "webhook",
+        help="gate the registry itself: validate every new model version an MLflow server "
+        "announces by webhook, and write the verdict on it",
+        description="Receive the model registry's webhooks of an MLflow server (SQL store, "
+        "webhooks enabled): verify each delivery's signature and timestamp, queue every new "
+        "model version durably, validate it from its own files (as `validate models:/NAME/N` "
+        "does) in a bounded pool of workers, and write the verdict on the version: the "
+        "mfc.validation.* tags, a summary in its description, and --alias for versions that "
+        "passed. Runs until SIGINT or SIGTERM. With --install URL, create the webhook on the "
+        "server instead, pointing at URL.",
+    )
+    hook.add_argument(
+        "--tracking-uri", metavar="URI", help="the MLflow server [MLFLOW_TRACKING_URI]"
+    )
+    hook.add_argument(
+        "--secret-env",
+        required=True,
+        metavar="NAME",
+        help="the variable that holds the webhook's shared secret (never a value on the "
+        "command line)",
+    )
+    hook.add_argument(
+        "--listen", default="127.0.0.1:8765", metavar="HOST:PORT", help="[%(default)s]"
+    )
+    hook.add_argument(
+        "--queue",
+        default="mfc-webhook-queue.db",
+        metavar="FILE",
+        help="the durable queue, a SQLite file several receivers may share [%(default)s]",
+    )
+    hook.add_argument("--alias", metavar="NAME", help="move this alias to each version that passed")
+    hook.add_argument(
+        "--workers", type=int, default=1, metavar="N", help="validations at once [%(default)s]"
+    )
+    hook.add_argument(
+        "--timeout",
+        type=float,
+        metavar="SECONDS",
+        help="how long each stage of a validation may take [300]",
+    )
+    hook.add_argument(
+        "--install",
+        metavar="URL",
+        help="create the webhook on the server, delivering model_version.created to URL, and exit",
+    )
     return parser
 
 
@@ -310,6 +356,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     previous = signal.signal(signal.SIGTERM, _terminated)
     interrupted = False
     try:
+        if args.command == "webhook":
+            from validator.commands import webhook
+
+            return webhook.run(args)
         projects = _projects(args)
         if args.command in ("list", "cache-key"):
             return _listing(args, projects)
