@@ -207,3 +207,32 @@ def test_a_server_down_when_the_verdict_is_written_is_retried_then_recorded(
     recorded = hook._record(job, Verdict("failed", {"mfc.validation.status": "failed"}, "x"))
     assert down.calls == 3 and recorded.startswith("unrecorded failed: ConnectionError")
     assert sum("again in" in line for line in hook.logged) == 2  # type: ignore[attr-defined]
+
+
+def test_a_real_server_that_refuses_the_connection_is_retried_then_recorded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.functional.server import free_port
+
+    # MLflow's own client against a port nothing listens on: real refused connections
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "5")
+    logged: list[str] = []
+    hook = Receiver(
+        Settings(
+            f"http://127.0.0.1:{free_port()}",
+            SECRET,
+            tmp_path / "q.db",
+            log=logged.append,
+            retries=(0.01,),
+        )
+    )
+    hook.queue.add("d1", event("1"), time.time())
+    job = hook.queue.claim(hook.owner, time.time())
+    assert job is not None
+    verdict = _report_verdict({"status": "passed", "checks": []})
+    recorded = hook._record(job, verdict)
+    assert recorded.startswith("unrecorded passed: ")
+    assert len([line for line in logged if "writing the verdict failed" in line]) == 1
+    assert hook.queue.finish(job, hook.owner, recorded, "", time.time())
+    assert hook.queue.recent()[0]["verdict"] == recorded
