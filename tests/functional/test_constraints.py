@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import GOOD_FILES, ProjectFactory
+from tests.pins import NUMPY
 
 pytestmark = pytest.mark.slow
 
@@ -40,7 +41,7 @@ def _validate(project: Path) -> tuple[int, dict[str, object], str]:
 def test_a_constraints_file_is_shipped_and_installed_with(make_project: ProjectFactory) -> None:
     requirements = str(GOOD_FILES["requirements.txt"]) + "-c constraints.txt\n"
     project = make_project(
-        {"requirements.txt": requirements, "constraints.txt": "pyarrow<99\nnumpy==2.4.6\n"}
+        {"requirements.txt": requirements, "constraints.txt": f"pyarrow<99\n{NUMPY}\n"}
     )
     code, report, printed = _validate(project)
     assert code == 0, printed + json.dumps(report, indent=1)

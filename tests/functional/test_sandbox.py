@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import GOOD_MODEL, ProjectFactory, run_cli
+from tests.pins import MLFLOW, NUMPY, PANDAS
 
 pytestmark = pytest.mark.slow
 
@@ -116,7 +117,7 @@ def test_an_import_made_by_a_library_is_not_the_models(
     make_project: ProjectFactory, shared_cache: Path
 ) -> None:
     project = make_project(
-        {"model.py": PANDAS_ONLY_MODEL, "requirements.txt": "mlflow==3.17.2\npandas==3.1.1\n"}
+        {"model.py": PANDAS_ONLY_MODEL, "requirements.txt": f"{MLFLOW}\n{PANDAS}\n"}
     )
     code, checks, _ = validate(project, shared_cache)
     assert code == 0, failures(checks)
@@ -203,7 +204,7 @@ def test_required_variable_unset(
 
 
 def test_uninstallable_requirement(make_project: ProjectFactory, shared_cache: Path) -> None:
-    requirements = "mlflow==3.17.2\nnumpy==2.4.6\npandas==3.1.1\nmfc-no-such-dist-xyz==1.0\n"
+    requirements = f"{MLFLOW}\n{NUMPY}\n{PANDAS}\nmfc-no-such-dist-xyz==1.0\n"
     code, checks, _ = validate(make_project({"requirements.txt": requirements}), shared_cache)
     assert code == 1
     assert "SBX001" in failures(checks)
@@ -394,7 +395,7 @@ def test_output_schema_violated_in_the_sandbox(
 
 
 def test_requirement_never_imported_warns(make_project: ProjectFactory, shared_cache: Path) -> None:
-    requirements = "mlflow==3.17.2\nnumpy==2.4.6\npandas==3.1.1\ncolorama==0.4.6\n"
+    requirements = f"{MLFLOW}\n{NUMPY}\n{PANDAS}\ncolorama==0.4.6\n"
     code, checks, _ = validate(make_project({"requirements.txt": requirements}), shared_cache)
     assert code == 0, failures(checks)
     assert checks["DEP010"]["status"] == "warning"
