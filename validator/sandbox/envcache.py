@@ -134,9 +134,11 @@ class Canceller:
             raise Cancelled
 
 
-def _run(command: list[str], what: str, canceller: Canceller, found: Sources | None = None) -> None:
-    """Run an installer step (with FOUND's settings carried over); on failure raise
-    SandboxError with its own output."""
+def run_step(
+    command: list[str], what: str, canceller: Canceller, found: Sources | None = None
+) -> str:
+    """Run an installer step (with FOUND's settings carried over) and return its output; on
+    failure raise SandboxError with its own output."""
     canceller.check()
     process = subprocess.Popen(
         command,
@@ -158,6 +160,7 @@ def _run(command: list[str], what: str, canceller: Canceller, found: Sources | N
     canceller.check()
     if process.returncode != 0:
         raise SandboxError(f"{what} failed (exit {process.returncode})", output, found)
+    return output
 
 
 def kill_group(process: subprocess.Popen[Any]) -> None:
@@ -175,7 +178,7 @@ def _build(
     # when a signal interrupts one of them)
     installer = found.installer
     seed = ["--no-seed"] if installer == "uv" else ["--no-setuptools", "--no-wheel"]
-    _run(
+    run_step(
         [sys.executable, "-m", "virtualenv", str(target), "--python", python, "--quiet", *seed],
         f"creating the virtualenv with {python}",
         canceller,
@@ -209,7 +212,7 @@ def _build(
             "-r",
             str(requirements),
         ]
-    _run(command, f"installing {requirements.name} with {installer}", canceller, found)
+    run_step(command, f"installing {requirements.name} with {installer}", canceller, found)
 
 
 def _unwritable(folder: Path) -> str | None:
@@ -252,6 +255,11 @@ def _build_or_full(
 
 def _env_python(path: Path) -> Path:
     return path / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+def is_cached(key: str) -> bool:
+    """Whether the environment of KEY is in the cache, built and published."""
+    return _env_python(cache_root() / "envs" / key).exists()
 
 
 @contextlib.contextmanager
