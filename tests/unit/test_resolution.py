@@ -151,3 +151,32 @@ def test_a_resolution_is_cached_under_the_environment_key(
     )
     [again] = resolution.resolve(config.load(found.root), use_cache=True, progress=lambda _: None)
     assert "resolved in" in again.message
+
+
+@pytest.mark.parametrize("include", ["-r /dev/zero", "-c ../outside.txt", "-c missing.txt"])
+def test_an_include_that_is_not_a_file_beside_is_not_given_to_uv(
+    links: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, include: str
+) -> None:
+    # uv would read /dev/zero for ever: nothing is run, the sandbox build judges the file
+    monkeypatch.setenv("MFC_VALIDATOR_CACHE", str(tmp_path / "cache"))
+    said: list[str] = []
+    found = project(tmp_path, links, f"mfc-base==1.0\n{include}\n")
+
+    [finding] = resolution.resolve(found, use_cache=True, progress=said.append)
+
+    assert (finding.code, finding.status) == ("DEP014", "skipped")
+    assert f"includes {include.split()[1]}, which is not a file beside it" in finding.message
+    assert said == []
+
+
+def test_a_resolution_that_takes_too_long_is_stopped_and_not_judged(
+    links: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MFC_VALIDATOR_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(resolution, "RESOLVE_TIMEOUT_S", 0.0001)
+    found = project(tmp_path, links, "mfc-base==1.0\n")
+
+    [finding] = resolution.resolve(found, use_cache=True, progress=lambda _: None)
+
+    assert (finding.code, finding.status) == ("DEP014", "skipped")
+    assert "took longer than 0 s" in finding.message

@@ -46,6 +46,10 @@ class SandboxError(Exception):
         self.sources = sources  # where the installer took packages from, when it failed
 
 
+class TookTooLong(SandboxError):
+    """An installer step ran past its time limit and was stopped."""
+
+
 @dataclass(frozen=True)
 class Environment:
     path: Path
@@ -135,10 +139,14 @@ class Canceller:
 
 
 def run_step(
-    command: list[str], what: str, canceller: Canceller, found: Sources | None = None
+    command: list[str],
+    what: str,
+    canceller: Canceller,
+    found: Sources | None = None,
+    timeout: float | None = None,
 ) -> str:
     """Run an installer step (with FOUND's settings carried over) and return its output; on
-    failure raise SandboxError with its own output."""
+    failure, or after TIMEOUT seconds, raise SandboxError with its own output."""
     canceller.check()
     process = subprocess.Popen(
         command,
@@ -151,7 +159,11 @@ def run_step(
     )
     canceller.processes.append(process)
     try:
-        output, _ = process.communicate()
+        output, _ = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired as exc:
+        kill_group(process)
+        output = exc.output if isinstance(exc.output, str) else ""
+        raise TookTooLong(f"{what} took longer than {timeout:.0f} s", output, found) from None
     except BaseException:
         kill_group(process)
         raise

@@ -40,6 +40,7 @@ from validator.report import Finding, failed, skipped
 from validator.sandbox.envcache import (
     Canceller,
     SandboxError,
+    TookTooLong,
     cache_root,
     early_key,
     installer_sources,
@@ -52,6 +53,8 @@ from validator.sandbox.interpreters import find_uv
 
 CODE = "DEP014"
 RESOLUTIONS = "resolutions"
+# seconds a resolution may take: longer is the index's trouble (the sandbox build says which)
+RESOLVE_TIMEOUT_S = 300.0
 
 
 @dataclass(frozen=True)
@@ -213,11 +216,24 @@ def resolve(
     found = installer_sources()
     if found.installer != "uv" or find_uv() is None:
         return [skipped(CODE, "uv is not installed: the sandbox build (SBX001) checks them")]
+    outside = _not_beside(text, requirements.parent)
+    if outside is not None:
+        return [
+            skipped(
+                CODE,
+                f"{config.requirements} includes {outside}, which is not a file beside it: "
+                "not resolved here (the sandbox build installs what MLflow logged)",
+            )
+        ]
     started = time.perf_counter()
     progress(f"resolving {config.requirements} for Python {version} with {found.shown()}")
     with tempfile.TemporaryDirectory(prefix="mfc-resolve-") as scratch:
         output = Path(scratch) / "resolved.txt"
-        failure = _compile(requirements, output, found)
+        try:
+            failure = _compile(requirements, output, found)
+        except TookTooLong:
+            message = f"the resolution took longer than {RESOLVE_TIMEOUT_S:.0f} s: not judged"
+            return [skipped(CODE, message + " (the sandbox build installs them)")]
         if failure is not None:
             return [_failure(config, text, version, found, failure, Path(scratch))]
         elapsed = time.perf_counter() - started
@@ -238,9 +254,26 @@ def _compile(requirements: Path, output: Path, found: Sources) -> str | None:
     command = [uv, "pip", "compile", str(requirements), "--python", sys.executable]
     command += ["--no-header", "--no-annotate", "--quiet", "--no-progress", "-o", str(output)]
     try:
-        run_step(command, "resolving the requirements", Canceller(), found)
+        run_step(command, "resolving", Canceller(), found, timeout=RESOLVE_TIMEOUT_S)
+    except TookTooLong:
+        raise
     except SandboxError as exc:
         return exc.stderr
+    return None
+
+
+def _not_beside(text: str, folder: Path) -> str | None:
+    """A file TEXT includes (`-r`, `-c`) that is not a regular file inside FOLDER: uv would
+    read whatever it is (`-r /dev/zero` never ends)."""
+    for line in logical_lines(text):
+        name, value = option(line[1]) if line[1].startswith("-") else ("", "")
+        if name not in INCLUDES:
+            continue
+        relative = Path(value)
+        if not value or relative.is_absolute() or ".." in relative.parts:
+            return value or name
+        if not (folder / relative).is_file():
+            return value
     return None
 
 
