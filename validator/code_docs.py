@@ -216,7 +216,7 @@ DOCS: dict[str, CodeDoc] = {
     "DEP008": _(
         "Keep one line per distribution, with the version the model needs.",
         "requirements.txt",
-        "pandas==3.1.1\n# added later\nPandas==3.1.0",
+        "pandas==3.1.1\n# added later\nPandas==3.1.0  # not-a-pin: the duplicate differs",
         "dep008_duplicate_requirement",
     ),
     "DEP009": _(
@@ -402,7 +402,7 @@ DOCS: dict[str, CodeDoc] = {
     "DEP012": _(
         "Make the hook's `additional_dependencies` list exactly the pins of `requirements.txt`.",
         ".pre-commit-config.yaml",
-        "          - mlflow==3.17.2\n          - pandas==3.0.0",
+        "          - mlflow==3.17.2\n          - pandas==3.0.0  # not-a-pin: the drift",
         "dep012_precommit_drift",
     ),
     "DEP013": _(
@@ -411,6 +411,12 @@ DOCS: dict[str, CodeDoc] = {
         "requirements.txt",
         "--extra-index-url https://build-bot:s3cr3t-t0ken-9f8e7d@pypi.example.com/simple",
         "dep013_credentials_in_url",
+    ),
+    "DEP014": _(
+        "Pin a version the package index has for this Python and platform (`uv pip compile "
+        "requirements.txt` shows the same error), or loosen the pins that exclude each other.",
+        "requirements.txt",
+        "mlflow==3.17.2\nnumpy==9.9.9",
     ),
     "REG001": _(
         "Run `mfc-validator validate` on this content first and fix what fails (with "

@@ -52,6 +52,7 @@ VALIDATE_STAGES = (
     *STATIC_STAGES,
     "secrets",  # reads files too, but costs more than check's budget allows
     "preflight",
+    "resolution",  # resolves the requirements (uv pip compile): the package index, not in check
     "inprocess",
     "evaluation",
     "logged_files",
@@ -287,6 +288,13 @@ REGISTRY: tuple[Code, ...] = (
       "the sandbox process was killed by a signal (`SIGKILL`: the kernel's OOM killer, or "
       "someone killed it; `SIGSEGV`/`SIGABRT`: a crash in native code), named with its likely "
       "cause"),
+    _("DEP014", "dependencies", "resolution",
+      "the requirements resolve for the model's Python and platform",
+      "a requirement cannot be had for the Python the model is logged with on this platform "
+      "(`uv pip compile`): a version or a name the package index does not have, no wheel for "
+      "this platform or Python, or pins that exclude each other; the message names the "
+      "requirement and its line; checked before anything is logged (skipped when the index "
+      "cannot be reached: SBX001 says why)", blocking=True),
 )  # fmt: skip
 del _
 

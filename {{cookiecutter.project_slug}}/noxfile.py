@@ -22,7 +22,7 @@ REQUIREMENTS = "requirements.txt"
 DEFAULT_VALIDATOR_SPEC = {{ cookiecutter._repo_dir | default(cookiecutter._template) | tojson }}
 
 # `nox -s update` pulls the template's changes into this project with cruft (.cruft.json).
-CRUFT = "cruft==2.16.0"
+CRUFT = "cruft=={{ cookiecutter._pins["cruft"] }}"
 STAMP = "mfc-installed.txt"
 # The validator imports mlflow on every run: without .pyc files (PYTHONDONTWRITEBYTECODE=1, common
 # in CI containers) that takes twice as long, so the validator's environment keeps its bytecode.
