@@ -19,6 +19,7 @@ from validator.render import (
     summary_line,
     summary_table,
     to_text,
+    ui_address,
     write_atomic,
 )
 from validator.report import Batch, Report
@@ -199,6 +200,9 @@ def _emit(report: Report | Batch, fmt: str, output: str | None, verbose: bool) -
         sys.stdout.write(to_text(report, verbose=verbose, style=style) if fmt == "text" else "")
         if fmt != "text":
             sys.stdout.write(summary_line(report, style) + f" (report: {output})\n")
+            address = ui_address(report)
+            if address is not None:
+                sys.stdout.write(f"  MLflow UI: {address}\n")
         return
     if fmt == "text":
         sys.stdout.write(to_text(report, verbose=verbose, style=style))

@@ -12,7 +12,7 @@ from validator.render.json_report import to_json
 from validator.render.junit import to_junit, to_junit_many
 from validator.render.many import summary_table, to_json_many, to_text_many
 from validator.render.style import PLAIN, Style, for_stream
-from validator.render.text import summary_line, to_text
+from validator.render.text import summary_line, to_text, ui_address
 from validator.report import Batch, Report
 
 RENDERERS: dict[str, Callable[[Report], str]] = {
@@ -31,6 +31,7 @@ __all__ = [
     "summary_line",
     "summary_table",
     "to_text",
+    "ui_address",
     "write_atomic",
 ]
 
