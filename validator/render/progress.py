@@ -40,7 +40,7 @@ STEP_WORDS: dict[str, str] = {
     "evaluation": "evaluating the model",
     "logged_files": "checking the logged files",
     "interpreter": "finding the logged model's Python",
-    "environment_build": "building the sandbox environment",
+    "environment_build": "installing the logged requirements in the sandbox",
     "probe": "loading the model and predicting in the sandbox",
     "gate": "looking for a passed validation of this content",
     "registration": "registering the model version",
