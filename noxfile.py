@@ -94,7 +94,7 @@ def demo(session: nox.Session) -> None:
     mlflow = demo_mlflow(project)
     if mlflow is not None:
         session.log(
-            "MLflow UI: nox -s ui (from this folder), or "
+            "MLflow UI: nox -s ui (run as you ran nox -s demo), or "
             f"{mlflow} ui --backend-store-uri {demo_store(project)}"
         )
 
