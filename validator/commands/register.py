@@ -171,6 +171,6 @@ def _run(
             report.experiment_id = state.candidate.experiment_id or None
         else:
             report.experiment_id = None
-    report.server = uri if server_check.is_http(uri) else None
+    report.server = server_check.shown_uri(uri) if server_check.is_http(uri) else None
     report.duration_s = time.perf_counter() - started
     return report

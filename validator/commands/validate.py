@@ -209,7 +209,7 @@ def run(
             report.run_id = state.run.run_id  # also when the server failed before logging
             report.experiment_id = state.run.experiment_id or None
             if server_check.is_http(state.run.tracking_uri):
-                report.server = state.run.tracking_uri
+                report.server = server_check.shown_uri(state.run.tracking_uri)  # no password
         if state.run is not None and not state.run.ended:
             report.duration_s = time.perf_counter() - started
             tags = validation_tags(report, state.content)
