@@ -143,6 +143,8 @@ LONG_FIRST = (
     "test_registry.py",
     "test_template.py",
     "test_genai.py",
+    "test_webhook.py",
+    "test_logged_model.py",
     "test_baked_validate.py",
     "test_sandbox.py",
     "test_isolation.py",

@@ -3,7 +3,7 @@
 Each code has its family (the report's grouping), the stage that owns it (the one place that
 must report it, see `validator.pipeline`), whether its failure blocks the stages after it,
 whether its failure means the run could not be made (exit status 2), the title (the JUnit test
-name and the message of a plain pass) and what fails (the README's table).
+name and the message of a plain pass) and what fails (the codes page, docs/codes.md).
 
 A code, once given a meaning, keeps it and is never reused: add new codes at the end of their
 family and never renumber.
@@ -69,7 +69,7 @@ class Code:
     family: Family
     stage: str
     title: str  # what holds when the check passes
-    fails: str  # what fails (or warns): the README's table
+    fails: str  # what fails (or warns): the codes page's table (docs/codes.md)
     blocking: bool = False  # a failure skips every later stage that needs the logged model
     listing: bool = False  # its passes say what they found: the text report shows them
     # its failure means the run could not be made: the report's exit status is 2, not 1

@@ -127,3 +127,8 @@ def test_the_pipeline_runs_each_stage_inside_its_watch() -> None:
 
 def test_every_stage_has_words_for_its_progress_line() -> None:
     assert set(STATIC_STAGES) | set(VALIDATE_STAGES) | set(REGISTER_STAGES) <= set(STEP_WORDS)
+    stream = io.StringIO()
+    progress = Progress(stream, after=0.0, interval=0.01)
+    with progress.stage("probe"):
+        time.sleep(0.1)
+    assert stream.getvalue().startswith(f"mfc-validator: {STEP_WORDS['probe']} ...\n")

@@ -16,7 +16,7 @@ from validator.project import config
 from validator.project.content_hash import content_hash
 from validator.project.sources import Project
 from validator.registry.gate import Candidate, Registry
-from validator.render.progress import STEP_WORDS, Progress
+from validator.render.progress import Progress
 from validator.report import Finding, Report, failed
 from validator.tracking import server_check
 from validator.tracking.store import prepare_default_store, resolve_tracking_uri
@@ -153,7 +153,7 @@ def _run(
     state = Registration(
         root, display, project, registry, content, options, register, zygote, progress
     )
-    findings = run_stages(STAGES, state, watch=lambda name: progress.step(STEP_WORDS[name]))
+    findings = run_stages(STAGES, state, watch=progress.stage)
     if state.validated is not None:
         report = replace(state.validated, command="register", checks=state.validated.checks[:])
     else:

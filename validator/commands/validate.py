@@ -24,7 +24,7 @@ from validator.redact import redact_findings, secret_values
 from validator.registry.tags import HASH_TAG, model_tags, validation_metrics, validation_tags
 from validator.render.json_report import to_json
 from validator.render.markdown import to_markdown
-from validator.render.progress import STEP_WORDS, Progress
+from validator.render.progress import Progress
 from validator.render.run_summary import NOTE_TAG, run_description
 from validator.report import Finding, Report
 from validator.sandbox import stage as sandbox
@@ -195,7 +195,7 @@ def run(
             stack.callback(zygote.close)
         box = sandbox.SandboxState(project.config, options.sandbox(), timeout, shown.say, stack)
         state = Validation(project, box, options, zygote, timeout, shown)
-        report.checks = run_stages(STAGES, state, watch=lambda name: shown.step(STEP_WORDS[name]))
+        report.checks = run_stages(STAGES, state, watch=shown.stage)
         # a declared variable that a library read in the sandbox is used (ENV002)
         report.checks = with_trace(report.checks, project, box.traced)
         report.checks = redact_findings(report.checks, secret_values(project.config, os.environ))

@@ -90,6 +90,10 @@ class Progress:
         with self._lock:
             self._write(f"mfc-validator: {self.label}{message}\n")
 
+    def stage(self, name: str) -> contextlib.AbstractContextManager[None]:
+        """The step of the pipeline's stage NAME (the pipeline's `watch`)."""
+        return self.step(STEP_WORDS.get(name, name))
+
     @contextlib.contextmanager
     def step(self, what: str) -> Iterator[None]:
         """WHAT is under way for the block's duration: said if it takes longer than `after`."""
