@@ -231,10 +231,13 @@ def one_try() -> Iterator[None]:
 class ValidationRun:
     """The MLflow run of one validation, open until the whole report exists."""
 
-    def __init__(self, mlflow: Any, run_id: str, tracking_uri: str) -> None:
+    def __init__(
+        self, mlflow: Any, run_id: str, tracking_uri: str, experiment_id: str = ""
+    ) -> None:
         self.mlflow = mlflow
         self.run_id = run_id
         self.tracking_uri = tracking_uri
+        self.experiment_id = experiment_id
         self.ended = False
 
     def finish(
@@ -300,7 +303,7 @@ def start_run(
     except Exception as exc:  # the store itself is unusable: a run cannot be made
         shown = shown_uri(tracking_uri)
         raise ValidatorError(f"cannot use the tracking store {shown}: {exc}") from None
-    return ValidationRun(mlflow, run.info.run_id, tracking_uri)
+    return ValidationRun(mlflow, run.info.run_id, tracking_uri, experiment_id)
 
 
 @contextlib.contextmanager
