@@ -102,6 +102,17 @@ def config_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         yield path
 
 
+@pytest.fixture(scope="session")
+def shared_cache() -> Path:
+    """The sandbox environment cache the slow tests share, across modules and xdist workers:
+    the validator's default one (MFC_VALIDATOR_CACHE, else the user's cache folder). The
+    validator builds each environment once under a file lock, so sharing saves every module its
+    own builds; tests of the cache itself keep caches of their own."""
+    from validator.paths import cache_root
+
+    return cache_root()
+
+
 @pytest.fixture
 def make_project(tmp_path: Path) -> ProjectFactory:
     """A small valid project; FILES replace or add files by relative path (None: leave out)."""

@@ -80,9 +80,11 @@ def _by_code(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {check["code"]: check for check in report["checks"]}
 
 
-def test_a_pickled_sklearn_model_and_a_broken_one_registered_from_python(tmp_path: Path) -> None:
+def test_a_pickled_sklearn_model_and_a_broken_one_registered_from_python(
+    tmp_path: Path, shared_cache: Path
+) -> None:
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    cache = tmp_path / "env-cache"
+    cache = shared_cache
     _python(LOG_SKLEARN.format(uri=uri), tmp_path)
 
     code, report = _validate("models:/plain-sklearn@champion", uri, tmp_path, cache)

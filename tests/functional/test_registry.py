@@ -26,9 +26,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Sandbox environments shared by the module: the first build takes a while."""
-    return tmp_path_factory.mktemp("env-cache")
+def cache(shared_cache: Path) -> Path:
+    return shared_cache
 
 
 @pytest.fixture
@@ -54,8 +53,8 @@ def environment(cache: Path, tmp: Path) -> dict[str, str]:
 def cli(
     command: str, project: Path, cache: Path, tmp: Path, *extra: str
 ) -> tuple[int, dict[str, Any], str]:
-    # a logged model's URI (models:/NAME/1) is no folder: its report goes beside the cache
-    folder = project.parent if project.parent.is_dir() else cache.parent
+    # a logged model's URI (models:/NAME/1) is no folder: its report goes beside TMP
+    folder = project.parent if project.parent.is_dir() else tmp.parent
     out = folder / f"{project.name}-{command}.json"
     out.unlink(missing_ok=True)
     result = run_cli(

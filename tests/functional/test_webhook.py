@@ -214,6 +214,24 @@ def test_versions_registered_from_python_get_the_verdict_and_only_good_ones_the_
         assert client.get_model_version_by_alias("gated-scorer", "validated").version == "3"
         health = _get(f"{hook}health")
         assert (health["queued"], health["running"], health["done"]) == (0, 0, 3)
+
+        # a burst of 50 versions of that model, registered as fast as the server takes them:
+        # none is lost, each gets the verdict, and the model is not validated 50 times
+        third = client.get_model_version("gated-scorer", "3")
+        for _ in range(50):
+            client.create_model_version("gated-scorer", third.source, third.run_id)
+        deadline = time.monotonic() + 300
+        while _get(f"{hook}health")["done"] < 53:
+            assert time.monotonic() < deadline, _get(f"{hook}health")
+            time.sleep(1)
+        statuses = {
+            v.version: v.tags.get("mfc.validation.status")
+            for v in client.search_model_versions("name = 'gated-scorer'")
+        }
+        assert len(statuses) == 53 and all(statuses[str(n)] == "passed" for n in range(4, 54)), (
+            statuses
+        )
+        assert client.get_model_version_by_alias("gated-scorer", "validated").version == "53"
     finally:
         receiver.send_signal(signal.SIGTERM)
         _, stderr = receiver.communicate(timeout=60)
@@ -225,3 +243,5 @@ def test_versions_registered_from_python_get_the_verdict_and_only_good_ones_the_
     assert "took back 1 job(s) of a receiver that died" in stderr
     assert "gated-scorer/3: validating (attempt 2)" in stderr
     assert stderr.count("gated-scorer/3: passed") == 1
+    assert stderr.count("as gated-scorer/3, validated before") == 50
+    assert stderr.count(": validating (attempt") == 1  # version 3's, after the restart

@@ -236,3 +236,23 @@ def test_a_real_server_that_refuses_the_connection_is_retried_then_recorded(
     assert len([line for line in logged if "writing the verdict failed" in line]) == 1
     assert hook.queue.finish(job, hook.owner, recorded, "", time.time())
     assert hook.queue.recent()[0]["verdict"] == recorded
+
+
+def test_versions_of_one_logged_model_are_validated_one_at_a_time_and_then_remembered(
+    tmp_path: Path,
+) -> None:
+    queue = Queue(tmp_path / "q.db")
+    for number in (1, 2):
+        queue.add(f"d{number}", {**event(str(number)), "source": "models:/m-1"}, 0.0)
+    queue.add("d3", {**event("3"), "source": "models:/m-2"}, 0.0)
+    first = queue.claim("a:1", time.time())
+    second = queue.claim("b:1", time.time())
+    assert first is not None and second is not None
+    assert (first.version, second.version) == ("1", "3")  # version 2 waits for version 1
+    assert queue.claim("b:1", time.time()) is None
+    queue.remember("models:/m-1", '{"status": "failed"}', "scorer", "1")
+    assert queue.finish(first, "a:1", "failed", "SBX003", time.time())
+    waiting = queue.claim("b:1", time.time())
+    assert waiting is not None and waiting.version == "2"
+    assert queue.remembered("models:/m-1") == ('{"status": "failed"}', "scorer", "1")
+    assert queue.remembered("models:/m-2") is None and queue.remembered("") is None

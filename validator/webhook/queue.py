@@ -36,6 +36,16 @@ CREATE TABLE IF NOT EXISTS events (
     UNIQUE (name, version)
 )
 """
+# the verdict on each logged model (a version's source), so that versions registered from one
+# model (a burst of register_model calls, a copy to another name) are validated once
+RESULTS = """
+CREATE TABLE IF NOT EXISTS results (
+    source TEXT PRIMARY KEY,
+    verdict TEXT NOT NULL,
+    name TEXT NOT NULL,
+    version TEXT NOT NULL
+)
+"""
 
 
 @dataclass(frozen=True)
@@ -75,6 +85,7 @@ class Queue:
         with self._connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute(SCHEMA)
+            db.execute(RESULTS)
 
     @contextlib.contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -129,10 +140,13 @@ class Queue:
         with self._transaction() as db:
             row = db.execute(
                 "UPDATE events SET state = 'running', owner = ?, lease_until = ?, "
-                "attempts = attempts + 1 WHERE id = (SELECT id FROM events WHERE state = "
-                "'queued' OR (state = 'running' AND lease_until < ?) ORDER BY id LIMIT 1) "
+                "attempts = attempts + 1 WHERE id = (SELECT id FROM events AS e WHERE "
+                "(state = 'queued' OR (state = 'running' AND lease_until < ?)) AND (source = '' "
+                "OR NOT EXISTS (SELECT 1 FROM events AS busy WHERE busy.source = e.source AND "
+                "busy.id != e.id AND busy.state = 'running' AND busy.lease_until >= ?)) "
+                "ORDER BY id LIMIT 1) "
                 "RETURNING id, name, version, source, run_id, tags, attempts, received",
-                (owner, now + self.lease_s, now),
+                (owner, now + self.lease_s, now, now),
             ).fetchone()
         if row is None:
             return None
@@ -164,6 +178,27 @@ class Queue:
                 (verdict, detail, now, job.id, owner),
             )
             return cursor.rowcount == 1
+
+    def remember(self, source: str, verdict: str, name: str, version: str) -> None:
+        """VERDICT (a JSON text) on the logged model SOURCE, as validated for NAME/VERSION."""
+        if not source:
+            return
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO results (source, verdict, name, version) "
+                "VALUES (?, ?, ?, ?)",
+                (source, verdict, name, version),
+            )
+
+    def remembered(self, source: str) -> tuple[str, str, str] | None:
+        """(verdict, name, version) of the logged model SOURCE validated before, if it was."""
+        if not source:
+            return None
+        with self._connect() as db:
+            row = db.execute(
+                "SELECT verdict, name, version FROM results WHERE source = ?", (source,)
+            ).fetchone()
+        return (row["verdict"], row["name"], row["version"]) if row else None
 
     def counts(self) -> dict[str, int]:
         with self._connect() as db:

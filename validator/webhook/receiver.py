@@ -12,6 +12,7 @@ again. `/health` answers JSON for probes, `/` a small status page for operators.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import html
 import json
 import os
@@ -210,18 +211,28 @@ class Receiver:
             self.queue.finish(job, self.owner, verdict.status, detail, time.time())
             self.settings.log(f"{name}: {detail}; not validated again")
             return True
-        self.settings.log(f"{name}: validating (attempt {job.attempts})")
         started = time.time()
-        verdict = validate(
-            job, self.settings, lambda: self.queue.renew(job, self.owner, time.time())
-        )
+        known = self.queue.remembered(job.source)
+        if known is not None:  # another version of the same logged model: its verdict
+            saved, first_name, first_version = known
+            verdict = Verdict(**json.loads(saved))
+            how = f"the same model ({job.source}) as {first_name}/{first_version}, validated before"
+        else:
+            self.settings.log(f"{name}: validating (attempt {job.attempts})")
+            verdict = validate(
+                job, self.settings, lambda: self.queue.renew(job, self.owner, time.time())
+            )
+            how = f"validated in {time.time() - started:.1f} s"
+            if verdict.status != "error":
+                saved = json.dumps(dataclasses.asdict(verdict))
+                self.queue.remember(job.source, saved, job.name, job.version)
         recorded = self._record(job, verdict) if verdict.status != "error" else "error"
         detail = verdict.tags.get(FAILED_CODES_TAG, "") or verdict.summary.splitlines()[-1]
         self.queue.finish(job, self.owner, recorded, detail, time.time())
         took = time.time() - job.received
         self.settings.log(
-            f"{name}: {recorded} ({detail or 'no failed check'}); validated in "
-            f"{time.time() - started:.1f} s, {took:.1f} s after the event"
+            f"{name}: {recorded} ({detail or 'no failed check'}); {how}, "
+            f"{took:.1f} s after the event"
         )
         return True
 
