@@ -219,7 +219,9 @@ def test_versions_registered_from_python_get_the_verdict_and_only_good_ones_the_
         # none is lost, each gets the verdict, and the model is not validated 50 times
         third = client.get_model_version("gated-scorer", "3")
         for _ in range(50):
-            client.create_model_version("gated-scorer", third.source, third.run_id)
+            client.create_model_version(
+                "gated-scorer", third.source, third.run_id, model_id=third.source.split("/")[-1]
+            )
         deadline = time.monotonic() + 300
         while _get(f"{hook}health")["done"] < 53:
             assert time.monotonic() < deadline, _get(f"{hook}health")
