@@ -113,7 +113,7 @@ def run(
     started = time.perf_counter()
     project = Project(config.load(root))
     uri, _ = resolve_tracking_uri(project.root, options.tracking_uri)
-    server_check.preflight(uri)  # a wrong URI: exit 2 before anything starts
+    server_check.preflight(uri, notify=validate.progress)  # a wrong URI: exit 2 at once
     # before this process opens the store: a validation forks its workers from it
     zygote = start_zygote()
     try:
