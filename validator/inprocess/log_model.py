@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from validator.checks.example_columns import missing_columns
 from validator.checks.input_example import FORMATS, LLM_KEYS
 from validator.errors import ValidatorError
 from validator.inprocess import child, copy_failures, type_hints
@@ -341,6 +342,10 @@ def _predict_failed(
     location, message = found or (config.script, f"{type(cause).__name__}: {cause}")
     if again:
         return failed("SCR008", f"{once}raised on the same request: {message}", location, hint)
+    key = cause.args[0] if isinstance(cause, KeyError) and cause.args else None
+    wrong = missing_columns(config, f"{type(cause).__name__}: {cause}", key)
+    if wrong is not None:  # the example lacks a column predict reads: the example is to fix
+        return failed("SCR008", wrong.message(message), wrong.location, wrong.hint())
     return failed(
         "SCR008",
         f"predict raised on {config.input_example}: {message}",
