@@ -216,13 +216,16 @@ def tmpfs(folder: Path, options: str) -> Iterator[Path]:
 
 
 class _SlowMlflow(http.server.BaseHTTPRequestHandler):
-    """What an MLflow server under heavy load does: accepts at once, answers DELAY s later."""
+    """What an MLflow server under heavy load does: accepts at once, answers DELAY s later (its
+    /health: the first request a client makes)."""
 
     delay = 0.0
 
     def do_GET(self) -> None:
-        time.sleep(self.delay)
-        body = b"OK" if self.path.startswith("/health") else b'{"experiments": []}'
+        health = self.path.startswith("/health")
+        if health:
+            time.sleep(self.delay)
+        body = b"OK" if health else b'{"experiments": []}'
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
@@ -235,7 +238,7 @@ class _SlowMlflow(http.server.BaseHTTPRequestHandler):
 
 @contextlib.contextmanager
 def slow_mlflow(delay: float) -> Iterator[str]:
-    """A stand-in MLflow server (GET /health and the experiments search) that answers each
-    request DELAY seconds after it came; its URL."""
+    """A stand-in MLflow server (GET /health and the experiments search) that answers /health
+    DELAY seconds after it came; its URL."""
     with _serving(type("SlowMlflow", (_SlowMlflow,), {"delay": delay})) as url:
         yield url

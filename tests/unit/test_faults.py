@@ -215,7 +215,7 @@ def test_a_slow_server_is_waited_for_and_said_to_be_slow(monkeypatch: pytest.Mon
         started = time.monotonic()
         server_check.preflight(url, {}, notify=said.append)
         elapsed = time.monotonic() - started
-    assert elapsed >= 5.5 * 2  # /health, then the experiments search: each answered late
+    assert elapsed >= 5.5  # waited for the answer
     assert said == [
         f"the tracking server at {url} has not answered for 1 s; waiting up to 30 s for it "
         "(MLFLOW_HTTP_REQUEST_TIMEOUT)"
