@@ -1,20 +1,34 @@
-"""The repository's own sessions: tests, lint, fuzz, demo, bench."""
+"""The repository's own sessions: tests, lint, docs, fuzz, demo, bench, docs_screenshots."""
 
 from __future__ import annotations
 
 import json
 import os
 import random
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 import nox
 
 nox.options.default_venv_backend = "uv|virtualenv"
-nox.options.sessions = ["lint", "tests"]
+nox.options.sessions = ["lint", "docs", "tests"]
 nox.options.reuse_existing_virtualenvs = True
 
 ROOT = Path(__file__).parent
+# the docs' own pins (pyproject.toml's dependency group `docs`), installed only by the docs sessions
+DOCS_REQUIREMENTS = nox.project.dependency_groups(
+    nox.project.load_toml(ROOT / "pyproject.toml"), "docs"
+)
+# Material prints a notice about MkDocs 2.0 on every build; the build itself is what CI reads
+DOCS_ENV = {"NO_MKDOCS_2_WARNING": "1"}
+# the pages docs_screenshots takes, and the files it writes under docs/
+SCREENSHOTS = {"": "screenshot-home.png", "codes/": "screenshot-codes.png"}
 
 
 @nox.session
@@ -36,6 +50,71 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     session.run("mypy")
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """The documentation site (mkdocs.yml, docs/) built into site/ with `mkdocs build --strict`:
+    a broken link or anchor, or a page left out of the nav, fails it."""
+    session.install(*DOCS_REQUIREMENTS)
+    session.run("mkdocs", "build", "--strict", env=DOCS_ENV)
+
+
+@nox.session(name="docs_screenshots")
+def docs_screenshots(session: nox.Session) -> None:
+    """Build the site and take the screenshots of its home and codes pages that README shows
+    (docs/screenshot-*.png), with headless Chromium (`apt-get install -y chromium`); CI never
+    runs it."""
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        session.error("no chromium on PATH: apt-get install -y chromium")
+    session.install(*DOCS_REQUIREMENTS)
+    session.run("mkdocs", "build", "--strict", env=DOCS_ENV)
+    with socket.socket() as probe:  # a free port on the loopback interface
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
+        cwd=ROOT / "site",
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_for(f"http://127.0.0.1:{port}/")
+        for page, name in SCREENSHOTS.items():
+            with tempfile.TemporaryDirectory() as profile:
+                session.run(
+                    browser,
+                    "--headless",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--disable-sync",
+                    "--no-first-run",
+                    "--hide-scrollbars",
+                    "--virtual-time-budget=5000",  # until the page has rendered and scrolled
+                    f"--user-data-dir={profile}",
+                    f"--screenshot={ROOT / 'docs' / name}",
+                    "--window-size=1280,900",
+                    f"http://127.0.0.1:{port}/{page}",
+                    external=True,
+                )
+    finally:
+        server.terminate()
+        server.wait()
+
+
+def _wait_for(url: str, seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
 
 
 @nox.session

@@ -58,7 +58,7 @@ def environment(work: Path, project: Path, env: dict[str, str], root: Path = ROO
     python = str(venv / "bin" / "python")
     # with bytecode, as an environment is after its first runs where .pyc files may be written;
     # where PYTHONDONTWRITEBYTECODE keeps them from being written, importing mlflow from source
-    # costs seconds more on every run (measured without it: see the README)
+    # costs seconds more on every run (measured without it: see docs/speed.md)
     install = [*uv, "pip", "install", "--quiet", "--compile-bytecode", "--python", python]
     timed([*install, "-r", str(project / "requirements.txt"), str(root)], work, env)
     return venv / "bin"

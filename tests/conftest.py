@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.pins import MLFLOW, NUMPY, PANDAS
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # good/ is a whole valid project; every other folder is a scenario, an overlay holding only the
 # files that differ from good/'s: materialize_scenario puts the two together
@@ -40,7 +42,7 @@ mlflow.models.set_model(Scorer())
 GOOD_FILES = {
     "model.yaml": "name: tiny-scorer\n",
     "model.py": GOOD_MODEL,
-    "requirements.txt": "mlflow==3.17.2\nnumpy==2.4.6\npandas==3.1.1\n",
+    "requirements.txt": f"{MLFLOW}\n{NUMPY}\n{PANDAS}\n",
     "input_example.json": json.dumps(
         {"dataframe_split": {"columns": ["a", "b"], "data": [[1.0, 2.0], [3.0, 4.0]]}}
     ),
@@ -143,6 +145,8 @@ LONG_FIRST = (
     "test_registry.py",
     "test_template.py",
     "test_genai.py",
+    "test_webhook.py",
+    "test_logged_model.py",
     "test_baked_validate.py",
     "test_sandbox.py",
     "test_isolation.py",

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from validator import __version__
+from validator.commands import explain
 from validator.errors import ValidatorError
 from validator.render import render, render_many, summary_line, summary_table, to_text, write_atomic
 from validator.report import Batch, Report
@@ -33,7 +34,11 @@ def _parser() -> _Parser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     selection = _Parser(add_help=False)
     selection.add_argument(
-        "project", nargs="*", help="the project folder(s) [.]; several run as one batch"
+        "project",
+        nargs="*",
+        help="the project folder(s) [.]; several run as one batch. validate also takes one "
+        "logged model: models:/NAME/VERSION, models:/NAME@ALIAS, runs:/RUN_ID/PATH or a "
+        "model folder (one with an MLmodel file)",
     )
     selection.add_argument(
         "--all",
@@ -167,6 +172,53 @@ def _parser() -> _Parser:
         "environments the selected projects need changes. Cache the environment cache folder "
         "(MFC_VALIDATOR_CACHE) under it.",
     )
+    explain.add_parser(commands)
+    hook = commands.add_parser(
+        "webhook",
+        help="gate the registry itself: validate every new model version an MLflow server "
+        "announces by webhook, and write the verdict on it",
+        description="Receive the model registry's webhooks of an MLflow server (SQL store, "
+        "webhooks enabled): verify each delivery's signature and timestamp, queue every new "
+        "model version durably, validate it from its own files (as `validate models:/NAME/N` "
+        "does) in a bounded pool of workers, and write the verdict on the version: the "
+        "mfc.validation.* tags, a summary in its description, and --alias for versions that "
+        "passed. Runs until SIGINT or SIGTERM. With --install URL, create the webhook on the "
+        "server instead, pointing at URL.",
+    )
+    hook.add_argument(
+        "--tracking-uri", metavar="URI", help="the MLflow server [MLFLOW_TRACKING_URI]"
+    )
+    hook.add_argument(
+        "--secret-env",
+        required=True,
+        metavar="NAME",
+        help="the variable that holds the webhook's shared secret (never a value on the "
+        "command line)",
+    )
+    hook.add_argument(
+        "--listen", default="127.0.0.1:8765", metavar="HOST:PORT", help="[%(default)s]"
+    )
+    hook.add_argument(
+        "--queue",
+        default="mfc-webhook-queue.db",
+        metavar="FILE",
+        help="the durable queue, a SQLite file several receivers may share [%(default)s]",
+    )
+    hook.add_argument("--alias", metavar="NAME", help="move this alias to each version that passed")
+    hook.add_argument(
+        "--workers", type=int, default=1, metavar="N", help="validations at once [%(default)s]"
+    )
+    hook.add_argument(
+        "--timeout",
+        type=float,
+        metavar="SECONDS",
+        help="how long each stage of a validation may take [300]",
+    )
+    hook.add_argument(
+        "--install",
+        metavar="URL",
+        help="create the webhook on the server, delivering model_version.created to URL, and exit",
+    )
     return parser
 
 
@@ -218,8 +270,14 @@ def _run(args: argparse.Namespace, projects: list[str]) -> Report | Batch:
         from validator.commands import check
 
         return check.run(Path(projects[0]), projects[0])
-    from validator.commands import validate
+    from validator.commands import validate, validate_logged
 
+    logged = [target for target in projects if validate_logged.is_logged_model(target)]
+    if logged and (args.command != "validate" or _batch(args)):
+        raise ValidatorError(
+            f"{logged[0]} is a logged model: `mfc-validator validate` takes one at a time, "
+            "alone (register, and batches, take project folders)"
+        )
     options = validate.ValidateOptions(
         args.tracking_uri, not args.no_cache, args.timeout, args.offline, args.max_memory
     )
@@ -233,6 +291,8 @@ def _run(args: argparse.Namespace, projects: list[str]) -> Report | Batch:
 
         return many.run_many(args.command, projects, args.jobs, options, choices, _progress)
     if args.command == "validate":
+        if logged:
+            return validate_logged.run(projects[0], options)
         return validate.run(Path(projects[0]), projects[0], options)
     from validator.commands import register
 
@@ -291,9 +351,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             sys.stderr.write(exc.code + "\n")
             return EXIT_USAGE
         return int(exc.code or 0)
+    if args.command == "explain":
+        return explain.run(args.code)
     previous = signal.signal(signal.SIGTERM, _terminated)
     interrupted = False
     try:
+        if args.command == "webhook":
+            from validator.commands import webhook
+
+            return webhook.run(args)
         projects = _projects(args)
         if args.command in ("list", "cache-key"):
             return _listing(args, projects)

@@ -3,7 +3,7 @@
 Each code has its family (the report's grouping), the stage that owns it (the one place that
 must report it, see `validator.pipeline`), whether its failure blocks the stages after it,
 whether its failure means the run could not be made (exit status 2), the title (the JUnit test
-name and the message of a plain pass) and what fails (the README's table).
+name and the message of a plain pass) and what fails (the codes page, docs/codes.md).
 
 A code, once given a meaning, keeps it and is never reused: add new codes at the end of their
 family and never renumber.
@@ -52,6 +52,7 @@ VALIDATE_STAGES = (
     *STATIC_STAGES,
     "secrets",  # reads files too, but costs more than check's budget allows
     "preflight",
+    "resolution",  # resolves the requirements (uv pip compile): the package index, not in check
     "inprocess",
     "evaluation",
     "logged_files",
@@ -69,7 +70,7 @@ class Code:
     family: Family
     stage: str
     title: str  # what holds when the check passes
-    fails: str  # what fails (or warns): the README's table
+    fails: str  # what fails (or warns): the codes page's table (docs/codes.md)
     blocking: bool = False  # a failure skips every later stage that needs the logged model
     listing: bool = False  # its passes say what they found: the text report shows them
     # its failure means the run could not be made: the report's exit status is 2, not 1
@@ -287,6 +288,13 @@ REGISTRY: tuple[Code, ...] = (
       "the sandbox process was killed by a signal (`SIGKILL`: the kernel's OOM killer, or "
       "someone killed it; `SIGSEGV`/`SIGABRT`: a crash in native code), named with its likely "
       "cause"),
+    _("DEP014", "dependencies", "resolution",
+      "the requirements resolve for the model's Python and platform",
+      "a requirement cannot be had for the Python the model is logged with on this platform "
+      "(`uv pip compile`): a version or a name the package index does not have, no wheel for "
+      "this platform or Python, or pins that exclude each other; the message names the "
+      "requirement and its line; checked before anything is logged (skipped when the index "
+      "cannot be reached: SBX001 says why)", blocking=True),
 )  # fmt: skip
 del _
 

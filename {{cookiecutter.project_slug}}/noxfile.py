@@ -22,7 +22,7 @@ REQUIREMENTS = "requirements.txt"
 DEFAULT_VALIDATOR_SPEC = {{ cookiecutter._repo_dir | default(cookiecutter._template) | tojson }}
 
 # `nox -s update` pulls the template's changes into this project with cruft (.cruft.json).
-CRUFT = "cruft==2.16.0"
+CRUFT = "cruft=={{ cookiecutter._pins["cruft"] }}"
 STAMP = "mfc-installed.txt"
 # what the shared environment has beside the requirements and the validator: the tests' runner
 TOOLS = ("pytest",)

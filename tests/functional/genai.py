@@ -22,17 +22,15 @@ from typing import Any
 import pytest
 
 from tests.functional.server import _stop, free_port
+from tests.pins import pin
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PROJECTS = REPO_ROOT / "tests" / "genai_projects"
 
 # what the projects of tests/genai_projects pin: the environment logs and serves all of them.
 # mlflow.langchain.log_model imports `langchain` (not only langchain-core) to log a chain.
-ENV_REQUIREMENTS = (
-    "mlflow==3.17.2",
-    "langchain==1.4.7",
-    "langchain-core==1.7.2",
-    "llama-index-core==0.14.25",
+ENV_REQUIREMENTS = tuple(
+    pin(name) for name in ("mlflow", "langchain", "langchain-core", "llama-index-core")
 )
 BUILD_TIMEOUT = 1200
 VALIDATE_TIMEOUT = 1200

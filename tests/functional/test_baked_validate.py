@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.functional.nox_session import run_nox
+from tests.pins import MLFLOW_VERSION
 
 pytestmark = pytest.mark.slow
 
@@ -60,7 +61,7 @@ def test_fresh_project_validates_with_its_own_nox_session(tmp_path: Path) -> Non
     report = json.loads((project / "r.json").read_text())
     assert report["status"] == "passed"
     assert report["schema_version"] == 1 and report["command"] == "validate"
-    assert report["run_id"] and report["model_uri"] and report["mlflow_version"] == "3.17.2"
+    assert report["run_id"] and report["model_uri"] and report["mlflow_version"] == MLFLOW_VERSION
     checks = {check["code"]: check["status"] for check in report["checks"]}
     assert checks["SIG004"] == checks["SIG005"] == checks["SBX003"] == "passed"
     assert (project / ".mlflow" / "mlflow.db").is_file()

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import GOOD_FILES, ProjectFactory
+from tests.pins import NUMPY
 
 pytestmark = pytest.mark.slow
 
@@ -40,7 +41,7 @@ def _validate(project: Path) -> tuple[int, dict[str, object], str]:
 def test_a_constraints_file_is_shipped_and_installed_with(make_project: ProjectFactory) -> None:
     requirements = str(GOOD_FILES["requirements.txt"]) + "-c constraints.txt\n"
     project = make_project(
-        {"requirements.txt": requirements, "constraints.txt": "pyarrow<99\nnumpy==2.4.6\n"}
+        {"requirements.txt": requirements, "constraints.txt": f"pyarrow<99\n{NUMPY}\n"}
     )
     code, report, printed = _validate(project)
     assert code == 0, printed + json.dumps(report, indent=1)
@@ -48,12 +49,15 @@ def test_a_constraints_file_is_shipped_and_installed_with(make_project: ProjectF
     assert checks["SBX001"]["status"] == "passed"
 
 
-def test_a_constraint_that_cannot_be_met_fails_sbx001(make_project: ProjectFactory) -> None:
+def test_a_constraint_that_cannot_be_met_fails_before_logging(make_project: ProjectFactory) -> None:
     requirements = str(GOOD_FILES["requirements.txt"]) + "-c constraints.txt\n"
-    # the requirements pin numpy 2.4.6: a constraint that excludes it cannot be met
+    # the requirements pin numpy: a constraint that excludes it cannot be met, which the
+    # resolution finds before anything is logged
     project = make_project({"requirements.txt": requirements, "constraints.txt": "numpy<2\n"})
     code, report, printed = _validate(project)
     checks = {check["code"]: check for check in report["checks"]}  # type: ignore[union-attr]
     assert code == 1, printed
-    assert checks["SBX001"]["status"] == "failed"
-    assert "numpy" in checks["SBX001"]["message"]
+    assert checks["DEP014"]["status"] == "failed"
+    assert checks["DEP014"]["message"].startswith(f"{NUMPY} cannot be installed")
+    assert "numpy<2" in checks["DEP014"]["message"]
+    assert checks["SBX001"]["status"] == "skipped" and report["run_id"] is None

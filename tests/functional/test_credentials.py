@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ProjectFactory, run_cli
+from tests.pins import MLFLOW, NUMPY
 
 TOKEN = "s3cr3t-t0ken-9f8e7d"
 LINES = [
@@ -34,7 +35,7 @@ def files_holding(folder: Path, needle: str, leave_out: Path) -> list[str]:
 def test_a_credential_fails_dep013_and_is_never_shown(
     make_project: ProjectFactory, tmp_path: Path, command: str, line: str
 ) -> None:
-    project = make_project({"requirements.txt": f"mlflow==3.17.2\nnumpy==2.4.6\n{line}\n"})
+    project = make_project({"requirements.txt": f"{MLFLOW}\n{NUMPY}\n{line}\n"})
     scratch = tmp_path / "tmp"
     scratch.mkdir()
     report_file = tmp_path / "out" / "report.json"

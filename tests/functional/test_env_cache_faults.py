@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.functional.faults import tmpfs
+from tests.pins import NUMPY
 from validator.errors import ValidatorError
 from validator.sandbox import envcache
 
@@ -66,6 +67,6 @@ def test_a_full_disk_is_exit_2_and_leaves_no_half_environment(
         with pytest.raises(
             ValidatorError, match=r"no space left on the disk of .*nothing half-built"
         ):
-            prepare("numpy==2.4.6\n", tmp_path, [])
+            prepare(f"{NUMPY}\n", tmp_path, [])
         left = sorted(path.name for path in (cache / "envs").iterdir())
         assert all(name.endswith(".lock") for name in left), left

@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 import pytest
 
 from tests.conftest import BASE_SCENARIO, ScenarioFactory, scenario_names
+from tests.pins import PINS
 from validator.codes import STATIC_STAGES, owned_by
 
 
@@ -70,7 +71,11 @@ SCENARIOS: dict[str, Expected] = {
         "DEP008", "failed", 1, "requirements.txt:4", "requirements.txt:2"
     ),
     "dep012_precommit_drift": Expected(
-        "DEP012", "warning", 0, ".pre-commit-config.yaml:4", "pandas is ==3.0.0 there but ==3.1.1"
+        "DEP012",
+        "warning",
+        0,
+        ".pre-commit-config.yaml:4",
+        f"pandas is ==3.0.0 there but =={PINS['pandas']}",
     ),
     "dep011_pickled_artifact": Expected("DEP011", "warning", 0, "factor.pkl", "pickle of numpy"),
     "env001_undeclared_variable": Expected("ENV001", "failed", 1, "model.py:16", "SERVICE_URL"),

@@ -30,6 +30,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import FIXTURES, materialize_scenario
+from tests.pins import MLFLOW, NUMPY, PANDAS
 from validator.cli import main
 
 EXAMPLES = int(os.environ.get("MFC_FUZZ_EXAMPLES", "0"))
@@ -90,14 +91,14 @@ JSON_SNIPPETS = [
     "9" * 5000, '"k": 1, "k": 2', "[" * 100_000, "{" * 150, "\x00", "\x1b[2J", "\ufeff", "null",
 ]  # fmt: skip
 REQUIREMENT_LINES = [
-    "mlflow==3.17.2", "pandas==3.1.1", "pandas", "pandas>=2", "pandas=3", "-e .", "-r other.txt",
+    MLFLOW, PANDAS, "pandas", "pandas>=2", "pandas=3", "-e .", "-r other.txt",
     "-r requirements.txt", "-c missing.txt", "-r /dev/zero", "--no-deps", "--pre",
     f"--extra-index-url https://bot:{TOKEN}@pypi.example.com/simple",
     f"-i https://{TOKEN}@pypi.example.com/simple", f"-f https://u:{TOKEN}@files.example.com/",
     f"pkg @ git+https://oauth2:{TOKEN}@gitlab.example.com/o/r.git@v1",
     f"pkg @ https://u:{TOKEN}@files.example.com/pkg-1.0-py3-none-any.whl",
     "pkg @ file:///tmp/pkg-1.0-py3-none-any.whl", "./local", "pkg @ ./x.whl",
-    "numpy==2.4.6 --hash=sha256:" + "a" * 64, "numpy==2.4.6 \\",
+    f"{NUMPY} --hash=sha256:" + "a" * 64, f"{NUMPY} \\",
     "name[extra]==1; python_version<'3'",
     "# comment", "", "\x1b]0;title\x07pkg==1", "é==1", "a" * 300 + "==1", "pkg===weird",
 ]  # fmt: skip

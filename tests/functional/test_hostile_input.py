@@ -14,6 +14,7 @@ from xml.etree import ElementTree as ET
 import pytest
 
 from tests.conftest import GOOD_MODEL, ProjectFactory, run_cli
+from tests.pins import MLFLOW, NUMPY
 from tests.unit.test_bounded import BOMB
 
 # 5,000 levels in 25 kB
@@ -146,7 +147,7 @@ def test_control_characters_reach_neither_the_terminal_nor_broken_xml(
     make_project: ProjectFactory, tmp_path: Path
 ) -> None:
     line = "pandas\x1b]0;pwned\x07\x1b[2J\x1b[31m=3.1.1\x00\x0b"
-    project = make_project({"requirements.txt": f"mlflow==3.17.2\nnumpy==2.4.6\n{line}\n"})
+    project = make_project({"requirements.txt": f"{MLFLOW}\n{NUMPY}\n{line}\n"})
     text = run_cli("check", str(project), timeout=60)
     assert text.returncode == 1, text.stdout + text.stderr
     assert "FAIL DEP005 requirements.txt has 'pandas=3.1.1'" in text.stdout

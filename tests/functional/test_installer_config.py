@@ -145,6 +145,9 @@ def test_an_index_whose_certificate_is_not_trusted_is_no_fault_of_the_requiremen
     assert sbx001["location"] == str(pip_conf)
     assert "PIP_CERT" in sbx001["hint"] and "no fault of requirements.txt" in sbx001["hint"]
     assert "fix the requirement" not in sbx001["hint"]
+    # the resolution before logging met the same index: not the requirements' fault either
+    dep014 = checks["DEP014"]
+    assert dep014["status"] == "skipped" and "TLS certificate is not trusted" in dep014["message"]
 
 
 def test_pips_index_and_certificate_are_carried_over_to_uv(
@@ -166,3 +169,4 @@ def test_pips_index_and_certificate_are_carried_over_to_uv(
     assert "installed with uv, using pip's configuration: " in message
     assert "extra index https://***@127.0.0.1:" in message and f"certificate {bundle}" in message
     assert "mfc-tiny-dep" in checks["DEP010"]["message"]  # installed there, never imported
+    assert checks["DEP014"]["status"] == "passed"  # resolved through the same index first

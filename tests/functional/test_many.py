@@ -1,6 +1,6 @@
 """validate over several projects at once, as whole processes with real MLflow logging and real
-sandboxes (slow tier): isolation between projects, a failing project among passing ones, the
-README's CI workflow over two shards, and an interrupted batch."""
+sandboxes (slow tier): isolation between projects, a failing project among passing ones,
+the docs' CI workflow (docs/ci.md) over two shards, and an interrupted batch."""
 
 from __future__ import annotations
 
@@ -154,8 +154,8 @@ def _run_statuses(project: Path) -> list[str]:
 
 
 def _workflow() -> dict[str, object]:
-    readme = (REPO_ROOT / "README.md").read_text()
-    blocks = re.findall(r"```yaml\n(.*?)```", readme, re.DOTALL)
+    page = (REPO_ROOT / "docs" / "ci.md").read_text()
+    blocks = re.findall(r"```yaml\n(.*?)```", page, re.DOTALL)
     (workflow,) = [block for block in blocks if "--shard" in block]
     loaded = yaml.safe_load(workflow)
     assert isinstance(loaded, dict)

@@ -21,7 +21,7 @@ def repo(tmp_path: Path) -> Path:
     materialize_scenario("good", root / "models/alpha")
     materialize_scenario("good", root / "models/beta")
     with (root / "models/beta/requirements.txt").open("a") as handle:
-        handle.write("scikit-learn==1.7.2\n")
+        handle.write("scikit-learn==1.7.2\n")  # not-a-pin: one project differs
     materialize_scenario("scr001_syntax_error", root / "models/broken")
     materialize_scenario("good", root / ".venv/lib/vendored")
     materialize_scenario("good", root / "scratch/old")

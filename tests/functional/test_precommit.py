@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import BASE_SCENARIO, materialize_scenario
+from tests.pins import git_files
 
 pytestmark = pytest.mark.slow
 
@@ -61,15 +62,10 @@ def home(workdir: Path) -> Path:
 @pytest.fixture(scope="module")
 def hook_repo(workdir: Path) -> Path:
     """This checkout's working tree, committed as it is (new files too) into a scratch repo."""
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=REPO,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
+    listed = git_files(REPO)
+    assert listed is not None, f"{REPO} is not a git work tree"
     target = workdir / "hook-repo"
-    for name in filter(None, listed.split("\0")):
+    for name in listed:
         source = REPO / name
         if source.is_file():
             (target / name).parent.mkdir(parents=True, exist_ok=True)

@@ -54,7 +54,9 @@ def environment(cache: Path, tmp: Path) -> dict[str, str]:
 def cli(
     command: str, project: Path, cache: Path, tmp: Path, *extra: str
 ) -> tuple[int, dict[str, Any], str]:
-    out = project.parent / f"{project.name}-{command}.json"
+    # a logged model's URI (models:/NAME/1) is no folder: its report goes beside the cache
+    folder = project.parent if project.parent.is_dir() else cache.parent
+    out = folder / f"{project.name}-{command}.json"
     out.unlink(missing_ok=True)
     result = run_cli(
         command,
@@ -100,6 +102,17 @@ def test_versions_compatible_changes_and_breaking_changes(
     assert "validated now" in found["REG001"]["message"]  # nothing was validated before
     assert found["SBX005"]["status"] == "passed"  # the sandbox ran on the downloaded copy
     assert found["SIG007"]["status"] == "skipped"
+
+    # the registered version, validated from its own files, gets the project's sandbox verdicts
+    code, logged, _ = cli("validate", Path("models:/scorer-a/1"), cache, scratch_tmp, *at)
+    assert code == 0, checks(logged)
+    assert logged["project"] == "models:/scorer-a/1" and logged["run_id"] == report["run_id"]
+    sandboxed = ("SBX001", "SBX002", "SBX003", "SBX004", "SBX006", "SBX008", "SBX009", "SIG006")
+    in_project = checks(report)
+    assert {c: checks(logged)[c]["status"] for c in sandboxed} == {
+        c: in_project[c]["status"] for c in sandboxed
+    }
+    assert checks(logged)["SCR007"]["status"] == "skipped"  # it needs the project
 
     # a compatible change: other weights, same signature
     (project / "model.py").write_text(GOOD_MODEL.replace("[0.5, 1.5]", "[0.7, 1.5]"))

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import GOOD_MODEL, ProjectFactory, run_cli
+from tests.pins import MLFLOW_VERSION
 
 pytestmark = pytest.mark.slow
 
@@ -36,7 +37,7 @@ def test_good_project_passes_and_logs_to_the_embedded_store(make_project: Projec
     assert report["schema_version"] == 1 and report["command"] == "validate"
     assert isinstance(report["run_id"], str) and report["run_id"]
     assert str(report["model_uri"]).startswith("models:/")
-    assert report["mlflow_version"] == "3.17.2"
+    assert report["mlflow_version"] == MLFLOW_VERSION
     assert _by_code(report)["SIG004"]["status"] == "passed"
     assert "validate passed" in stdout
     database = project / ".mlflow" / "mlflow.db"

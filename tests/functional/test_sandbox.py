@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -13,6 +14,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import GOOD_MODEL, ProjectFactory, run_cli
+from tests.pins import MLFLOW, NUMPY, PANDAS
+from validator.tracking.store import STORE_DIR
 
 pytestmark = pytest.mark.slow
 
@@ -116,7 +119,7 @@ def test_an_import_made_by_a_library_is_not_the_models(
     make_project: ProjectFactory, shared_cache: Path
 ) -> None:
     project = make_project(
-        {"model.py": PANDAS_ONLY_MODEL, "requirements.txt": "mlflow==3.17.2\npandas==3.1.1\n"}
+        {"model.py": PANDAS_ONLY_MODEL, "requirements.txt": f"{MLFLOW}\n{PANDAS}\n"}
     )
     code, checks, _ = validate(project, shared_cache)
     assert code == 0, failures(checks)
@@ -202,12 +205,32 @@ def test_required_variable_unset(
     assert checks["SBX001"]["status"] == "skipped"
 
 
-def test_uninstallable_requirement(make_project: ProjectFactory, shared_cache: Path) -> None:
-    requirements = "mlflow==3.17.2\nnumpy==2.4.6\npandas==3.1.1\nmfc-no-such-dist-xyz==1.0\n"
-    code, checks, _ = validate(make_project({"requirements.txt": requirements}), shared_cache)
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        ("numpy==9.9.9", "the package index has no version numpy==9.9.9"),  # not-a-pin
+        ("mfc-no-such-dist-xyz==1.0", "no distribution named mfc-no-such-dist-xyz is on"),
+    ],
+)
+def test_an_unresolvable_requirement_fails_before_anything_is_logged(
+    make_project: ProjectFactory, shared_cache: Path, line: str, reason: str
+) -> None:
+    # uv resolves the requirements before a run is created: DEP014 names the requirement, its
+    # line and why; the store is never opened, and no environment is left half-built
+    project = make_project({"requirements.txt": f"{MLFLOW}\n{PANDAS}\n{line}\n"})
+    code, checks, _ = validate(project, shared_cache)
+    report = json.loads((project.parent / f"{project.name}-report.json").read_text())
     assert code == 1
-    assert "SBX001" in failures(checks)
-    assert "mfc-no-such-dist-xyz" in checks["SBX001"]["message"]
+    dep014 = checks["DEP014"]
+    assert (dep014["status"], dep014["location"]) == ("failed", "requirements.txt:3")
+    assert dep014["message"].startswith(f"{line} cannot be installed for Python")
+    assert reason in dep014["message"] and "nothing was logged" in dep014["message"]
+    assert {checks[code]["status"] for code in ("SCR007", "SBX001", "SBX003")} == {"skipped"}
+    assert report["run_id"] is None and report["model_uri"] is None
+    store = project / STORE_DIR / "mlflow.db"
+    if store.exists():  # opened by some later change: it must hold no run
+        with sqlite3.connect(store) as connection:
+            assert connection.execute("select count(*) from runs").fetchone() == (0,)
     assert not list((shared_cache / "envs").glob(".tmp-*"))
 
 
@@ -394,7 +417,7 @@ def test_output_schema_violated_in_the_sandbox(
 
 
 def test_requirement_never_imported_warns(make_project: ProjectFactory, shared_cache: Path) -> None:
-    requirements = "mlflow==3.17.2\nnumpy==2.4.6\npandas==3.1.1\ncolorama==0.4.6\n"
+    requirements = f"{MLFLOW}\n{NUMPY}\n{PANDAS}\ncolorama==0.4.6\n"
     code, checks, _ = validate(make_project({"requirements.txt": requirements}), shared_cache)
     assert code == 0, failures(checks)
     assert checks["DEP010"]["status"] == "warning"

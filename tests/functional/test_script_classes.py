@@ -10,6 +10,7 @@ import json
 import pytest
 
 from tests.conftest import GOOD_MODEL, ProjectFactory, run_cli
+from tests.pins import MLFLOW
 
 pytestmark = pytest.mark.slow
 
@@ -120,7 +121,7 @@ def test_a_chat_model_failing_while_mlflow_logs_it_points_at_predict(
     project = make_project(
         {
             "model.py": CHAT_MODEL,
-            "requirements.txt": "mlflow==3.17.2\n",
+            "requirements.txt": f"{MLFLOW}\n",
             "input_example.json": json.dumps({"messages": [{"role": "user", "content": "hi"}]}),
         }
     )

@@ -16,6 +16,7 @@ import pytest
 import yaml
 from cookiecutter.main import cookiecutter
 
+from tests.pins import MLFLOW, NUMPY, PANDAS, rendered
 from validator.checks import secrets
 from validator.commands import check as check_command
 from validator.project import config as project_config
@@ -71,11 +72,11 @@ def kind_files(kind: str) -> list[str]:
 
 
 def kind_pins(kind: str) -> list[str]:
-    return (KINDS_DIR / kind / "requirements.txt").read_text(encoding="utf-8").splitlines()
+    return rendered((KINDS_DIR / kind / "requirements.txt").read_text(encoding="utf-8")).split()
 
 
 WORKFLOW = ".github/workflows/validate.yml"
-PINNED = ["mlflow==3.17.2", "numpy==2.4.6", "pandas==3.1.1"]
+PINNED = [MLFLOW, NUMPY, PANDAS]
 # the GitHub expressions the workflow must keep as they are
 GITHUB_EXPRESSIONS = [
     "${{ github.ref }}",

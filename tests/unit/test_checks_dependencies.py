@@ -7,13 +7,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.pins import MLFLOW, NUMPY, PANDAS
 from validator.checks import dependencies, modules
 from validator.codes import owned_by
 from validator.project import config
 from validator.project.sources import Project
 from validator.report import Finding
 
-GOOD_REQUIREMENTS = "mlflow==3.17.2\npandas==3.1.1\n"
+GOOD_REQUIREMENTS = f"{MLFLOW}\n{PANDAS}\n"
 
 
 def check(
@@ -141,7 +142,7 @@ def test_table_maps_a_module_that_is_not_installed(tmp_path: Path, site: Path) -
 @pytest.mark.parametrize(
     ("statement", "requirement"),
     [
-        ("import sklearn", "scikit-learn==1.5.2"),
+        ("import sklearn", "scikit-learn==1.5.2"),  # not-a-pin
         ("import cv2", "opencv-python-headless==4.10.0.84"),
         ("import yaml", "pyyaml==6.0.2"),
         ("from PIL import Image", "Pillow==11.0.0"),
@@ -154,14 +155,14 @@ def test_table_maps_a_module_that_is_not_installed(tmp_path: Path, site: Path) -
     ],
 )
 def test_requirement_provides_its_module(tmp_path: Path, statement: str, requirement: str) -> None:
-    findings = check(tmp_path, f"{statement}\n", f"mlflow==3.17.2\n{requirement}\n")
+    findings = check(tmp_path, f"{statement}\n", f"{MLFLOW}\n{requirement}\n")
     assert codes(findings) == []
 
 
 def test_installed_metadata_maps_a_module_to_its_requirement(tmp_path: Path, site: Path) -> None:
     install(site, "fancy-sdk", "2.0", ["fancy_core/__init__.py", "fancy_core/x.py"], None)
-    assert check(tmp_path, "import fancy_core.x\n", "mlflow==3.17.2\nfancy-sdk==2.0\n") == []
-    finding = only(check(tmp_path, "import fancy_core\n", "mlflow==3.17.2\n"), "DEP001")
+    assert check(tmp_path, "import fancy_core.x\n", f"{MLFLOW}\nfancy-sdk==2.0\n") == []
+    finding = only(check(tmp_path, "import fancy_core\n", f"{MLFLOW}\n"), "DEP001")
     assert finding.hint == "add fancy-sdk==2.0 to requirements.txt"
 
 
@@ -201,7 +202,7 @@ def test_a_requirement_not_installed_here_is_not_blamed_on_a_namespace_neighbour
     # databricks-sdk==0.167.0"
     install_databricks_sdk(outer_site)
     script = "import mlflow\nfrom databricks.vector_search.client import VectorSearchClient\n"
-    requirements = "mlflow==3.17.2\ndatabricks-vectorsearch==0.57\n"
+    requirements = f"{MLFLOW}\ndatabricks-vectorsearch==0.57\n"
     finding = only(check(tmp_path, script, requirements), "DEP003")
     assert finding.status == "warning"
     assert finding.location == "model.py:2"
@@ -219,8 +220,8 @@ def test_a_namespace_neighbour_still_provides_its_own_modules(
 ) -> None:
     install_databricks_sdk(outer_site)
     script = "import mlflow\nfrom databricks.sdk import WorkspaceClient\n"
-    assert check(tmp_path, script, "mlflow==3.17.2\ndatabricks-sdk==0.167.0\n") == []
-    finding = only(check(tmp_path, script, "mlflow==3.17.2\n"), "DEP001")
+    assert check(tmp_path, script, f"{MLFLOW}\ndatabricks-sdk==0.167.0\n") == []
+    finding = only(check(tmp_path, script, f"{MLFLOW}\n"), "DEP001")
     assert finding.hint == "add databricks-sdk==0.167.0 to requirements.txt"
 
 
@@ -229,7 +230,7 @@ def test_an_import_past_a_namespace_nothing_here_provides_is_unknown(
 ) -> None:
     install_databricks_sdk(outer_site)
     script = "import mlflow\nimport databricks.vector_search\n"
-    finding = only(check(tmp_path, script, "mlflow==3.17.2\n"), "DEP003")
+    finding = only(check(tmp_path, script, f"{MLFLOW}\n"), "DEP003")
     assert "'databricks.vector_search', which is not installed here, not local" in finding.message
 
 
@@ -243,7 +244,7 @@ def test_the_table_still_names_the_distribution_when_requirements_are_not_instal
     tmp_path: Path, site: Path
 ) -> None:
     script = "import mlflow\nimport skimage.io\n"
-    finding = only(check(tmp_path, script, "mlflow==3.17.2\nmfc-not-here==1.0\n"), "DEP001")
+    finding = only(check(tmp_path, script, f"{MLFLOW}\nmfc-not-here==1.0\n"), "DEP001")
     assert finding.hint == "add scikit-image to requirements.txt, pinned with =="
 
 
@@ -386,15 +387,15 @@ def test_without_requirements_only_local_modules_are_judged(tmp_path: Path) -> N
 
 
 def test_comments_blank_lines_hashes_and_continuations_are_understood(tmp_path: Path) -> None:
-    requirements = """\
+    requirements = f"""\
         # the model's runtime requirements
 
-        mlflow==3.17.2  # the serving runtime
-        pandas==3.1.1 \\
+        {MLFLOW}  # the serving runtime
+        {PANDAS} \\
             --hash=sha256:0000 \\
             --hash=sha256:1111
-        numpy===2.1.0
-        scikit-learn==1.5.2; python_version >= "3.10"
+        numpy===2.1.0  # not-a-pin
+        scikit-learn==1.5.2; python_version >= "3.10"  # not-a-pin
         wheel-dist @ https://example.com/wheel_dist-1.0-py3-none-any.whl
         """
     assert check(tmp_path, requirements=requirements) == []
@@ -404,7 +405,7 @@ def test_comments_blank_lines_hashes_and_continuations_are_understood(tmp_path: 
     "line", ["pandas", "pandas>=2", "pandas~=3.1", "pandas==3.*", "pandas @ git+https://x/y.git"]
 )
 def test_unpinned_requirement_is_a_warning(tmp_path: Path, line: str) -> None:
-    findings = check(tmp_path, requirements=f"mlflow==3.17.2\n{line}\n")
+    findings = check(tmp_path, requirements=f"{MLFLOW}\n{line}\n")
     finding = only(findings, "DEP006")
     assert finding.status == "warning"
     assert finding.location == "requirements.txt:2"
@@ -421,7 +422,7 @@ def test_unpinned_requirement_is_a_warning(tmp_path: Path, line: str) -> None:
         ("-e .", "failed"),
         ("--editable ./pkg", "failed"),
         ("--no-deps", "failed"),
-        ("pandas==3.1.1 --no-deps", "failed"),
+        (f"{PANDAS} --no-deps", "failed"),
         ("-r missing.txt", "failed"),
         ("-c missing.txt", "failed"),
         ("-r " + "a" * 300 + ".txt", "failed"),  # a name too long for the file system
@@ -431,7 +432,7 @@ def test_unpinned_requirement_is_a_warning(tmp_path: Path, line: str) -> None:
     ],
 )
 def test_invalid_lines_and_options(tmp_path: Path, line: str, status: str) -> None:
-    findings = check(tmp_path, "import mlflow\n", f"mlflow==3.17.2\n{line}\n")
+    findings = check(tmp_path, "import mlflow\n", f"{MLFLOW}\n{line}\n")
     finding = only(findings, "DEP005")
     assert (finding.status, finding.location) == (status, "requirements.txt:2")
     assert line in finding.message
@@ -448,7 +449,7 @@ def test_invalid_lines_and_options(tmp_path: Path, line: str, status: str) -> No
     ],
 )
 def test_a_local_file_after_the_name_fails(tmp_path: Path, line: str) -> None:
-    findings = check(tmp_path, requirements=f"mlflow==3.17.2\n{line}\n")
+    findings = check(tmp_path, requirements=f"{MLFLOW}\n{line}\n")
     finding = only(findings, "DEP005")
     assert (finding.status, finding.location) == ("failed", "requirements.txt:2")
     assert f"'{line}', a file on this machine" in finding.message
@@ -468,8 +469,8 @@ CREDENTIALS = [
     (f"private @ git+https://{TOKEN}@github.com/o/r.git@{'a' * 40}", "git+https://***@github"),
     (f"private @ https://bot:{TOKEN}@files.example.com/private-1.0-py3-none-any.whl", "***@"),
     # an option after a requirement (DEP005 quotes it too), as the fuzz test found
-    (f"numpy==2.4.6 --extra-index-url https://bot:{TOKEN}@pypi.example.com/simple", "***@pypi"),
-    (f"-i mlflow==3.17.2https://{TOKEN}@pypi.example.com/simple", "2https://***@pypi"),
+    (f"{NUMPY} --extra-index-url https://bot:{TOKEN}@pypi.example.com/simple", "***@pypi"),
+    (f"-i {MLFLOW}https://{TOKEN}@pypi.example.com/simple", "2https://***@pypi"),
     (f"-i https://bot:{TOKEN}@x@pypi.example.com/simple", "https://***@pypi"),  # '@' unencoded
 ]
 
@@ -478,7 +479,7 @@ CREDENTIALS = [
 def test_a_credential_in_a_url_fails_and_is_never_shown(
     tmp_path: Path, line: str, shown: str
 ) -> None:
-    findings = check(tmp_path, requirements=f"mlflow==3.17.2\n{line}\n")
+    findings = check(tmp_path, requirements=f"{MLFLOW}\n{line}\n")
     finding = only(findings, "DEP013")
     assert (finding.status, finding.location) == ("failed", "requirements.txt:2")
     assert shown in finding.message
@@ -498,7 +499,7 @@ def test_a_credential_in_a_url_fails_and_is_never_shown(
     ],
 )
 def test_a_url_without_a_credential_passes_dep013(tmp_path: Path, line: str) -> None:
-    findings = check(tmp_path, requirements=f"mlflow==3.17.2\n{line}\n")
+    findings = check(tmp_path, requirements=f"{MLFLOW}\n{line}\n")
     assert "DEP013" not in codes(findings)
 
 
@@ -507,7 +508,7 @@ def test_included_files_are_followed(tmp_path: Path) -> None:
     findings = check(
         tmp_path,
         "import mlflow\nimport pandas\n",
-        "-r base.txt\n--constraint constraints.txt\nmlflow==3.17.2\n",
+        f"-r base.txt\n--constraint constraints.txt\n{MLFLOW}\n",
         files=files,
     )
     assert codes(findings) == ["DEP006"]
@@ -515,15 +516,15 @@ def test_included_files_are_followed(tmp_path: Path) -> None:
 
 
 def test_mlflow_must_be_a_requirement(tmp_path: Path) -> None:
-    finding = only(check(tmp_path, "import pandas\n", "pandas==3.1.1\n"), "DEP007")
+    finding = only(check(tmp_path, "import pandas\n", f"{PANDAS}\n"), "DEP007")
     assert (finding.status, finding.location) == ("failed", "requirements.txt")
     assert finding.hint is not None
     assert finding.hint.startswith("add mlflow==")
-    assert check(tmp_path, "import pandas\n", "pandas==3.1.1\nmlflow-skinny==3.17.2\n") == []
+    assert check(tmp_path, "import pandas\n", f"{PANDAS}\nmlflow-skinny==3.17.2\n") == []
 
 
 def test_a_distribution_listed_twice_fails_naming_both_lines(tmp_path: Path) -> None:
-    findings = check(tmp_path, "import yaml\n", "mlflow==3.17.2\nPyYAML==6.0.2\n\npyyaml==6.0.1\n")
+    findings = check(tmp_path, "import yaml\n", f"{MLFLOW}\nPyYAML==6.0.2\n\npyyaml==6.0.1\n")
     finding = only(findings, "DEP008")
     assert finding.location == "requirements.txt:4"
     assert "requirements.txt:2" in finding.message
@@ -532,9 +533,9 @@ def test_a_distribution_listed_twice_fails_naming_both_lines(tmp_path: Path) -> 
 
 def test_lines_with_different_markers_are_not_duplicates(tmp_path: Path) -> None:
     requirements = (
-        "mlflow==3.17.2\n"
-        "numpy==1.26.4; python_version < '3.12'\n"
-        "numpy==2.1.0; python_version >= '3.12'\n"
+        f"{MLFLOW}\n"
+        "numpy==1.26.4; python_version < '3.12'\n"  # not-a-pin
+        "numpy==2.1.0; python_version >= '3.12'\n"  # not-a-pin
     )
     assert check(tmp_path, "import numpy\n", requirements) == []
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.pins import MLFLOW, NUMPY, PANDAS, PINS
 from validator.checks import precommit
 from validator.project import config
 from validator.project.sources import Project
@@ -18,7 +19,7 @@ repos:
         name: check
         entry: mfc-validator check
         language: python
-        additional_dependencies: [numpy==1.0.0]
+        additional_dependencies: [numpy==1.0.0]  # not-a-pin
       - id: mfc-validate
         name: validate
         entry: mfc-validator validate
@@ -27,7 +28,7 @@ repos:
           - "/path/to/the/template"
 {dependencies}
 """
-REQUIREMENTS = "mlflow==3.17.2\nnumpy==2.4.6  # arrays\npandas==3.1.1\n"
+REQUIREMENTS = f"{MLFLOW}\n{NUMPY}  # arrays\n{PANDAS}\n"
 
 
 def project(tmp_path: Path, dependencies: list[str] | None) -> Project:
@@ -40,7 +41,7 @@ def project(tmp_path: Path, dependencies: list[str] | None) -> Project:
 
 
 def test_the_same_pins_pass(tmp_path: Path) -> None:
-    deps = ["mlflow==3.17.2", "numpy==2.4.6", "pandas==3.1.1"]
+    deps = [MLFLOW, NUMPY, PANDAS]
     [finding] = precommit.drift(project(tmp_path, deps))
     assert (finding.code, finding.status) == ("DEP012", "passed")
 
@@ -48,11 +49,14 @@ def test_the_same_pins_pass(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("dependencies", "problem"),
     [
-        (["mlflow==3.17.2", "numpy==2.4.6"], "pandas==3.1.1 is missing"),
-        (["mlflow==3.17.2", "numpy==2.4.5", "pandas==3.1.1"], "numpy is ==2.4.5 there but ==2.4.6"),
-        (["mlflow==3.17.2", "numpy", "pandas==3.1.1"], "numpy is unpinned there but ==2.4.6"),
+        ([MLFLOW, NUMPY], f"{PANDAS} is missing"),
         (
-            ["mlflow==3.17.2", "numpy==2.4.6", "pandas==3.1.1", "scikit-learn==1.9.1"],
+            [MLFLOW, "numpy==2.4.5", PANDAS],  # not-a-pin: the drift
+            "numpy is ==2.4.5 there but ==" + PINS["numpy"],
+        ),
+        ([MLFLOW, "numpy", PANDAS], "numpy is unpinned there but ==" + PINS["numpy"]),
+        (
+            [MLFLOW, NUMPY, PANDAS, "scikit-learn==1.9.1"],
             "scikit-learn==1.9.1 is not in requirements.txt",
         ),
     ],
@@ -68,7 +72,7 @@ def test_drift_warns_naming_the_distribution_and_the_line(
 
 
 def test_names_compare_as_pep_503_names(tmp_path: Path) -> None:
-    deps = ["MLflow==3.17.2", "NumPy==2.4.6", "pandas==3.1.1"]
+    deps = [MLFLOW.upper(), NUMPY.replace("numpy", "NumPy"), PANDAS]
     assert precommit.drift(project(tmp_path, deps))[0].status == "passed"
 
 
@@ -90,7 +94,7 @@ def test_skipped_without_a_hook(tmp_path: Path, text: str | None, reason: str) -
 
 
 def test_the_hook_is_found_past_a_commented_example_of_it(tmp_path: Path) -> None:
-    found = project(tmp_path, ["mlflow==3.17.2"])
+    found = project(tmp_path, [MLFLOW])
     config_file = tmp_path / ".pre-commit-config.yaml"
     config_file.write_text("#   - id: mfc-validate\n" + config_file.read_text())
     [finding] = precommit.drift(Project(config.load(tmp_path)))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from tests.pins import MLFLOW
 from validator.checks import config_files, input_example
 from validator.project import config
 from validator.project.sources import Project
@@ -14,7 +15,7 @@ from validator.project.sources import Project
 def _project(tmp_path: Path, yaml: str, example: object) -> Project:
     (tmp_path / "model.yaml").write_text(yaml)
     (tmp_path / "model.py").write_text("pass\n")
-    (tmp_path / "requirements.txt").write_text("mlflow==3.17.2\n")
+    (tmp_path / "requirements.txt").write_text(f"{MLFLOW}\n")
     (tmp_path / "input_example.json").write_text(json.dumps(example))
     return Project(config.load(tmp_path))
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.pins import MLFLOW
 from validator.errors import ValidatorError
 from validator.project import config
 from validator.project.flavors import FLAVORS
@@ -27,7 +28,7 @@ def test_each_flavor_is_logged_as_its_row_says(name: str) -> None:
 def _project(tmp_path: Path, yaml: str) -> Path:
     (tmp_path / "model.yaml").write_text(yaml)
     (tmp_path / "model.py").write_text("pass\n")
-    (tmp_path / "requirements.txt").write_text("mlflow==3.17.2\n")
+    (tmp_path / "requirements.txt").write_text(f"{MLFLOW}\n")
     (tmp_path / "input_example.json").write_text("{}")
     return tmp_path
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.pins import MLFLOW
 from validator.project import config
 from validator.sandbox import installer
 from validator.sandbox.envcache import SandboxError, environment_key
@@ -134,9 +135,9 @@ def test_where_packages_come_from_is_part_of_the_environment_key(environ: dict[s
     mirror = sources("uv", environ).identity()
     environ["PIP_CERT"] = "/ca.pem"
     with_cert = sources("uv", environ).identity()
-    plain = environment_key("3.11", "uv", "mlflow==3.17.2\n")
-    assert environment_key("3.11", "uv", "mlflow==3.17.2\n", None, {}) == plain
-    assert environment_key("3.11", "uv", "mlflow==3.17.2\n", None, mirror) != plain
+    plain = environment_key("3.11", "uv", f"{MLFLOW}\n")
+    assert environment_key("3.11", "uv", f"{MLFLOW}\n", None, {}) == plain
+    assert environment_key("3.11", "uv", f"{MLFLOW}\n", None, mirror) != plain
     assert with_cert == mirror  # a certificate changes whether it installs, not what
 
 

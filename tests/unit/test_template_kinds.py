@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.pins import rendered
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO_ROOT / "{{cookiecutter.project_slug}}"
 KINDS_DIR = TEMPLATE / "_kinds"
@@ -32,7 +34,8 @@ def test_each_kind_s_folder_is_complete(kind: str) -> None:
     folder = KINDS_DIR / kind
 
     assert [name for name in KIND_NEEDS if not (folder / name).is_file()] == []
-    pins = (folder / "requirements.txt").read_text(encoding="utf-8").splitlines()
+    # pinned with ==, the versions from cookiecutter.json's _pins (tests/unit/test_pins.py)
+    pins = rendered((folder / "requirements.txt").read_text(encoding="utf-8")).splitlines()
     assert pins and all(re.fullmatch(r"[A-Za-z0-9._-]+==\S+", pin) for pin in pins), pins
 
 

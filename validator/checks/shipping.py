@@ -14,7 +14,7 @@ from validator.project.sources import Project
 from validator.report import Finding, failed, ran, warning
 
 # (patterns, what such a file is): a pattern without "/" matches the file's name, one with "/"
-# the end of its path, case-insensitively. The README lists them.
+# the end of its path, case-insensitively. docs/shipping.md lists them.
 SECRET_FILES: tuple[tuple[tuple[str, ...], str], ...] = (
     ((".env", ".env.*", "*.env", ".envrc"), "a dotenv file"),
     (("*.pem", "*.key", "*.p12", "*.pfx", "*.jks", "*.keystore"), "a private key or key store"),

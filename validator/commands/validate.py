@@ -89,6 +89,10 @@ def _preflight(state: Validation) -> list[Finding]:
     return required_unset(state.project.config, os.environ)
 
 
+def _resolution(state: Validation) -> list[Finding]:
+    return sandbox.resolution(state.sandbox)
+
+
 def _inprocess(state: Validation) -> list[Finding]:
     """Open the store and the run, start the sandbox early, log the model and check it, the
     model's code in workers of the zygote."""
@@ -170,6 +174,7 @@ STAGES: tuple[Stage[Validation], ...] = (
     *(_static(stage) for stage in STATIC),
     _static(Stage("secrets", secrets.run, always=True)),
     Stage("preflight", _preflight),
+    Stage("resolution", _resolution),
     Stage("inprocess", _inprocess),
     Stage("evaluation", _evaluation),
     Stage("logged_files", _logged_files),

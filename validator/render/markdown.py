@@ -50,13 +50,3 @@ def to_markdown(report: Report) -> str:
                     f"| {_code(finding.location)} | {plain(finding.hint)} |"
                 )
     return "\n".join(lines) + "\n"
-
-
-def codes_table() -> str:
-    """The README's table of every check code, from the registry (family order, then code)."""
-    from validator.codes import FAMILIES, REGISTRY
-
-    rows = sorted(REGISTRY, key=lambda code: (FAMILIES.index(code.family), code.code))
-    lines = ["| code | family | what fails (or warns) |", "| --- | --- | --- |"]
-    lines += [f"| {code.code} | {code.family} | {code.fails} |" for code in rows]
-    return "\n".join(lines) + "\n"

@@ -46,6 +46,10 @@ class SandboxError(Exception):
         self.sources = sources  # where the installer took packages from, when it failed
 
 
+class TookTooLong(SandboxError):
+    """An installer step ran past its time limit and was stopped."""
+
+
 @dataclass(frozen=True)
 class Environment:
     path: Path
@@ -134,9 +138,15 @@ class Canceller:
             raise Cancelled
 
 
-def _run(command: list[str], what: str, canceller: Canceller, found: Sources | None = None) -> None:
-    """Run an installer step (with FOUND's settings carried over); on failure raise
-    SandboxError with its own output."""
+def run_step(
+    command: list[str],
+    what: str,
+    canceller: Canceller,
+    found: Sources | None = None,
+    timeout: float | None = None,
+) -> str:
+    """Run an installer step (with FOUND's settings carried over) and return its output; on
+    failure, or after TIMEOUT seconds, raise SandboxError with its own output."""
     canceller.check()
     process = subprocess.Popen(
         command,
@@ -149,7 +159,11 @@ def _run(command: list[str], what: str, canceller: Canceller, found: Sources | N
     )
     canceller.processes.append(process)
     try:
-        output, _ = process.communicate()
+        output, _ = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired as exc:
+        kill_group(process)
+        output = exc.output if isinstance(exc.output, str) else ""
+        raise TookTooLong(f"{what} took longer than {timeout:.0f} s", output, found) from None
     except BaseException:
         kill_group(process)
         raise
@@ -158,6 +172,7 @@ def _run(command: list[str], what: str, canceller: Canceller, found: Sources | N
     canceller.check()
     if process.returncode != 0:
         raise SandboxError(f"{what} failed (exit {process.returncode})", output, found)
+    return output
 
 
 def kill_group(process: subprocess.Popen[Any]) -> None:
@@ -175,7 +190,7 @@ def _build(
     # when a signal interrupts one of them)
     installer = found.installer
     seed = ["--no-seed"] if installer == "uv" else ["--no-setuptools", "--no-wheel"]
-    _run(
+    run_step(
         [sys.executable, "-m", "virtualenv", str(target), "--python", python, "--quiet", *seed],
         f"creating the virtualenv with {python}",
         canceller,
@@ -209,7 +224,7 @@ def _build(
             "-r",
             str(requirements),
         ]
-    _run(command, f"installing {requirements.name} with {installer}", canceller, found)
+    run_step(command, f"installing {requirements.name} with {installer}", canceller, found)
 
 
 def _unwritable(folder: Path) -> str | None:
@@ -252,6 +267,11 @@ def _build_or_full(
 
 def _env_python(path: Path) -> Path:
     return path / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+def is_cached(key: str) -> bool:
+    """Whether the environment of KEY is in the cache, built and published."""
+    return _env_python(cache_root() / "envs" / key).exists()
 
 
 @contextlib.contextmanager

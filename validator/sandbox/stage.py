@@ -1,4 +1,5 @@
-"""The sandbox stages of `validate`: an interpreter of the logged Python (SBX006), the environment
+"""The sandbox stages of `validate`: the requirements resolved before logging (DEP014, see
+`resolution`), an interpreter of the logged Python (SBX006), the environment
 built from the logged requirements (SBX001), and the probe's run there (SBX002-SBX005, SBX007,
 SIG006, DEP009, DEP010, ENV004). The environment is started early, from the requirements the
 model is about to be logged with, so that it is built while the model is being logged."""
@@ -20,6 +21,7 @@ from validator.sandbox import probe_results
 from validator.sandbox.envcache import SandboxError, early_key, installer_sources, this_python
 from validator.sandbox.installer import unreachable, unreachable_fix
 from validator.sandbox.interpreters import find_python
+from validator.sandbox.resolution import resolve
 from validator.sandbox.runner import Sandbox, SandboxSettings
 
 
@@ -77,6 +79,11 @@ def _sandbox(
     )
     box = Sandbox(settings, progress=state.progress, shared=Path(shared) if shared else None)
     return state.stack.enter_context(box)
+
+
+def resolution(state: SandboxState) -> list[Finding]:
+    """DEP014: the project's requirements resolve, before anything is logged."""
+    return resolve(state.config, use_cache=state.options.use_cache, progress=state.progress)
 
 
 def start_early(state: SandboxState) -> None:
