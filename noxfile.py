@@ -1,8 +1,8 @@
-"""The repository's own sessions: tests, lint, docs, fuzz, demo, bench, docs_screenshots."""
+"""The repository's own sessions: tests, lint, docs, fuzz, demo, ui, record, bench,
+docs_screenshots."""
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import shutil
@@ -139,35 +139,140 @@ def fuzz(session: nox.Session) -> None:
     )
 
 
+DEMOS = ROOT / ".nox" / "demo" / "tmp"
+
+
+def demo_store(project: Path) -> str:
+    """The tracking URI of a demo project's embedded store."""
+    return f"sqlite:///{project / '.mlflow' / 'mlflow.db'}"
+
+
+def demo_mlflow(project: Path) -> Path | None:
+    """The `mlflow` command of the project's own nox environment (the one its validation ran
+    in): the only mlflow the demo installs."""
+    found = sorted(project.glob(".nox/*/bin/mlflow"))
+    return found[0] if found else None
+
+
 @nox.session
 def demo(session: nox.Session) -> None:
-    """Bake the template with its defaults and validate the new project on the embedded store."""
+    """Bake the template with its defaults and validate the new project on the embedded store:
+    the text report as a user sees it, then how to open the run in the MLflow UI."""
     session.install("cookiecutter", "nox[uv]")
-    work = Path(session.create_tmp()) / f"demo-{time.strftime('%Y%m%d-%H%M%S')}"
+    work = DEMOS / f"demo-{time.strftime('%Y%m%d-%H%M%S')}"
     work.mkdir(parents=True)
     session.run("cookiecutter", str(ROOT), "--no-input", "-o", str(work), external=False)
     (project,) = [path.resolve() for path in work.iterdir() if path.is_dir()]
-    report = project / "report.json"
     session.chdir(project)
+    # exit status 1 is a failed validation, which the report shows: the demo still says where
+    # everything is
     session.run(
-        "nox",
-        "-s",
-        "validate",
-        "--",
-        "--format",
-        "json",
-        "--output",
-        str(report),
-        env={"MFC_VALIDATOR_SPEC": str(ROOT)},
+        "nox", "-s", "validate", env={"MFC_VALIDATOR_SPEC": str(ROOT)}, success_codes=[0, 1]
     )
-    status = json.loads(report.read_text())["status"]
-    session.log(f"validation {status}")
     session.log(f"project: {project}")
-    session.log(
-        f"store:   {project / '.mlflow'} (mlflow ui --backend-store-uri "
-        f"sqlite:///{project / '.mlflow' / 'mlflow.db'})"
+    session.log(f"store:   {project / '.mlflow'}")
+    mlflow = demo_mlflow(project)
+    if mlflow is not None:
+        session.log(
+            "MLflow UI: nox -s ui (run as you ran nox -s demo), or "
+            f"{mlflow} ui --backend-store-uri {demo_store(project)}"
+        )
+
+
+@nox.session(venv_backend="none")
+def ui(session: nox.Session) -> None:
+    """Open the MLflow UI on the newest demo project's store, with the mlflow of that project's
+    own environment (run `nox -s demo` first); arguments after `--` go to `mlflow ui`
+    (`-- --port 5001`)."""
+    projects = sorted(path for path in DEMOS.glob("demo-*/*") if (path / "model.yaml").is_file())
+    if not projects:
+        session.error("no demo project yet: run `nox -s demo` first")
+    project = projects[-1]
+    mlflow = demo_mlflow(project)
+    if mlflow is None:
+        session.error(f"{project} has no environment with mlflow: run `nox -s demo` again")
+    session.log(f"the store of {project}")
+    session.run(
+        str(mlflow),
+        "ui",
+        "--backend-store-uri",
+        demo_store(project),
+        *session.posargs,
+        external=True,
     )
-    session.log(f"report:  {report}")
+
+
+RECORDING = ROOT / "docs" / "validate-failing"  # .ansi.txt and .html
+_SGR_CSS = {"1": "font-weight:bold", "2": "opacity:.6", "31": "color:#d22", "32": "color:#2a2",
+            "33": "color:#b80", "36": "color:#08a"}  # fmt: skip
+
+
+def ansi_to_html(text: str) -> str:
+    """The colours of the text report (plain SGR sequences) as an HTML page."""
+    import html
+    import re
+
+    body, open_spans = [], 0
+    for chunk in re.split(r"(\x1b\[[0-9;]*m)", text):
+        codes = re.fullmatch(r"\x1b\[([0-9;]*)m", chunk)
+        if codes is None:
+            body.append(html.escape(chunk))
+        elif codes.group(1) in ("", "0"):
+            body.append("</span>" * open_spans)
+            open_spans = 0
+        else:
+            style = ";".join(_SGR_CSS.get(code, "") for code in codes.group(1).split(";"))
+            body.append(f'<span style="{style}">')
+            open_spans += 1
+    body.append("</span>" * open_spans)
+    return (
+        '<!doctype html>\n<meta charset="utf-8">\n<title>mfc-validator validate, failing</title>\n'
+        '<pre style="background:#fff;color:#222;padding:1em;font:14px/1.4 monospace">'
+        + "".join(body)
+        + "</pre>\n"
+    )
+
+
+@nox.session
+def record(session: nox.Session) -> None:
+    """Record a failing `validate` in colour (FORCE_COLOR=1, 100 columns) on a fixture project
+    (tests/fixtures/good with env001_undeclared_variable over it): its standard output and
+    error, with this machine's paths taken out, as docs/validate-failing.ansi.txt (`less -R`,
+    `cat`) and docs/validate-failing.html."""
+    import shutil
+    import tempfile
+
+    if session.venv_backend != "none":  # --no-venv: the validator already installed
+        session.install("-e", ".[dev]")
+    fixtures = ROOT / "tests" / "fixtures"
+    with tempfile.TemporaryDirectory(prefix="mfc-record-") as scratch:
+        work = Path(scratch).resolve()
+        project = work / "sales-scaler"
+        shutil.copytree(fixtures / "good", project)
+        shutil.copytree(fixtures / "env001_undeclared_variable", project, dirs_exist_ok=True)
+        env = {"FORCE_COLOR": "1", "NO_COLOR": "", "COLUMNS": "100", "MLFLOW_TRACKING_URI": ""}
+        command = ["mfc-validator", "validate", project.name]
+        session.chdir(work)
+        # silent: standard output and error together, as a terminal shows them; 1: it fails
+        output = session.run(*command, env=env, silent=True, success_codes=[1])
+        session.chdir(ROOT)
+        text = f"$ {' '.join(command)}\n{output}"
+        for path, shown in ((work, "."), (ROOT, "<repo>"), (Path.home(), "~")):
+            text = text.replace(f"{path}/", "" if shown == "." else f"{shown}/")
+            text = text.replace(str(path), shown)
+    RECORDING.parent.mkdir(exist_ok=True)
+    RECORDING.with_suffix(".ansi.txt").write_text(text)
+    page = RECORDING.with_suffix(".html")
+    page.write_text(ansi_to_html(text))
+    session.log(f"wrote {RECORDING}.ansi.txt and .html")
+    browser = next(
+        filter(None, map(shutil.which, ("chromium", "chromium-browser", "chrome"))), None
+    )
+    if browser is not None:  # a screenshot of the page, where a headless browser is at hand
+        shot = f"--screenshot={RECORDING.with_suffix('.png')}"
+        size = f"--window-size=1000,{24 * (text.count(chr(10)) + 2)}"
+        flags = ("--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", size, shot)
+        session.run(browser, *flags, page.as_uri(), external=True, silent=True)
 
 
 @nox.session

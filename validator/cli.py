@@ -13,7 +13,16 @@ from pathlib import Path
 from validator import __version__
 from validator.commands import explain
 from validator.errors import ValidatorError
-from validator.render import render, render_many, summary_line, summary_table, to_text, write_atomic
+from validator.render import (
+    for_stream,
+    render,
+    render_many,
+    summary_line,
+    summary_table,
+    to_text,
+    ui_address,
+    write_atomic,
+)
 from validator.report import Batch, Report
 from validator.sandbox.limits import memory_size
 
@@ -57,7 +66,10 @@ def _parser() -> _Parser:
     )
     shared = _Parser(add_help=False, parents=[selection])
     shared.add_argument(
-        "--format", choices=("text", "json", "junit"), default="text", help="report format [text]"
+        "--format",
+        choices=("text", "json", "junit", "github"),
+        default="text",
+        help="report format [text]; github: GitHub Actions annotations (::error file=…)",
     )
     shared.add_argument(
         "--output",
@@ -223,23 +235,29 @@ def _parser() -> _Parser:
 
 
 def _emit(report: Report | Batch, fmt: str, output: str | None, verbose: bool) -> None:
+    # text on the terminal in colour and wrapped to it; files and the CI formats stay plain
+    style = for_stream(sys.stdout)
     if isinstance(report, Batch):
-        rendered = render_many(report, fmt, verbose=verbose)
         if output:
-            write_atomic(Path(output), rendered)
+            write_atomic(Path(output), render_many(report, fmt, verbose=verbose))
             rendered = summary_table(report)
             if fmt != "text":
                 rendered = rendered.rstrip("\n") + f" (report: {output})\n"
+        else:
+            rendered = render_many(report, fmt, verbose=verbose, style=style)
         sys.stdout.write(rendered)
         return
     if output:
         write_atomic(Path(output), render(report, fmt))
-        sys.stdout.write(to_text(report, verbose=verbose) if fmt == "text" else "")
+        sys.stdout.write(to_text(report, verbose=verbose, style=style) if fmt == "text" else "")
         if fmt != "text":
-            sys.stdout.write(summary_line(report) + f" (report: {output})\n")
+            sys.stdout.write(summary_line(report, style) + f" (report: {output})\n")
+            address = ui_address(report)
+            if address is not None:
+                sys.stdout.write(f"  MLflow UI: {address}\n")
         return
     if fmt == "text":
-        sys.stdout.write(to_text(report, verbose=verbose))
+        sys.stdout.write(to_text(report, verbose=verbose, style=style))
     else:
         sys.stdout.write(render(report, fmt))
 

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
+
+CACHE_ENV = "MFC_VALIDATOR_CACHE"
 
 # the validator's embedded MLflow store, in the project folder: never shipped, whatever
 # code_paths says (see inprocess.log_model)
@@ -62,3 +65,17 @@ def files_under(path: Path, suffix: str = "") -> list[Path]:
         for file in path.rglob(f"*{suffix}")
         if file.is_file() and not SKIPPED_DIRS & set(file.relative_to(path).parts[:-1])
     )
+
+
+def cache_root() -> Path:
+    """The validator's cache: sandbox environments (envs/), resolutions, store templates."""
+    configured = os.environ.get(CACHE_ENV)
+    if configured:
+        return Path(configured).expanduser()
+    if sys.platform == "darwin":
+        base = Path.home() / "Library" / "Caches"
+    elif os.name == "nt":
+        base = Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local"))
+    else:
+        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "mfc-validator"

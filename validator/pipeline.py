@@ -10,7 +10,9 @@ what they cannot read) still run.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -18,6 +20,12 @@ from validator.codes import REGISTRY, Code, in_stage_order, owned_by
 from validator.report import Finding, skipped
 
 State = TypeVar("State")
+# how a caller watches the stages run (progress lines): a context around each stage, by name
+Watch = Callable[[str], AbstractContextManager[object]]
+
+
+def unwatched(name: str) -> AbstractContextManager[object]:
+    return contextlib.nullcontext()
 
 
 class IncompleteStage(Exception):
@@ -53,8 +61,10 @@ def run_stages(
     stages: Iterable[Stage[State]],
     state: State,
     registry: Iterable[Code] = REGISTRY,
+    watch: Watch = unwatched,
 ) -> list[Finding]:
-    """The findings of STAGES run in order on STATE, each stage's in report order."""
+    """The findings of STAGES run in order on STATE, each stage's in report order; each stage
+    that runs does so inside WATCH(its name)."""
     codes = tuple(registry)
     by_code = {code.code: code for code in codes}
     findings: list[Finding] = []
@@ -65,7 +75,8 @@ def run_stages(
             reason = f"not run: {blocked_by.code} failed"
             findings += [skipped(code, reason) for code in owned]
             continue
-        found = stage.run(state)
+        with watch(stage.name):
+            found = stage.run(state)
         _settle(stage.name, found, owned)
         findings += _ordered(found, by_code)
         if blocked_by is None:

@@ -85,6 +85,10 @@ class Report:
     # why a project of several could not be run at all (exit 2); a single project's run says
     # so on standard error instead and has no report
     error: str | None = None
+    # for the text report's link to the run in the MLflow UI, not in the JSON report: the
+    # tracking server's URI (http or https; None for any other store) and the run's experiment
+    server: str | None = None
+    experiment_id: str | None = None
 
     @property
     def status(self) -> Literal["passed", "failed"]:

@@ -170,10 +170,13 @@ def test_validation_is_recorded_and_reused_with_its_tags(
         }
     )
     at = ("--tracking-uri", server)
-    code, validated, _ = cli("validate", project, cache, scratch_tmp, *at)
+    code, validated, said = cli("validate", project, cache, scratch_tmp, *at)
     assert code == 0, checks(validated)
     run = client.get_run(validated["run_id"])
     assert run.info.status == "FINISHED"
+    # the run's page in the MLflow UI, printed because the store is a server
+    page = f"{server.rstrip('/')}/#/experiments/{run.info.experiment_id}/runs/{run.info.run_id}"
+    assert f"  MLflow UI: {page}\n" in said
     tags = run.data.tags
     assert tags["mfc.validation.status"] == "passed"
     assert tags["mfc.checks.failed"] == "0" and tags["mfc.checks.warning"] == "0"
@@ -197,10 +200,11 @@ def test_validation_is_recorded_and_reused_with_its_tags(
     assert metrics["mfc.checks.passed"] == sum(c["status"] == "passed" for c in validated["checks"])
     assert 0 < metrics["mfc.duration_s"] <= validated["duration_s"]
 
-    code, report, _ = cli("register", project, cache, scratch_tmp, *at)
+    code, report, said = cli("register", project, cache, scratch_tmp, *at)
     found = checks(report)
     assert code == 0, found
     assert found["REG001"]["message"] == f"run {run.info.run_id} validated this exact content"
+    assert f"  MLflow UI: {page}\n" in said
     assert report["run_id"] == run.info.run_id
     assert found["REG003"]["status"] == "passed"
     version = client.get_model_version("scorer-b", "1")
@@ -289,5 +293,9 @@ def test_register_on_the_embedded_store(
     assert result.returncode == 0, result.stdout + result.stderr
     assert "registered: models:/tiny-scorer/1" in result.stdout
     assert result.stdout.rstrip().endswith(": models:/tiny-scorer/1")
+    assert "MLflow UI" not in result.stdout  # no server to open
+    # the steps that took a while, as plain lines on standard error (no terminal: no spinner)
+    assert re.search(r"^mfc-validator: .+: done \(\d+\.\d s\)$", result.stderr, re.MULTILINE)
+    assert "\r" not in result.stderr and "mfc-validator: " not in result.stdout
     assert (project / ".mlflow" / "mlflow.db").exists()
     assert not list(scratch_tmp.iterdir())

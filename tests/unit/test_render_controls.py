@@ -31,9 +31,12 @@ def test_junit_with_control_characters_is_well_formed() -> None:
 
 
 def test_text_report_carries_no_escape_or_control_character() -> None:
+    batch = Batch("check", [hostile_report(), unrunnable("check", "p", HOSTILE)])
     for text in (
         render(hostile_report(), "text"),
-        render_many(Batch("check", [hostile_report(), unrunnable("check", "p", HOSTILE)]), "text"),
+        render_many(batch, "text"),
+        render(hostile_report(), "github"),
+        render_many(batch, "github"),
     ):
         assert "red" in text and "end" in text
         controls = [c for c in text if (ord(c) < 32 and c not in "\n\t") or 0x7F <= ord(c) < 0xA0]

@@ -56,7 +56,7 @@ def test_text_has_a_block_per_project_and_a_summary_table() -> None:
     text = render_many(_batch(), "text")
     blocks = text.split("\n\n")
     assert blocks[0].startswith("mfc-validator validate models/good") and "FAIL" not in blocks[0]
-    assert "FAIL SCR001 model.py does not compile [model.py:3]" in blocks[1]
+    assert "model.py:3: FAIL SCR001 model.py does not compile" in blocks[1]
     # the error once, in its block's summary line
     assert blocks[2].count("model.yaml:2: unknown key 'nme'") == 1
     assert "could not run: model.yaml:2: unknown key 'nme'" in blocks[2]

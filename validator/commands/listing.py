@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from validator.errors import ValidatorError
+from validator.paths import cache_root
 from validator.project import config
 from validator.project.requirements import included
-from validator.sandbox.envcache import cache_root, early_key, this_python
+from validator.sandbox.envcache import early_key, this_python
 
 LIST_SCHEMA_VERSION = 1
 

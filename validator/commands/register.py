@@ -3,6 +3,7 @@ earlier validation found by the content hash, else one made now (unless --requir
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -15,6 +16,7 @@ from validator.project import config
 from validator.project.content_hash import content_hash
 from validator.project.sources import Project
 from validator.registry.gate import Candidate, Registry
+from validator.render.progress import Progress
 from validator.report import Finding, Report, failed
 from validator.tracking import server_check
 from validator.tracking.store import prepare_default_store, resolve_tracking_uri
@@ -38,6 +40,7 @@ class Registration:
     validate: validate.ValidateOptions
     options: RegisterOptions
     zygote: Zygote
+    progress: Progress
     candidate: Candidate | None = None
     validated: Report | None = None  # the validation made now, when there was none
     registered: str | None = None  # models:/<name>/<version>
@@ -86,7 +89,9 @@ def _gate(state: Registration) -> list[Finding]:
                 "script, code_paths, artifacts, requirements or the input example needs a new one",
             )
         ]
-    state.validated = validate.run(state.root, state.display, state.validate, state.zygote)
+    state.validated = validate.run(
+        state.root, state.display, state.validate, state.zygote, state.progress
+    )
     if state.validated.status == "passed":
         state.candidate = state.registry.find_validated(state.content)
     return [_validated_now(state.validated, state.candidate)]
@@ -108,8 +113,14 @@ STAGES: tuple[Stage[Registration], ...] = (
 
 
 def run(
-    root: Path, display: str, options: validate.ValidateOptions, register: RegisterOptions
+    root: Path,
+    display: str,
+    options: validate.ValidateOptions,
+    register: RegisterOptions,
+    progress: Progress | None = None,
 ) -> Report:
+    """Register the project at ROOT. PROGRESS: where the steps that take a while are said
+    [standard error]."""
     started = time.perf_counter()
     project = Project(config.load(root))
     uri, _ = resolve_tracking_uri(project.root, options.tracking_uri)
@@ -117,7 +128,8 @@ def run(
     # before this process opens the store: a validation forks its workers from it
     zygote = start_zygote()
     try:
-        return _run(root, display, project, options, register, zygote, started)
+        shown = progress or Progress.for_stream(sys.stderr, options.label)
+        return _run(root, display, project, options, register, zygote, shown, started)
     finally:
         zygote.close()
 
@@ -129,16 +141,19 @@ def _run(
     options: validate.ValidateOptions,
     register: RegisterOptions,
     zygote: Zygote,
+    progress: Progress,
     started: float,
 ) -> Report:
     uri, default_store = resolve_tracking_uri(project.root, options.tracking_uri)
     if default_store:
         prepare_default_store(project.root)
-    registry = Registry(project.config, uri)
+    with progress.step("opening the tracking store"):
+        registry = Registry(project.config, uri)
+    content = content_hash(project.config)
     state = Registration(
-        root, display, project, registry, content_hash(project.config), options, register, zygote
+        root, display, project, registry, content, options, register, zygote, progress
     )
-    findings = run_stages(STAGES, state)
+    findings = run_stages(STAGES, state, watch=progress.stage)
     if state.validated is not None:
         report = replace(state.validated, command="register", checks=state.validated.checks[:])
     else:
@@ -150,5 +165,12 @@ def _run(
     report.model_uri = state.registered
     if state.candidate is not None:
         report.run_id = registry.registered_run or state.candidate.run_id
+        # the UI's page of the run, when it is the candidate's (a version registered before may
+        # come from a run of another experiment)
+        if report.run_id == state.candidate.run_id:
+            report.experiment_id = state.candidate.experiment_id or None
+        else:
+            report.experiment_id = None
+    report.server = server_check.shown_uri(uri) if server_check.is_http(uri) else None
     report.duration_s = time.perf_counter() - started
     return report

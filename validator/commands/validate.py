@@ -4,7 +4,6 @@ in-process, evaluated, its logged files checked, and run in an isolated sandbox.
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
 import sys
 import time
@@ -25,6 +24,7 @@ from validator.redact import redact_findings, secret_values
 from validator.registry.tags import HASH_TAG, model_tags, validation_metrics, validation_tags
 from validator.render.json_report import to_json
 from validator.render.markdown import to_markdown
+from validator.render.progress import Progress
 from validator.render.run_summary import NOTE_TAG, run_description
 from validator.report import Finding, Report
 from validator.sandbox import stage as sandbox
@@ -48,11 +48,6 @@ class ValidateOptions:
         return sandbox.SandboxOptions(self.use_cache, self.offline, self.max_memory, self.shared)
 
 
-def progress(message: str, label: str = "") -> None:
-    sys.stderr.write(f"mfc-validator: {label}{message}\n")
-    sys.stderr.flush()
-
-
 @dataclass
 class Validation:
     """What the stages of one validation share, filled in as they run."""
@@ -62,6 +57,7 @@ class Validation:
     options: ValidateOptions
     zygote: Zygote
     timeout: float
+    progress: Progress  # what the steps that take a while say, on standard error
     content: str = ""
     run: isolation.RunHandle | None = None
     logged: log_model.Logged | None = None
@@ -109,9 +105,11 @@ def _inprocess(state: Validation) -> list[Finding]:
     download = stack.enter_context(store.scratch_folder())
     scratch = stack.enter_context(store.scratch_folder("mfc-worker-"))
     tags = {HASH_TAG: state.content, **run_faults.owner_tags(state.timeout)}
-    state.run = stack.enter_context(
-        isolation.validation_run(state.zygote, project.config, uri, default_store, tags)
-    )
+    shown = state.progress
+    with shown.step("starting MLflow and opening the run in the tracking store"):
+        state.run = stack.enter_context(
+            isolation.validation_run(state.zygote, project.config, uri, default_store, tags)
+        )
 
     def on_downloaded(model_dir: Path) -> None:
         # the sandbox loads and predicts while the in-process checks run
@@ -120,10 +118,7 @@ def _inprocess(state: Validation) -> list[Finding]:
     try:
         killed = state.run.reap()
         if killed:
-            progress(
-                f"marked {len(killed)} run(s) left RUNNING by earlier validations KILLED",
-                state.options.label,
-            )
+            shown.say(f"marked {len(killed)} run(s) left RUNNING by earlier validations KILLED")
         state.logged, state.checker = isolation.log_and_check(
             state.zygote,
             project.config,
@@ -132,6 +127,7 @@ def _inprocess(state: Validation) -> list[Finding]:
             scratch,
             state.timeout,
             on_downloaded,
+            shown.step,
         )
     except server_check.StoreFailed as failure:  # REG004: exit 2, the report says the step
         sandbox.stop_early(state.sandbox)
@@ -184,10 +180,18 @@ STAGES: tuple[Stage[Validation], ...] = (
 )
 
 
-def run(root: Path, display: str, options: ValidateOptions, zygote: Zygote | None = None) -> Report:
+def run(
+    root: Path,
+    display: str,
+    options: ValidateOptions,
+    zygote: Zygote | None = None,
+    progress: Progress | None = None,
+) -> Report:
     """Validate the project at ROOT. ZYGOTE: the caller's (register starts one before it opens
-    the store), else one of this validation's own, started before anything else."""
+    the store), else one of this validation's own, started before anything else. PROGRESS: where
+    the steps that take a while are said [standard error]."""
     started = time.perf_counter()
+    shown = progress or Progress.for_stream(sys.stderr, options.label)
     project = Project(config.load(root))
     report = Report("validate", display)
     timeout = options.timeout or project.config.timeout or isolation.DEFAULT_TIMEOUT_S
@@ -195,10 +199,9 @@ def run(root: Path, display: str, options: ValidateOptions, zygote: Zygote | Non
         if zygote is None:
             zygote = isolation.start_zygote()
             stack.callback(zygote.close)
-        report_to = functools.partial(progress, label=options.label)
-        box = sandbox.SandboxState(project.config, options.sandbox(), timeout, report_to, stack)
-        state = Validation(project, box, options, zygote, timeout)
-        report.checks = run_stages(STAGES, state)
+        box = sandbox.SandboxState(project.config, options.sandbox(), timeout, shown.say, stack)
+        state = Validation(project, box, options, zygote, timeout, shown)
+        report.checks = run_stages(STAGES, state, watch=shown.stage)
         # a declared variable that a library read in the sandbox is used (ENV002)
         report.checks = with_trace(report.checks, project, box.traced)
         report.checks = redact_findings(report.checks, secret_values(project.config, os.environ))
@@ -210,6 +213,9 @@ def run(root: Path, display: str, options: ValidateOptions, zygote: Zygote | Non
             report.mlflow_version = logged.mlflow_version
         if state.run is not None:
             report.run_id = state.run.run_id  # also when the server failed before logging
+            report.experiment_id = state.run.experiment_id or None
+            if server_check.is_http(state.run.tracking_uri):
+                report.server = server_check.shown_uri(state.run.tracking_uri)  # no password
         if state.run is not None and not state.run.ended:
             report.duration_s = time.perf_counter() - started
             tags = validation_tags(report, state.content)
@@ -218,6 +224,7 @@ def run(root: Path, display: str, options: ValidateOptions, zygote: Zygote | Non
             files = {"report.json": to_json(report), "report.md": to_markdown(report)}
             metrics = {**state.metrics, **validation_metrics(report)}
             run, verdict = state.run, report.status == "passed"
-            run_faults.finish(run, report, lambda: run.finish(verdict, files, tags, metrics))
+            with shown.step("recording the report in the tracking store"):
+                run_faults.finish(run, report, lambda: run.finish(verdict, files, tags, metrics))
     report.duration_s = time.perf_counter() - started
     return report

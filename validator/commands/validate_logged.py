@@ -14,9 +14,9 @@ run is made: the model is only read.
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
 import shutil
+import sys
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -27,13 +27,14 @@ import yaml
 from validator.checks import artifacts, secrets
 from validator.checks.logged_files import logged_files_checks, recorded_variables
 from validator.codes import REGISTRY, VALIDATE_STAGES, owned_by
-from validator.commands.validate import ValidateOptions, progress
+from validator.commands.validate import ValidateOptions
 from validator.errors import ValidatorError
 from validator.inprocess.isolation import DEFAULT_TIMEOUT_S
 from validator.paths import relative_path
 from validator.pipeline import Stage, run_stages
 from validator.project.config import EnvVar, ProjectConfig
 from validator.redact import redact_findings, secret_values
+from validator.render.progress import Progress
 from validator.report import Finding, Report, failed, passed, ran, skipped, warning
 from validator.sandbox import stage as sandbox
 from validator.secret_names import looks_secret
@@ -71,7 +72,7 @@ class LoggedValidation:
         return self.model_dir / SERVING_EXAMPLE
 
 
-def _fetch(target: str, tracking_uri: str | None, into: Path) -> Path:
+def _fetch(target: str, tracking_uri: str | None, into: Path, progress: Progress) -> Path:
     """The model's files in INTO: copied from a local folder, else downloaded from the store."""
     if not target.startswith(URI_SCHEMES):
         destination = into / "model"
@@ -84,7 +85,7 @@ def _fetch(target: str, tracking_uri: str | None, into: Path) -> Path:
         )
     uri, _ = store.resolve_tracking_uri(into, uri)
     server_check.preflight(uri)
-    progress(f"downloading {target} from {server_check.shown_uri(uri)}")
+    progress.say(f"downloading {target} from {server_check.shown_uri(uri)}")
     import mlflow
 
     mlflow.set_tracking_uri(uri)
@@ -283,14 +284,14 @@ def run(target: str, options: ValidateOptions) -> Report:
     report = Report("validate", target)
     with contextlib.ExitStack() as stack:
         scratch = stack.enter_context(store.scratch_folder())
-        model_dir = _fetch(target, options.tracking_uri, scratch)
+        shown = Progress.for_stream(sys.stderr, options.label)
+        model_dir = _fetch(target, options.tracking_uri, scratch, shown)
         mlmodel = _read_mlmodel(model_dir, target)
         config = _config(target, model_dir, mlmodel)
         timeout = options.timeout or DEFAULT_TIMEOUT_S
-        report_to = functools.partial(progress, label=options.label)
-        box = sandbox.SandboxState(config, options.sandbox(), timeout, report_to, stack)
+        box = sandbox.SandboxState(config, options.sandbox(), timeout, shown.say, stack)
         state = LoggedValidation(config, model_dir, mlmodel, box)
-        report.checks = run_stages(_stages(), state)
+        report.checks = run_stages(_stages(), state, watch=shown.stage)
         report.checks = redact_findings(report.checks, secret_values(config, os.environ))
         report.mark_unusable()
         report.mlflow_version = str(mlmodel.get("mlflow_version") or "") or None

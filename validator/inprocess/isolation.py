@@ -21,6 +21,7 @@ from validator.errors import ValidatorError
 from validator.inprocess import jobs
 from validator.inprocess.child import ChildFailed, Worker, Zygote
 from validator.inprocess.log_model import Logged, check_signature
+from validator.pipeline import Watch, unwatched
 from validator.project.config import ProjectConfig
 from validator.report import Finding, failed, passed, skipped
 from validator.secret_names import looks_secret
@@ -89,10 +90,13 @@ def model_folders(scratch: Path) -> Path:
 class RunHandle:
     """The validation's run, held by the store's worker."""
 
-    def __init__(self, worker: Worker, run_id: str, tracking_uri: str) -> None:
+    def __init__(
+        self, worker: Worker, run_id: str, tracking_uri: str, experiment_id: str = ""
+    ) -> None:
         self.worker = worker
         self.run_id = run_id
         self.tracking_uri = tracking_uri
+        self.experiment_id = experiment_id
         self.ended = False
 
     def reap(self) -> list[str]:
@@ -151,13 +155,15 @@ def validation_run(
     handle: RunHandle | None = None
     try:
         try:
-            run_id = worker.call(jobs.open_run, config, tracking_uri, default_store, tags)
+            run_id, experiment_id = worker.call(
+                jobs.open_run, config, tracking_uri, default_store, tags
+            )
         except ChildFailed as exc:
             shown = shown_uri(tracking_uri)
             raise ValidatorError(
                 f"cannot use the tracking store {shown}: its process {exc.what()}"
             ) from None
-        handle = RunHandle(worker, run_id, tracking_uri)
+        handle = RunHandle(worker, run_id, tracking_uri, experiment_id)
         yield handle
     except KeyboardInterrupt:
         _hold_interrupts()
@@ -226,15 +232,24 @@ def log_and_check(
     scratch: Path,
     timeout: float,
     on_downloaded: Callable[[Path], None],
+    watch: Watch = unwatched,
 ) -> tuple[Logged, Worker | None]:
     """The inprocess stage: the model logged in one worker, then loaded and answered in
-    another, which is handed back (for the evaluation) when the model loaded."""
+    another, which is handed back (for the evaluation) when the model loaded. WATCH: a context
+    around each of the two (progress lines)."""
     home = model_folders(scratch)
     logger = zygote.worker(model_environment(config, home, run.tracking_uri), config.root)
     try:
-        logged: Logged = logger.call(
-            jobs.log, config, run.run_id, run.tracking_uri, download_to, limit=timeout, stage="log"
-        )
+        with watch("logging the model from code (MLflow runs the script)"):
+            logged: Logged = logger.call(
+                jobs.log,
+                config,
+                run.run_id,
+                run.tracking_uri,
+                download_to,
+                limit=timeout,
+                stage="log",
+            )
     except ChildFailed as failure:
         reason = "not known: the script did not finish before the model was logged"
         return Logged(
@@ -255,7 +270,8 @@ def log_and_check(
     signature = check_signature(config, logged)
     checker = zygote.worker(model_environment(config, home), config.root)
     try:
-        checked: Logged = checker.call(jobs.check, config, logged, limit=timeout, stage="load")
+        with watch("loading the logged model and predicting on the example"):
+            checked: Logged = checker.call(jobs.check, config, logged, limit=timeout, stage="load")
     except ChildFailed as failure:
         checker.close()
         logged.findings = [passed("CFG005"), signature, *_check_died(config, failure)]

@@ -36,10 +36,11 @@ _LOGGED: log_model.Logged | None = None  # in the checking worker: the model, lo
 
 def open_run(
     config: ProjectConfig, tracking_uri: str, default_store: bool, tags: dict[str, str]
-) -> str:
+) -> tuple[str, str]:
+    """The run's id and its experiment's."""
     global _RUN
     _RUN = start_run(config, tracking_uri, default_store, tags)
-    return _RUN.run_id
+    return _RUN.run_id, _RUN.experiment_id
 
 
 def _run() -> ValidationRun:

@@ -56,6 +56,7 @@ class Candidate:
     model_uri: str  # models:/<model id>
     artifact_location: str
     tags: dict[str, str]
+    experiment_id: str = ""
 
 
 def _refusal(cause: str) -> bool:
@@ -129,6 +130,7 @@ class Registry:
             f"models:/{model.model_id}",
             str(model.artifact_location),
             dict(run.data.tags),
+            str(experiment.experiment_id),
         )
 
     def _latest_version(self) -> Any | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from validator.render.style import PLAIN, Style
 from validator.render.text import terminal_safe, to_text
 from validator.report import Batch, Report
 
@@ -52,6 +53,6 @@ def summary_table(batch: Batch) -> str:
     return terminal_safe("\n".join(lines)) + "\n"
 
 
-def to_text_many(batch: Batch, *, verbose: bool = False) -> str:
-    blocks = [to_text(report, verbose=verbose) for report in batch.reports]
+def to_text_many(batch: Batch, *, verbose: bool = False, style: Style = PLAIN) -> str:
+    blocks = [to_text(report, verbose=verbose, style=style) for report in batch.reports]
     return "\n".join(blocks) + "\n" + summary_table(batch)

@@ -27,12 +27,11 @@ from pathlib import Path
 from typing import Any
 
 from validator.errors import ValidatorError
+from validator.paths import CACHE_ENV, cache_root
 from validator.project.requirements import requirement_lines
 from validator.sandbox.installer import Sources, sources
 from validator.sandbox.interpreters import find_uv
 from validator.tracking.server_check import without_credentials
-
-CACHE_ENV = "MFC_VALIDATOR_CACHE"
 
 Progress = Callable[[str], None]
 
@@ -59,19 +58,6 @@ class Environment:
     build_s: float
     installer: str
     sources: str = ""  # the installer and where it installed from, as messages show it
-
-
-def cache_root() -> Path:
-    configured = os.environ.get(CACHE_ENV)
-    if configured:
-        return Path(configured).expanduser()
-    if sys.platform == "darwin":
-        base = Path.home() / "Library" / "Caches"
-    elif os.name == "nt":
-        base = Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local"))
-    else:
-        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "mfc-validator"
 
 
 def environment_key(

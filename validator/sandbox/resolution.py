@@ -26,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from validator.paths import cache_root
 from validator.project.config import ProjectConfig
 from validator.project.requirements import (
     INCLUDES,
@@ -41,7 +42,6 @@ from validator.sandbox.envcache import (
     Canceller,
     SandboxError,
     TookTooLong,
-    cache_root,
     early_key,
     installer_sources,
     is_cached,

@@ -9,6 +9,7 @@ import logging
 import os
 import re
 import shutil
+import sqlite3
 import tempfile
 import time
 import warnings
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from validator.errors import ValidatorError
-from validator.paths import EMBEDDED_STORE
+from validator.paths import EMBEDDED_STORE, cache_root
 from validator.project.config import ProjectConfig
 from validator.tracking.server_check import shown_uri
 
@@ -79,7 +80,92 @@ def prepare_default_store(root: Path) -> Path:
             f"({exc.strerror}): make the project folder writable, or give a tracking store "
             "with --tracking-uri or MLFLOW_TRACKING_URI"
         ) from None
+    seed_store(store / "mlflow.db")
     return store
+
+
+# Creating a SQLite store runs MLflow's every migration: seconds, on each new project. An empty
+# store made once per MLflow version, in the cache, is copied instead; it holds nothing but the
+# schema, the default workspace and the Default experiment, whose folder and times are set anew.
+STORE_TEMPLATES = "stores"
+_MAKE_TEMPLATE = """
+import sys
+from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+SqlAlchemyStore("sqlite:///" + sys.argv[1], sys.argv[2])
+"""
+_TEMPLATE_TIMEOUT_S = 300
+
+
+def _mlflow_version() -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("mlflow")
+    except PackageNotFoundError:
+        return None
+
+
+def store_template() -> Path | None:
+    """The empty store of this MLflow version, made once (in a process of its own: the caller
+    may not import mlflow yet); None when it cannot be made (MLflow then creates the store)."""
+    import subprocess
+    import sys
+
+    from filelock import FileLock
+
+    release = _mlflow_version()
+    if release is None:
+        return None
+    template = cache_root() / STORE_TEMPLATES / f"mlflow-{release}.db"
+    if template.is_file():
+        return template
+    try:
+        template.parent.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(template) + ".lock"):
+            if template.is_file():
+                return template
+            with tempfile.TemporaryDirectory(dir=template.parent) as scratch:
+                made = Path(scratch) / "store.db"
+                env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true"}
+                subprocess.run(
+                    [sys.executable, "-c", _MAKE_TEMPLATE, made.as_posix(), scratch],
+                    env=env,
+                    capture_output=True,
+                    timeout=_TEMPLATE_TIMEOUT_S,
+                    check=True,
+                )
+                os.replace(made, template)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return template
+
+
+def seed_store(database: Path) -> None:
+    """Copy the empty store into DATABASE if there is none yet (under the lock `first_use`
+    takes, so that a validation that starts at the same time waits for it)."""
+    if database.exists():
+        return
+    from filelock import FileLock
+
+    with FileLock(str(database) + ".lock"):
+        if database.exists():
+            return
+        template = store_template()
+        if template is None:
+            return
+        partial = database.with_name(database.name + ".seeding")
+        try:
+            shutil.copyfile(template, partial)
+            with contextlib.closing(sqlite3.connect(partial)) as db, db:
+                now = int(time.time() * 1000)
+                db.execute(
+                    "UPDATE experiments SET artifact_location = ?, creation_time = ?, "
+                    "last_update_time = ? WHERE experiment_id = 0",
+                    ((database.parent / "artifacts" / "0").resolve().as_uri(), now, now),
+                )
+            os.replace(partial, database)
+        except (OSError, sqlite3.Error):
+            partial.unlink(missing_ok=True)  # MLflow creates the store as it would have
 
 
 @contextlib.contextmanager
@@ -146,10 +232,13 @@ def one_try() -> Iterator[None]:
 class ValidationRun:
     """The MLflow run of one validation, open until the whole report exists."""
 
-    def __init__(self, mlflow: Any, run_id: str, tracking_uri: str) -> None:
+    def __init__(
+        self, mlflow: Any, run_id: str, tracking_uri: str, experiment_id: str = ""
+    ) -> None:
         self.mlflow = mlflow
         self.run_id = run_id
         self.tracking_uri = tracking_uri
+        self.experiment_id = experiment_id
         self.ended = False
 
     def finish(
@@ -215,7 +304,7 @@ def start_run(
     except Exception as exc:  # the store itself is unusable: a run cannot be made
         shown = shown_uri(tracking_uri)
         raise ValidatorError(f"cannot use the tracking store {shown}: {exc}") from None
-    return ValidationRun(mlflow, run.info.run_id, tracking_uri)
+    return ValidationRun(mlflow, run.info.run_id, tracking_uri, experiment_id)
 
 
 @contextlib.contextmanager
