@@ -96,7 +96,7 @@ def _inprocess(state: Validation) -> list[Finding]:
     log_model.require_flavor(project.config)
     uri, default_store = store.resolve_tracking_uri(project.root, options.tracking_uri)
     # a wrong URI or credentials: exit 2 before anything starts (a slow server: waited for)
-    server_check.preflight(uri, notify=functools.partial(progress, label=options.label))
+    server_check.preflight(uri, notify=state.progress.say)
     if default_store:
         store.prepare_default_store(project.root)
     state.content = content_hash(project.config)
