@@ -36,6 +36,7 @@ STEP_WORDS: dict[str, str] = {
     "environment": "checking the environment variables",
     "secrets": "scanning the shipped files for secrets",
     "preflight": "checking the required variables",
+    "resolution": "resolving the requirements with uv",
     "inprocess": "logging the model from code and checking it in-process",
     "evaluation": "evaluating the model",
     "logged_files": "checking the logged files",
