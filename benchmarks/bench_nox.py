@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
             "COOKIECUTTER_CONFIG": str(work / "cookiecutter.yaml"),
         }
         nox = [sys.executable, "-m", "nox", "-s", "validate"]
-        bare = [str(project / ".nox" / "validate" / "bin" / "mfc-validator"), "validate", "."]
+        bare = [str(project / ".nox" / "env" / "bin" / "mfc-validator"), "validate", "."]
         for _ in range(2):
             timed(nox, project, {**env, "PYTHONDONTWRITEBYTECODE": "1"})
         rows: list[tuple[str, list[float], list[float]]] = []
@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
             [timed([*nox, "--", "--help"], project, env) for _ in range(args.runs)],
             [timed([*bare, "--help"], project, env) for _ in range(args.runs)],
         )
-        session_pyc = mlflow_pyc_files(project / ".nox" / "validate")
+        session_pyc = mlflow_pyc_files(project / ".nox" / "env")
         sandbox_pyc = mlflow_pyc_files(cache)
     finally:
         shutil.rmtree(work, ignore_errors=True)

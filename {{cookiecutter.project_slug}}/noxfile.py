@@ -24,6 +24,8 @@ DEFAULT_VALIDATOR_SPEC = {{ cookiecutter._repo_dir | default(cookiecutter._templ
 # `nox -s update` pulls the template's changes into this project with cruft (.cruft.json).
 CRUFT = "cruft=={{ cookiecutter._pins["cruft"] }}"
 STAMP = "mfc-installed.txt"
+# what the shared environment has beside the requirements and the validator: the tests' runner
+TOOLS = ("pytest",)
 # The validator imports mlflow on every run: without .pyc files (PYTHONDONTWRITEBYTECODE=1, common
 # in CI containers) that takes twice as long, so the validator's environment keeps its bytecode.
 # The sandbox environments the validator builds write their own .pyc files whatever this says.
@@ -35,11 +37,12 @@ def validator_spec() -> str:
 
 
 def fingerprint(spec: str) -> str:
-    """What the validator's environment was installed from: the requirements and the validator
-    spec, and for a local folder its files' sizes and times, so that an edit reinstalls it."""
+    """What the shared environment was installed from: the requirements, the tools and the
+    validator spec, and for a local folder its files' sizes and times, so that an edit
+    reinstalls it."""
     digest = hashlib.sha256()
     digest.update(Path(REQUIREMENTS).read_bytes())
-    digest.update(b"\0" + spec.encode())
+    digest.update(b"\0" + "\0".join([*TOOLS, spec]).encode())
     if Path(spec).is_dir():
         for root, dirs, files in os.walk(spec):
             # not the validator's source: hidden folders (.git, .nox, .venv), caches, and what
@@ -58,12 +61,12 @@ def fingerprint(spec: str) -> str:
 
 
 def install_validator(session: nox.Session) -> None:
-    """Install the requirements and the validator, unless this reused environment already has
-    exactly them (a stamp of their fingerprint in the environment's folder)."""
+    """Install the requirements, pytest and the validator, unless this reused environment already
+    has exactly them (a stamp of their fingerprint in the environment's folder)."""
     spec = validator_spec()
     location = getattr(session.virtualenv, "location", None)
     if location is None:  # --no-venv: nothing of ours to reuse or stamp
-        session.install("-r", REQUIREMENTS, spec)
+        session.install("-r", REQUIREMENTS, *TOOLS, spec)
         return
     stamp = Path(location) / STAMP
     wanted = fingerprint(spec)
@@ -71,31 +74,54 @@ def install_validator(session: nox.Session) -> None:
         session.log("requirements and validator unchanged: reusing this environment")
         return
     stamp.unlink(missing_ok=True)
-    session.install("-r", REQUIREMENTS, spec)
+    session.install("-r", REQUIREMENTS, *TOOLS, spec)
     stamp.write_text(wanted, encoding="utf-8")
 
 
-@nox.session(python=PYTHON)
+# tests, validate and register run in one environment, .nox/env (the `env` session, which each of
+# them requires: nox runs it once, first), which they keep between runs and reinstall only when
+# requirements.txt or the validator spec changes (`nox -s validate --reuse-venv=never` rebuilds
+# it). One environment instead of three: a third of the disk, and no session installs mlflow again.
+SHARED: dict[str, str] = {}
+
+
+@nox.session(python=PYTHON, reuse_venv=True)
+def env(session: nox.Session) -> None:
+    """The environment tests, validate and register share (they run this first)."""
+    install_validator(session)
+    location = getattr(session.virtualenv, "location", None)
+    if location is not None:
+        SHARED["location"] = location
+
+
+def run_in_env(session: nox.Session, command: str, *args: str) -> None:
+    """COMMAND from the shared environment's bin folder, as if it were this session's own."""
+    location = SHARED.get("location")
+    if location is None:  # --no-venv or --no-deps: whatever PATH has
+        session.run(command, *args, env=BYTECODE, external=True)
+        return
+    bin_dir = Path(location) / ("Scripts" if os.name == "nt" else "bin")
+    path = os.pathsep.join([str(bin_dir), os.environ.get("PATH", "")])
+    environ = {**BYTECODE, "VIRTUAL_ENV": location, "PATH": path}
+    session.run(str(bin_dir / command), *args, env=environ, external=True)
+
+
+@nox.session(python=False, requires=["env"])
 def tests(session: nox.Session) -> None:
     """Run the model's own tests."""
-    session.install("-r", REQUIREMENTS, "pytest")
-    session.run("pytest", "tests", *session.posargs)
+    run_in_env(session, "pytest", "tests", *session.posargs)
 
 
-# validate and register each keep their environment between runs and reinstall it only when
-# requirements.txt or the validator spec changes (`nox -s validate --reuse-venv=never` rebuilds it).
-@nox.session(python=PYTHON, reuse_venv=True)
+@nox.session(python=False, requires=["env"])
 def validate(session: nox.Session) -> None:
     """Check the project, log the model and predict with it in a rebuilt environment."""
-    install_validator(session)
-    session.run("mfc-validator", "validate", ".", *session.posargs, env=BYTECODE)
+    run_in_env(session, "mfc-validator", "validate", ".", *session.posargs)
 
 
-@nox.session(python=PYTHON, reuse_venv=True)
+@nox.session(python=False, requires=["env"])
 def register(session: nox.Session) -> None:
     """Register the model once these exact files passed validation (validates if need be)."""
-    install_validator(session)
-    session.run("mfc-validator", "register", ".", *session.posargs, env=BYTECODE)
+    run_in_env(session, "mfc-validator", "register", ".", *session.posargs)
 
 
 @nox.session(python=PYTHON)

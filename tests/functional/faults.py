@@ -9,6 +9,7 @@ import http.server
 import socket
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -151,8 +152,15 @@ class _Answer(http.server.BaseHTTPRequestHandler):
 @contextlib.contextmanager
 def http_stub(status: int = 200) -> Iterator[str]:
     """An HTTP server that answers every GET with STATUS and an HTML page; its URL."""
-    handler = type("Answer", (_Answer,), {"status": status})
+    with _serving(type("Answer", (_Answer,), {"status": status})) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def _serving(handler: type[http.server.BaseHTTPRequestHandler]) -> Iterator[str]:
+    """HANDLER's server on a free port of 127.0.0.1, each request in its own thread; its URL."""
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
@@ -205,3 +213,32 @@ def tmpfs(folder: Path, options: str) -> Iterator[Path]:
         yield folder
     finally:
         subprocess.run(["umount", "-l", str(folder)], timeout=30, check=False)
+
+
+class _SlowMlflow(http.server.BaseHTTPRequestHandler):
+    """What an MLflow server under heavy load does: accepts at once, answers DELAY s later (its
+    /health: the first request a client makes)."""
+
+    delay = 0.0
+
+    def do_GET(self) -> None:
+        health = self.path.startswith("/health")
+        if health:
+            time.sleep(self.delay)
+        body = b"OK" if health else b'{"experiments": []}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def slow_mlflow(delay: float) -> Iterator[str]:
+    """A stand-in MLflow server (GET /health and the experiments search) that answers /health
+    DELAY seconds after it came; its URL."""
+    with _serving(type("SlowMlflow", (_SlowMlflow,), {"delay": delay})) as url:
+        yield url

@@ -74,6 +74,6 @@ def test_fresh_project_validates_with_its_own_nox_session(tmp_path: Path) -> Non
     assert "requirements and validator unchanged: reusing this environment" in output
     assert "pip install" not in output and "validate passed" in output
     assert list(
-        (project / ".nox" / "validate").glob("lib/python*/site-packages/mlflow/__pycache__/*.pyc")
+        (project / ".nox" / "env").glob("lib/python*/site-packages/mlflow/__pycache__/*.pyc")
     )
     assert list((tmp_path / "env-cache").rglob("site-packages/mlflow/__pycache__/*.pyc"))

@@ -56,7 +56,8 @@ def test_tls_failure(make_project: ProjectFactory, stack: ExitStack) -> None:
 
 def test_timeout(make_project: ProjectFactory, stack: ExitStack) -> None:
     port = stack.enter_context(silent_port())
-    # a user's own MLFLOW_HTTP_REQUEST_TIMEOUT bounds the check too (the default is 5 s)
+    # a server that accepts and never answers: waited for up to MLFLOW_HTTP_REQUEST_TIMEOUT
+    # (the default: 30 s, as MLflow's own calls then get), then a timeout
     line = _fails_fast(
         make_project(), f"http://127.0.0.1:{port}", env={"MLFLOW_HTTP_REQUEST_TIMEOUT": "2"}
     )

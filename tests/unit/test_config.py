@@ -34,8 +34,66 @@ BAD = [
     ("env:\n  - {name: A, requird: false}\n", "model.yaml:1", "unknown key 'requird'", "required"),
     ("env:\n  - A\n  - A\n", "model.yaml:1", "declared twice", "A"),
     ("- a\n- b\n", "model.yaml", "must be a mapping of keys", "a list"),
-    ("name: [unclosed\n", "model.yaml:2", "not valid YAML", "expected ',' or ']'"),
+    # the line of the bracket left open, not the line after the end of the file
+    ("name: [unclosed\n", "model.yaml:1", "not valid YAML", "expected ',' or ']'"),
 ]
+
+# YAML notices an indentation or a missing ':' on a later line than the one to fix
+MODEL_CONFIG = "  horizon_days: 7\n  price_elasticity: -1.2\n  max_units: 5000.0\n"
+MISPLACED = [
+    # the first entry of a block indented one more, then one less, than the others
+    (
+        "name: x\nmodel_config:\n " + MODEL_CONFIG,
+        "model.yaml:3",
+        "line 3 is indented 3 spaces and line 4, in the same block, 2",
+    ),
+    (
+        "name: x\nmodel_config:\n" + MODEL_CONFIG[1:],
+        "model.yaml:3",
+        "line 3 is indented 1 spaces and line 4, in the same block, 2",
+    ),
+    # two entries: the one off the file's two-space step
+    (
+        "registry:\n  tags:\n     owner: a\n    project: b\n",
+        "model.yaml:3",
+        "line 3 is indented 5 spaces and line 4, in the same block, 4",
+    ),
+    (
+        "registry:\n  tags:\n    owner: a\n   project: b\n",
+        "model.yaml:4",
+        "line 3 is indented 4 spaces and line 4, in the same block, 3",
+    ),
+    # the top level's first key indented
+    (" name: x\n\nscript: model.py\n", "model.yaml:1", "line 1 is indented 1 spaces"),
+    # a key without its ':', followed by comments, or by its block
+    ("name: x\nscript model.py\n\n# the requirements\nrequirements: r.txt\n", "model.yaml:2", ""),
+    ("name: x\nmodel_config\n" + MODEL_CONFIG, "model.yaml:2", "could not find expected ':'"),
+    (
+        "env:\n  - name A_KEY\n    description: a key\n",
+        "model.yaml:2",
+        "line 2 has no ':' after its key",
+    ),
+    # and where the line YAML names is the one to fix, it stays
+    ("name: x\nscript: model.py\n  requirements: r.txt\n", "model.yaml:3", ""),
+]
+
+
+@pytest.mark.parametrize(("text", "where", "why"), MISPLACED)
+def test_a_yaml_error_names_the_line_to_fix(
+    tmp_path: Path, text: str, where: str, why: str
+) -> None:
+    (tmp_path / "model.yaml").write_text(text)
+    with pytest.raises(ValidatorError) as raised:
+        config.load(tmp_path)
+    assert str(raised.value).startswith(where + ": not valid YAML")
+    assert why in str(raised.value)
+
+
+def test_a_model_config_file_s_yaml_error_names_the_line_to_fix(tmp_path: Path) -> None:
+    (tmp_path / "model.yaml").write_text("model_config: conf.yaml\n")
+    (tmp_path / "conf.yaml").write_text("alpha: 1\nnested:\n   beta: 2\n  gamma: 3\n")
+    with pytest.raises(ValidatorError, match=r"^conf\.yaml:3: not valid YAML: line 3 is indented"):
+        config.load(tmp_path)
 
 
 @pytest.mark.parametrize(("text", "where", "message", "detail"), BAD)

@@ -9,11 +9,14 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 import requests
 
+from tests.functional.faults import slow_mlflow
+from tests.functional.server import free_port
 from validator.errors import ValidatorError
 from validator.project import config
 from validator.sandbox.limits import memory_size, shown
@@ -202,3 +205,35 @@ def test_the_preflight_message_leaves_the_password_out() -> None:
     with pytest.raises(ValidatorError) as raised:
         server_check.preflight("http://alice:s3cret@127.0.0.1:9", {})
     assert "s3cret" not in str(raised.value) and "alice@127.0.0.1:9" in str(raised.value)
+
+
+def test_a_slow_server_is_waited_for_and_said_to_be_slow(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a busy server that answers 5.5 s late: before, the check gave up after 5 s (exit 2)
+    monkeypatch.setattr(server_check, "SLOW_NOTICE_S", 1.0)
+    said: list[str] = []
+    with slow_mlflow(5.5) as url:
+        started = time.monotonic()
+        server_check.preflight(url, {}, notify=said.append)
+        elapsed = time.monotonic() - started
+    assert elapsed >= 5.5  # waited for the answer
+    assert said == [
+        f"the tracking server at {url} has not answered for 1 s; waiting up to 30 s for it "
+        "(MLFLOW_HTTP_REQUEST_TIMEOUT)"
+    ]
+
+
+def test_a_refused_connection_fails_at_once_without_waiting() -> None:
+    said: list[str] = []
+    started = time.monotonic()
+    with pytest.raises(ValidatorError, match="connection refused"):
+        server_check.preflight(f"http://127.0.0.1:{free_port()}", {}, notify=said.append)
+    assert time.monotonic() - started < 2 and said == []
+
+
+def test_a_server_that_answered_is_not_waited_for_again() -> None:
+    # register checks the server, then its registry and its validation use it: one wait in all
+    with slow_mlflow(0.5) as url:
+        server_check.preflight(url, {})
+        started = time.monotonic()
+        server_check.preflight(url, {})
+        assert time.monotonic() - started < 0.2

@@ -35,6 +35,10 @@ def log(model):
 
 def run(path):
     exec(compile(open(path).read(), path, "exec"), {})
+
+
+def load(model, model_config):
+    model.load_context(model_config)
 """
 
 MODEL = """
@@ -54,6 +58,11 @@ def load_context_fails():
 
 
 model = Model()
+
+
+class Configured:
+    def load_context(self, context):
+        self.horizon = float(context["horizon_days"])
 """
 
 
@@ -173,3 +182,42 @@ def test_from_318_the_variable_is_named_whatever_mlflow_says(
 
     assert "MLFLOW_ALLOW_MODEL_CODE_EXECUTION=0 is set" in finding.message
     assert log_model.CODE_EXECUTION in (finding.hint or "")
+
+
+@pytest.mark.parametrize("with_tests", [True, False])
+def test_load_context_raising_on_a_model_yaml_value_says_what_reproduces_it(
+    project: tuple[Path, ModuleType], with_tests: bool
+) -> None:
+    # `python model.py` only defines the model and exits 0: loading it with model.yaml's
+    # model_config is what raises
+    root, model = project
+    if with_tests:
+        (root / "tests").mkdir()
+        (root / "tests" / "conftest.py").write_text(
+            "def model(cls, context):\n    return cls().load_context(context)\n"
+        )
+    import library
+
+    error = _raised(lambda: library.load(model.Configured(), {"horizon_days": "seven"}))
+    config = ProjectConfig(
+        root, "proj", model_config={"horizon_days": "seven"}, lines={"model_config": 4}
+    )
+    finding = _script_failure(error, config, [])
+
+    assert finding.location == "model.py:22"
+    assert finding.message == (
+        "load_context raised while MLflow logged the model: ValueError: could not convert "
+        "string to float: 'seven'"
+    )
+    reproduces = (
+        "`nox -s tests` reproduces it (tests/conftest.py calls load_context with model.yaml's "
+        "values)"
+        if with_tests
+        else "a test that calls load_context with model.yaml's model_config and artifacts, as "
+        "MLflow does, reproduces it"
+    )
+    assert finding.hint == (
+        "fix load_context at that line, or the model_config value it read (model.yaml:4): "
+        "MLflow calls it with model.yaml's model_config and artifacts when it logs and when it "
+        "loads the model, and `python model.py` never does (it exits 0); " + reproduces
+    )

@@ -28,3 +28,18 @@ def test_the_variable_is_named_when_it_is_the_source(monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "localhost:5000")
     with pytest.raises(ValidatorError, match=r"^MLFLOW_TRACKING_URI localhost:5000 has no scheme"):
         resolve_tracking_uri(Path("/project"), None)
+
+
+def test_the_embedded_store_named_by_mlflow_tracking_uri_is_still_the_embedded_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # register opens the store with mlflow.set_tracking_uri, which sets MLFLOW_TRACKING_URI; the
+    # validation it then makes must still log its artifacts into .mlflow/, not into ./mlruns
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    uri, default = resolve_tracking_uri(tmp_path, None)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    assert resolve_tracking_uri(tmp_path, None) == (uri, True)
+    assert resolve_tracking_uri(tmp_path, uri) == (uri, True)
+    assert default
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'other.db'}")
+    assert resolve_tracking_uri(tmp_path, None)[1] is False

@@ -124,11 +124,11 @@ def run(
     started = time.perf_counter()
     project = Project(config.load(root))
     uri, _ = resolve_tracking_uri(project.root, options.tracking_uri)
-    server_check.preflight(uri)  # a wrong URI: exit 2 before anything starts
+    shown = progress or Progress.for_stream(sys.stderr, options.label)
+    server_check.preflight(uri, notify=shown.say)  # a wrong URI: exit 2 at once
     # before this process opens the store: a validation forks its workers from it
     zygote = start_zygote()
     try:
-        shown = progress or Progress.for_stream(sys.stderr, options.label)
         return _run(root, display, project, options, register, zygote, shown, started)
     finally:
         zygote.close()

@@ -95,7 +95,8 @@ def _inprocess(state: Validation) -> list[Finding]:
     project, options, stack = state.project, state.options, state.sandbox.stack
     log_model.require_flavor(project.config)
     uri, default_store = store.resolve_tracking_uri(project.root, options.tracking_uri)
-    server_check.preflight(uri)  # a wrong URI or credentials: exit 2 before anything starts
+    # a wrong URI or credentials: exit 2 before anything starts (a slow server: waited for)
+    server_check.preflight(uri, notify=state.progress.say)
     if default_store:
         store.prepare_default_store(project.root)
     state.content = content_hash(project.config)

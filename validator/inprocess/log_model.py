@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from validator.checks.example_columns import missing_columns
 from validator.checks.input_example import FORMATS, LLM_KEYS
 from validator.errors import ValidatorError
 from validator.inprocess import child, copy_failures, type_hints
@@ -117,7 +118,7 @@ def _called_by_mlflow(entry: str, config: ProjectConfig, logging: bool) -> tuple
             "the signature)"
         )
     elif entry == "load_context":
-        why = "when it loads the model, and when it logs it (to predict on the example)"
+        return f"{entry} raised while MLflow {doing} the model", _load_context_hint(config)
     else:
         why = f"when it {'logs' if logging else 'loads'} the model"
     return (
@@ -125,6 +126,43 @@ def _called_by_mlflow(entry: str, config: ProjectConfig, logging: bool) -> tuple
         f"fix {entry} at that line: MLflow calls it {why}; running `python {config.script}` "
         "alone does not, so it does not reproduce this",
     )
+
+
+def _load_context_hint(config: ProjectConfig) -> str:
+    """What to fix when load_context raised, and what reproduces it: `python script` does not
+    (it only defines the model), loading the model with model.yaml's values does."""
+    value = (
+        f", or the model_config value it read ({config.where('model_config')})"
+        if config.model_config
+        else ""
+    )
+    caller = _test_calling_load_context(config.root)
+    reproduce = (
+        f"`nox -s tests` reproduces it ({caller} calls load_context with model.yaml's values)"
+        if caller
+        else "a test that calls load_context with model.yaml's model_config and artifacts, as "
+        "MLflow does, reproduces it"
+    )
+    return (
+        f"fix load_context at that line{value}: MLflow calls it with model.yaml's model_config "
+        f"and artifacts when it logs and when it loads the model, and `python {config.script}` "
+        f"never does (it exits 0); {reproduce}"
+    )
+
+
+def _test_calling_load_context(root: Path) -> str | None:
+    """The first file of the project's tests/ that calls load_context (as the template's
+    conftest.py does), relative to ROOT."""
+    tests = root / "tests"
+    if not tests.is_dir():
+        return None
+    for path in sorted(tests.rglob("*.py"))[:200]:
+        try:
+            if ".load_context(" in path.read_text(encoding="utf-8", errors="replace"):
+                return path.relative_to(root).as_posix()
+        except OSError:
+            continue
+    return None
 
 
 def _script_failure(
@@ -341,6 +379,10 @@ def _predict_failed(
     location, message = found or (config.script, f"{type(cause).__name__}: {cause}")
     if again:
         return failed("SCR008", f"{once}raised on the same request: {message}", location, hint)
+    key = cause.args[0] if isinstance(cause, KeyError) and cause.args else None
+    wrong = missing_columns(config, f"{type(cause).__name__}: {cause}", key)
+    if wrong is not None:  # the example lacks a column predict reads: the example is to fix
+        return failed("SCR008", wrong.message(message), wrong.location, wrong.hint())
     return failed(
         "SCR008",
         f"predict raised on {config.input_example}: {message}",

@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 
 from validator.errors import ValidatorError
-from validator.project import bounded
+from validator.project import bounded, yaml_lines
 from validator.project.evaluation_config import Evaluation
 from validator.project.evaluation_config import parse as parse_evaluation
 from validator.project.flavors import FLAVORS
@@ -335,11 +335,20 @@ PARSERS: dict[str, Parser] = {
 KEYS = tuple(PARSERS)
 
 
-def _yaml_problem(shown: str, exc: yaml.YAMLError) -> str:
-    mark = getattr(exc, "problem_mark", None)
-    place = f"{shown}:{mark.line + 1}" if mark else shown
-    problem = getattr(exc, "problem", None) or str(exc)
-    return f"{place}: not valid YAML ({' '.join(str(problem).split())})"  # one line
+def _yaml_problem(shown: str, exc: yaml.YAMLError, path: Path) -> str:
+    """One line: the line to fix in SHOWN (read at PATH), which is not always PyYAML's, and why."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        text = ""
+    line, why = yaml_lines.error_line(text, exc)
+    place = f"{shown}:{line}" if line else shown
+    problem = " ".join(str(getattr(exc, "problem", None) or exc).split())
+    return (
+        f"{place}: not valid YAML: {why} ({problem})"
+        if why
+        else (f"{place}: not valid YAML ({problem})")
+    )
 
 
 def _read(root: Path) -> tuple[dict[str, Any], dict[str, int]]:
@@ -361,7 +370,7 @@ def _read(root: Path) -> tuple[dict[str, Any], dict[str, int]]:
     except OSError as exc:
         raise ValidatorError(f"{CONFIG_FILE}: cannot be read ({exc.strerror})") from None
     except yaml.YAMLError as exc:
-        raise ValidatorError(_yaml_problem(CONFIG_FILE, exc)) from None
+        raise ValidatorError(_yaml_problem(CONFIG_FILE, exc, config_path)) from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -453,6 +462,6 @@ def _check_model_config_file(config: ProjectConfig) -> None:
             f"{config.where('model_config')}: cannot read {shown}: {exc.strerror}"
         ) from None
     except yaml.YAMLError as exc:
-        raise ValidatorError(_yaml_problem(shown, exc)) from None
+        raise ValidatorError(_yaml_problem(shown, exc, config.path(shown))) from None
     if data is not None and not isinstance(data, dict):
         raise ValidatorError(f"{shown}: must be a mapping, got {type_name(data)}")

@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from validator.checks.example_columns import missing_columns
 from validator.codes import CODES, owned_by
 from validator.json_compare import differences, same, unstable_paths
 from validator.project.config import ProjectConfig
@@ -232,12 +233,16 @@ def _served_failure(
     error, stage = result["error"], result["stage"]
     status = result.get("status") or 500
     if stage == "predict":
+        raised = f"{error['type']}: {_short(error['message'])}"
+        wrong = missing_columns(config, raised)
         return [
             failed(
                 "SBX003",
-                f"predict raised in the sandbox: {error['type']}: {_short(error['message'])}",
-                _error_location(error, model_dir, config),
-                "fix predict so it works with only what the model declares",
+                f"predict raised in the sandbox: {raised}",
+                _error_location(error, model_dir, config) if wrong is None else wrong.location,
+                "fix predict so it works with only what the model declares"
+                if wrong is None
+                else wrong.hint(),
             ),
             skipped("SBX008", "predict raised"),
         ]

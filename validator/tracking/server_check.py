@@ -1,7 +1,9 @@
 """The tracking server, checked once before anything is logged, and MLflow's own HTTP calls kept
 short. A wrong URI, a server that refuses the credentials, or something that is not an MLflow
 server ends the command at once (exit status 2) with the cause in one line, instead of after
-minutes of MLflow's retries. Needs only `requests` (which MLflow brings), not mlflow itself.
+minutes of MLflow's retries. A server that is there but slow to answer (a busy one) is waited for
+as long as MLflow's own calls would wait (MLFLOW_HTTP_REQUEST_TIMEOUT), saying so after
+SLOW_NOTICE_S. Needs only `requests` (which MLflow brings), not mlflow itself.
 
 A server that fails after the run was created is a `StoreFailed`, raised where the failing step
 is known (see `store_failure`)."""
@@ -10,7 +12,10 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping, MutableMapping
+import sys
+import threading
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -23,7 +28,8 @@ HTTP_BOUNDS = {
     "MLFLOW_HTTP_REQUEST_TIMEOUT": "30",
     "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
 }
-PREFLIGHT_TIMEOUT = 5.0  # seconds to connect, and again to read an answer
+# a server silent this long is said to be slow on stderr, and waited for up to the timeout
+SLOW_NOTICE_S = 10.0
 # what authenticates to a tracking server: never passed on to the sandbox or its build
 TRACKING_CREDENTIALS = (
     "MLFLOW_TRACKING_USERNAME",
@@ -32,6 +38,10 @@ TRACKING_CREDENTIALS = (
 )
 _SEARCH = "/api/2.0/mlflow/experiments/search"
 _TIMEOUT = "MLFLOW_HTTP_REQUEST_TIMEOUT"
+# (URI, credentials) whose server passed the check in this process: not checked (or waited
+# for) again by the next step of the same command
+_PASSED: set[tuple[str, ...]] = set()
+Notify = Callable[[str], None]
 
 
 class StoreFailed(Exception):
@@ -152,24 +162,61 @@ def shown_uri(uri: str) -> str:
     return parts._replace(netloc=f"{parts.username}@{host}").geturl()
 
 
-def preflight(uri: str, environ: MutableMapping[str, str] | None = None) -> None:
+def _stderr(message: str) -> None:
+    sys.stderr.write(f"mfc-validator: {message}\n")
+    sys.stderr.flush()
+
+
+def preflight(
+    uri: str, environ: MutableMapping[str, str] | None = None, notify: Notify = _stderr
+) -> None:
     """Check the tracking server at URI once, before anything is logged: it answers, it is an
     MLflow server, and it accepts the credentials. Bound MLflow's own retries for what follows.
-    Stores that are not reached over HTTP (sqlite:, file:, databricks) are left to MLflow."""
+    Refused connections and unknown hosts fail at once; a server that has not answered after
+    SLOW_NOTICE_S is said (through NOTIFY) to be waited for, up to the request timeout MLflow's
+    own calls then get (MLFLOW_HTTP_REQUEST_TIMEOUT, else HTTP_BOUNDS'). Stores that are not
+    reached over HTTP (sqlite:, file:, databricks) are left to MLflow."""
     if not is_http(uri):
         return
     env = os.environ if environ is None else environ
-    user_timeout = env.get("MLFLOW_HTTP_REQUEST_TIMEOUT")
+    user_timeout = env.get(_TIMEOUT)
     try:
-        timeout = float(user_timeout) if user_timeout else PREFLIGHT_TIMEOUT
+        timeout = float(user_timeout or HTTP_BOUNDS[_TIMEOUT])
     except ValueError:
         raise ValidatorError(
             f"MLFLOW_HTTP_REQUEST_TIMEOUT={user_timeout!r}: expected a number of seconds"
         ) from None
     bound_http(env)
-    problem = _problem(uri.rstrip("/"), env, timeout)
+    checked = (uri, *(env.get(name, "") for name in TRACKING_CREDENTIALS))
+    if checked in _PASSED:
+        return
+    with _saying_when_slow(shown_uri(uri), timeout, notify):
+        problem = _problem(uri.rstrip("/"), env, timeout)
     if problem:
         raise ValidatorError(f"cannot use the tracking server {shown_uri(uri)}: {problem}")
+    _PASSED.add(checked)
+
+
+@contextmanager
+def _saying_when_slow(shown: str, timeout: float, notify: Notify) -> Iterator[None]:
+    """NOTIFY, once, when what the block waits for takes longer than SLOW_NOTICE_S."""
+    if timeout <= SLOW_NOTICE_S:
+        yield
+        return
+    timer = threading.Timer(
+        SLOW_NOTICE_S,
+        notify,
+        [
+            f"the tracking server at {shown} has not answered for {SLOW_NOTICE_S:g} s; waiting "
+            f"up to {timeout:g} s for it (MLFLOW_HTTP_REQUEST_TIMEOUT)"
+        ],
+    )
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
 
 
 def _problem(base: str, environ: Mapping[str, str], timeout: float) -> str | None:

@@ -53,7 +53,9 @@ _SCHEMELESS_SERVER = re.compile(r"^(localhost|\d{1,3}(\.\d{1,3}){3}|[\w.-]+\.\w+
 
 
 def resolve_tracking_uri(root: Path, given: str | None) -> tuple[str, bool]:
-    """(uri, whether it is the embedded default store)."""
+    """(uri, whether it is the embedded default store): also when the URI given or set names
+    it, as MLFLOW_TRACKING_URI does once `register` opened the store (mlflow.set_tracking_uri
+    sets it), so that the validation register makes keeps its artifacts in the store too."""
     uri = given or os.environ.get("MLFLOW_TRACKING_URI")
     if uri and _SCHEMELESS_SERVER.match(uri):
         source = "--tracking-uri" if given else "MLFLOW_TRACKING_URI"
@@ -61,9 +63,8 @@ def resolve_tracking_uri(root: Path, given: str | None) -> tuple[str, bool]:
             f"{source} {uri} has no scheme, so MLflow would take it for a folder: did you mean "
             f"http://{uri}?"
         )
-    if uri:
-        return uri, False
-    return default_tracking_uri(root), True
+    default = default_tracking_uri(root)
+    return (uri, uri == default) if uri else (default, True)
 
 
 def prepare_default_store(root: Path) -> Path:

@@ -5,9 +5,8 @@
 {% block sessions %}
 
 
-@nox.session(python=PYTHON)
+@nox.session(python=False, requires=["env"])
 def train(session: nox.Session) -> None:
     """Retrain the estimator: rewrite model.skops and evaluation.csv (deterministic)."""
-    session.install("-r", REQUIREMENTS)
-    session.run("python", "train.py", *session.posargs)
+    run_in_env(session, "python", "train.py", *session.posargs)
 {%- endblock %}
