@@ -17,6 +17,7 @@ import pytest
 import yaml
 from cookiecutter.main import cookiecutter
 
+from tests.conftest import run_cli
 from tests.pins import MLFLOW, NUMPY, PANDAS, rendered
 from validator.checks import secrets
 from validator.commands import check as check_command
@@ -764,9 +765,10 @@ def disk_use(folder: Path) -> int:
 
 
 @pytest.fixture(scope="module")
-def sandbox_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One environment cache for every kind: the kinds with the same requirements share one."""
-    return tmp_path_factory.mktemp("env-cache")
+def sandbox_cache(shared_cache: Path) -> Path:
+    """The slow tests' shared environment cache: the kinds with the same requirements share one
+    environment, and so do the other modules' projects."""
+    return shared_cache
 
 
 def _logged_report(project: Path) -> dict[str, str]:
@@ -827,6 +829,20 @@ def test_each_kind_passes_its_own_nox_tests_and_validate(
     assert "uv pip install" not in output
     checks = _logged_report(project)
     assert {code: checks[code] for code in exercised} == exercised
+
+    # the logged model, validated from its own files, gets the project's sandbox verdicts
+    (logged,) = (project / ".mlflow").rglob("validation/report.json")
+    model_uri = json.loads(logged.read_text(encoding="utf-8"))["model_uri"]
+    store = f"sqlite:///{project / '.mlflow' / 'mlflow.db'}"
+    out = tmp_path / "logged-model.json"
+    again = run_cli(
+        *("validate", model_uri, "--tracking-uri", store, "--format", "json", "--output", str(out)),
+        env={"MFC_VALIDATOR_CACHE": str(sandbox_cache), "MLFLOW_TRACKING_URI": ""},
+    )
+    assert again.returncode == 0, again.stderr[-3000:]
+    from_files = {c["code"]: c["status"] for c in json.loads(out.read_text())["checks"]}
+    sandboxed = ("SBX001", "SBX002", "SBX003", "SBX004", "SBX006", "SBX007", "SBX008", "SIG006")
+    assert {c: from_files[c] for c in sandboxed} == {c: checks[c] for c in sandboxed}
     if kind == "dataframe":  # the default project: .nox holds one environment, within the goal
         made = sorted(path.name for path in (project / ".nox").iterdir() if path.name[0] != ".")
         assert made == ["CACHEDIR.TAG", "env"]
