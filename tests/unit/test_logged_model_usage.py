@@ -49,3 +49,28 @@ def test_a_model_folder_that_mlflow_cannot_serve(tmp_path: Path) -> None:
     (broken / "MLmodel").write_text("flavors: [unclosed\n")
     done = run_cli("validate", str(broken), env={"MLFLOW_TRACKING_URI": ""})
     assert done.returncode == 2 and "its MLmodel file cannot be read" in done.stderr
+
+
+def test_what_a_logged_model_cannot_declare_is_a_warning_that_reads_well(tmp_path: Path) -> None:
+    from validator.commands.validate_logged import _undeclared_by_nature
+    from validator.project.config import ProjectConfig
+    from validator.sandbox import probe_results
+
+    config = ProjectConfig(root=tmp_path, name="logged", script="model.py")
+    contact = {"host": "api.example.com", "port": 443, "stage": "predict", "file": "", "line": 0}
+    (host, _) = probe_results.network_checks(config, tmp_path, {"c": contact})
+    read = {"user": True, "file": "", "line": 7, "stage": "predict"}
+    (variable,) = probe_results._env_reads(config, tmp_path, {"env_reads": {"PRICE_URL": read}})
+    assert host.status == variable.status == "failed"  # what a project gets
+
+    warned_host = _undeclared_by_nature(host)
+    assert warned_host.status == "warning" and "model.yaml" not in warned_host.message
+    assert warned_host.message == (
+        "the model contacted api.example.com:443 while predicting in the sandbox"
+    )
+    warned_variable = _undeclared_by_nature(variable)
+    assert warned_variable.status == "warning"
+    assert warned_variable.message == (
+        "the model read PRICE_URL at run time (predict), and the logged "
+        "environment_variables.txt does not list it"
+    )

@@ -37,6 +37,7 @@ from validator.redact import redact_findings, secret_values
 from validator.render.progress import Progress
 from validator.report import Finding, Report, failed, passed, ran, skipped, warning
 from validator.sandbox import stage as sandbox
+from validator.sandbox.probe_results import ENV_UNDECLARED, NET_UNDECLARED
 from validator.secret_names import looks_secret
 from validator.tracking import server_check, store
 
@@ -76,7 +77,10 @@ def _fetch(target: str, tracking_uri: str | None, into: Path, progress: Progress
     """The model's files in INTO: copied from a local folder, else downloaded from the store."""
     if not target.startswith(URI_SCHEMES):
         destination = into / "model"
-        shutil.copytree(target, destination, symlinks=True)
+        try:
+            shutil.copytree(target, destination, symlinks=True)
+        except (OSError, shutil.Error) as exc:
+            raise ValidatorError(f"{target}: the model folder cannot be read: {exc}") from None
         return destination
     uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI")
     if not uri:
@@ -254,12 +258,14 @@ def _undeclared_by_nature(finding: Finding) -> Finding:
         return skipped("NET002", "a logged model declares no hosts")
     if finding.status != "failed" or finding.code not in ("NET001", "ENV004"):
         return finding
-    hint = (
-        "make sure it is reachable where the model is served"
-        if finding.code == "NET001"
-        else "tell whoever serves the model to set it (environment_variables.txt does not list it)"
-    )
-    message = finding.message.replace("model.yaml network does not declare it", "").rstrip(", ")
+    if finding.code == "NET001":
+        message = finding.message.replace(NET_UNDECLARED, "")
+        hint = "make sure the host is reachable where the model is served"
+    else:
+        message = finding.message.replace(
+            ENV_UNDECLARED, ", and the logged environment_variables.txt does not list it"
+        )
+        hint = "tell whoever serves the model to set it"
     return replace(finding, status="warning", message=message, hint=hint)
 
 

@@ -23,6 +23,12 @@ from validator.tracebacks import deepest_location
 PROBE_CODES = owned_by("probe")
 
 
+# what a project's NET001 and ENV004 failures say it lacks; a logged model, which declares
+# neither, says otherwise (validator.commands.validate_logged)
+NET_UNDECLARED = ", and model.yaml network does not declare it"
+ENV_UNDECLARED = ", but model.yaml does not declare it"
+
+
 def _user_location(
     frames: list[tuple[str, int]], model_dir: Path, config: ProjectConfig
 ) -> str | None:
@@ -316,8 +322,8 @@ def network_checks(
         findings.append(
             failed(
                 "NET001",
-                f"the model contacted {shown} while {_doing(contact['stage'])} in the sandbox, "
-                "and model.yaml network does not declare it"
+                f"the model contacted {shown} while {_doing(contact['stage'])} in the sandbox"
+                f"{NET_UNDECLARED}"
                 + (" (--offline refused the connection at once)" if contact.get("blocked") else ""),
                 where or config.script,
                 f"add '{host}' (or '{host}:{port}') under network in model.yaml if the model "
@@ -536,8 +542,7 @@ def _env_reads(config: ProjectConfig, model_dir: Path, result: dict[str, Any]) -
             findings.append(
                 failed(
                     "ENV004",
-                    f"the model read {name} at run time ({read['stage']}), but model.yaml does not "
-                    "declare it",
+                    f"the model read {name} at run time ({read['stage']}){ENV_UNDECLARED}",
                     where,
                     f"declare {name} in model.yaml env so deployers know to set it",
                 )
