@@ -132,6 +132,26 @@ class Report:
         return shown
 
 
+def report_from_dict(data: dict[str, Any]) -> Report:
+    """A report read back from its JSON (`Report.as_dict`), e.g. from another process."""
+    checks = [
+        Finding(c["code"], c["status"], c["message"], c.get("location"), c.get("hint"))
+        for c in data.get("checks") or []
+    ]
+    report = Report(
+        str(data.get("command", "")),
+        str(data.get("project", "")),
+        checks,
+        data.get("mlflow_version"),
+        data.get("run_id"),
+        data.get("model_uri"),
+        float(data.get("duration_s") or 0.0),
+    )
+    # a run that could not be made says failed with no failed check of its own
+    report.unusable = data.get("status") != "passed" and report.status == "passed"
+    return report
+
+
 def unrunnable(command: str, project: str, error: str) -> Report:
     """The report of a project of several that could not be run (exit status 2)."""
     return Report(command, project, unusable=True, error=error)

@@ -256,3 +256,24 @@ def test_versions_of_one_logged_model_are_validated_one_at_a_time_and_then_remem
     assert waiting is not None and waiting.version == "2"
     assert queue.remembered("models:/m-1") == ('{"status": "failed"}', "scorer", "1")
     assert queue.remembered("models:/m-2") is None and queue.remembered("") is None
+
+
+def test_a_report_read_back_from_its_json_is_the_same_report() -> None:
+    from validator.report import Finding, Report, report_from_dict
+
+    report = Report(
+        "validate",
+        "models:/scorer/1",
+        [
+            Finding("SBX003", "failed", "RuntimeError: x", "m.py:4", "fix predict"),
+            Finding("DEP011", "warning", "a pickle"),
+            Finding("SBX001", "passed", "ok"),
+        ],
+        "3.17.2",
+        "run-1",
+        "models:/scorer/1",
+        12.5,
+    )
+    assert report_from_dict(report.as_dict()).as_dict() == report.as_dict()
+    unusable = {**Report("validate", "x").as_dict(), "status": "failed"}
+    assert report_from_dict(unusable).exit_code == 2  # failed, though no check of its own did

@@ -28,8 +28,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from validator import __version__
-from validator.registry.tags import FAILED_TAG, STATUS_TAG, VALIDATOR_TAG, WARNING_TAG
+from validator.registry.tags import STATUS_TAG, validation_tags
+from validator.report import report_from_dict
 from validator.webhook.queue import Job, Queue, owner_id
 from validator.webhook.signature import DELIVERY_HEADER, refusal
 
@@ -61,25 +61,20 @@ class Verdict:
     summary: str = ""
 
 
-def _report_verdict(report: dict[str, Any]) -> Verdict:
-    checks = report.get("checks") or []
-    failed = [c for c in checks if c.get("status") == "failed"]
-    warned = [c for c in checks if c.get("status") == "warning"]
-    status = "passed" if report.get("status") == "passed" else "failed"
-    codes = sorted({str(c["code"]) for c in failed})
-    tags = {
-        STATUS_TAG: status,
-        VALIDATOR_TAG: __version__,
-        FAILED_TAG: str(len(failed)),
-        WARNING_TAG: str(len(warned)),
-        FAILED_CODES_TAG: ",".join(codes),
-        SOURCE_TAG: "webhook",
-    }
-    lines = [f"{DESCRIPTION_MARK}", f"**mfc-validator: {status}**"]
-    for check in failed + warned:
-        where = f" ({check['location']})" if check.get("location") else ""
-        lines.append(f"- {check['code']} {check['status']}: {check['message']}{where}")
-    return Verdict(status, tags, "\n".join(lines))
+def _report_verdict(data: dict[str, Any]) -> Verdict:
+    """The verdict of the validation's JSON report: the tags `register` writes (but the content
+    hash, which a logged model has none of), the failed codes, and a summary."""
+    report = report_from_dict(data)
+    failed = [f for f in report.checks if f.status == "failed"]
+    warned = [f for f in report.checks if f.status == "warning"]
+    tags = {key: value for key, value in validation_tags(report, "").items() if value}
+    tags[FAILED_CODES_TAG] = ",".join(sorted({f.code for f in failed}))
+    tags[SOURCE_TAG] = "webhook"
+    lines = [DESCRIPTION_MARK, f"**mfc-validator: {report.status}**"]
+    for finding in failed + warned:
+        where = f" ({finding.location})" if finding.location else ""
+        lines.append(f"- {finding.code} {finding.status}: {finding.message}{where}")
+    return Verdict(report.status, tags, "\n".join(lines))
 
 
 def _prctl() -> Callable[[int, int], int] | None:
