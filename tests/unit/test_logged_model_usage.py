@@ -74,3 +74,13 @@ def test_what_a_logged_model_cannot_declare_is_a_warning_that_reads_well(tmp_pat
         "the model read PRICE_URL at run time (predict), and the logged "
         "environment_variables.txt does not list it"
     )
+
+
+def test_a_webhook_queue_that_cannot_be_opened_is_one_line(tmp_path: Path) -> None:
+    done = run_cli(
+        *("webhook", "--tracking-uri", f"sqlite:///{tmp_path / 'mlflow.db'}"),
+        *("--secret-env", "MFC_TEST_SECRET", "--queue", str(tmp_path / "missing" / "q.db")),
+        env={"MFC_TEST_SECRET": "s", "MLFLOW_TRACKING_URI": ""},
+    )
+    assert done.returncode == 2, done.stderr
+    assert "cannot open the queue there" in done.stderr and "Traceback" not in done.stderr

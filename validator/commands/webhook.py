@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import sys
 import threading
 from pathlib import Path
@@ -51,7 +52,13 @@ def install(tracking_uri: str, url: str, secret: str) -> str:
 
 
 def serve(settings: Settings, host: str, port: int) -> int:
-    receiver = Receiver(settings)
+    try:
+        receiver = Receiver(settings)
+    except (OSError, sqlite3.Error) as exc:
+        raise ValidatorError(
+            f"--queue {settings.queue}: cannot open the queue there ({exc}); give a file in a "
+            "writable folder"
+        ) from None
     stop = threading.Event()
 
     def stopped(signum: int, frame: object) -> None:
