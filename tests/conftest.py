@@ -113,6 +113,16 @@ def shared_cache() -> Path:
     return cache_root()
 
 
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[str]:
+    """A real PostgreSQL server for the session (slow tests only); the URL of its database
+    `mlflow`. Tests make databases of their own with `tests.functional.postgres.new_database`."""
+    from tests.functional.postgres import postgres_server
+
+    with postgres_server() as url:
+        yield url
+
+
 @pytest.fixture
 def make_project(tmp_path: Path) -> ProjectFactory:
     """A small valid project; FILES replace or add files by relative path (None: leave out)."""
@@ -157,6 +167,7 @@ LONG_FIRST = (
     "test_template.py",
     "test_genai.py",
     "test_webhook.py",
+    "test_webhook_shared.py",
     "test_logged_model.py",
     "test_baked_validate.py",
     "test_sandbox.py",

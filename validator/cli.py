@@ -212,9 +212,10 @@ def _parser() -> _Parser:
     )
     hook.add_argument(
         "--queue",
-        default="mfc-webhook-queue.db",
-        metavar="FILE",
-        help="the durable queue, a SQLite file several receivers may share [%(default)s]",
+        metavar="FILE|URL",
+        help="the durable queue that receivers share: a SQLite file (receivers on one host) or "
+        "a postgresql:// URL (receivers on several hosts); else $MFC_WEBHOOK_QUEUE, else "
+        "mfc-webhook-queue.db",
     )
     hook.add_argument("--alias", metavar="NAME", help="move this alias to each version that passed")
     hook.add_argument(

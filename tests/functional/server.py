@@ -62,9 +62,11 @@ def mlflow_server(
     timeout: float = 180,
     app_name: str | None = None,
     extra_env: dict[str, str] | None = None,
+    backend_store_uri: str | None = None,
 ) -> Iterator[str]:
-    """Run `mlflow server` with a SQLite store and proxied artifacts in FOLDER; yield its URL.
-    APP_NAME: e.g. basic-auth; EXTRA_ENV: the server's own settings (its auth config)."""
+    """Run `mlflow server` with a SQLite store (or BACKEND_STORE_URI) and proxied artifacts in
+    FOLDER; yield its URL. APP_NAME: e.g. basic-auth; EXTRA_ENV: the server's own settings (its
+    auth config)."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     command = [
@@ -77,7 +79,7 @@ def mlflow_server(
         "--port",
         str(port),
         "--backend-store-uri",
-        f"sqlite:///{folder / 'db.sqlite'}",
+        backend_store_uri or f"sqlite:///{folder / 'db.sqlite'}",
         "--artifacts-destination",
         str(folder / "artifacts"),
         "--workers",

@@ -47,7 +47,7 @@ mlflow.set_tracking_uri({uri!r})
 with mlflow.start_run():
     mlflow.pyfunc.log_model(name="model", python_model={script!r},
                             input_example=pd.DataFrame({{"a": [1.0, 2.0]}}),
-                            registered_model_name="gated-scorer")
+                            registered_model_name={model!r})
 """
 
 
@@ -57,10 +57,14 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
 
 
-def _register(uri: str, folder: Path, name: str, body: str) -> None:
+def _register(
+    uri: str, folder: Path, name: str, body: str, model: str = "gated-scorer", head: str = ""
+) -> None:
+    """Log the model whose predict is BODY (after the lines HEAD) and register it as MODEL,
+    straight from Python."""
     script = folder / f"{name}.py"
-    script.write_text(MODEL.format(body=body))
-    code = REGISTER.format(uri=uri, script=str(script))
+    script.write_text(head + MODEL.format(body=body))
+    code = REGISTER.format(uri=uri, script=str(script), model=model)
     env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true"}
     env.pop("MLFLOW_TRACKING_URI", None)
     done = subprocess.run(
@@ -114,7 +118,8 @@ def _version_tags(client: Any, version: str, deadline: float) -> dict[str, str]:
     raise AssertionError(f"version {version} got no verdict in time")
 
 
-def _start_receiver(server: str, port: int, queue: Path, env: dict[str, str]) -> Any:
+def _start_receiver(server: str, port: int, queue: Path | None, env: dict[str, str]) -> Any:
+    """A receiver on PORT; its queue QUEUE, else the one env's MFC_WEBHOOK_QUEUE names."""
     receiver = subprocess.Popen(
         [
             sys.executable,
@@ -127,8 +132,7 @@ def _start_receiver(server: str, port: int, queue: Path, env: dict[str, str]) ->
             SECRET_ENV,
             "--listen",
             f"127.0.0.1:{port}",
-            "--queue",
-            str(queue),
+            *(["--queue", str(queue)] if queue else []),
             "--alias",
             "validated",
         ],

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -73,17 +74,28 @@ def event(version: str) -> dict[str, Any]:
     return {"name": "scorer", "version": version, "source": "", "run_id": "r", "tags": {}}
 
 
-def test_a_redelivery_or_a_version_seen_before_is_queued_once(tmp_path: Path) -> None:
-    queue = Queue(tmp_path / "q.db")
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
+def queue_at(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Where a test's queue lives: a SQLite file, and (slow tier) a database of a real
+    PostgreSQL server, as receivers on several hosts share it."""
+    if request.param == "sqlite":
+        return str(tmp_path / "q.db")
+    from tests.functional.postgres import new_database
+
+    name = "q_" + uuid.uuid4().hex[:12]
+    return new_database(request.getfixturevalue("postgres"), name)
+
+
+def test_a_redelivery_or_a_version_seen_before_is_queued_once(queue_at: str) -> None:
+    queue = Queue(queue_at)
     assert queue.add("d1", event("1"), 1.0)
     assert not queue.add("d1", event("1"), 2.0)  # the same delivery again
     assert not queue.add("d2", event("1"), 3.0)  # another delivery of the same version
-    assert Queue(tmp_path / "q.db").counts() == {"queued": 1, "running": 0, "done": 0}
+    assert Queue(queue_at).counts() == {"queued": 1, "running": 0, "done": 0}
 
 
-def test_two_receivers_on_one_queue_validate_each_of_50_versions_once(tmp_path: Path) -> None:
-    path = tmp_path / "q.db"
-    first, second = Queue(path), Queue(path)
+def test_two_receivers_on_one_queue_validate_each_of_50_versions_once(queue_at: str) -> None:
+    first, second = Queue(queue_at), Queue(queue_at)
     for number in range(50):
         (first if number % 2 else second).add(f"d{number}", event(str(number)), float(number))
     done: dict[str, list[str]] = {"a": [], "b": []}
@@ -106,9 +118,9 @@ def test_two_receivers_on_one_queue_validate_each_of_50_versions_once(tmp_path: 
 
 
 def test_a_job_whose_receiver_died_is_taken_back_and_the_late_owner_cannot_finish_it(
-    tmp_path: Path,
+    queue_at: str,
 ) -> None:
-    queue = Queue(tmp_path / "q.db", lease_s=60)
+    queue = Queue(queue_at, lease_s=60)
     queue.add("d1", event("1"), 0.0)
     gone = subprocess.run(
         [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
@@ -131,7 +143,9 @@ def test_a_job_whose_receiver_died_is_taken_back_and_the_late_owner_cannot_finis
 def receiver(tmp_path: Path, **settings: Any) -> Receiver:
     logged: list[str] = []
     made = Receiver(
-        Settings("http://127.0.0.1:1", SECRET, tmp_path / "q.db", log=logged.append, **settings)
+        Settings(
+            "http://127.0.0.1:1", SECRET, str(tmp_path / "q.db"), log=logged.append, **settings
+        )
     )
     made.logged = logged  # type: ignore[attr-defined]
     return made
@@ -239,9 +253,9 @@ def test_a_real_server_that_refuses_the_connection_is_retried_then_recorded(
 
 
 def test_versions_of_one_logged_model_are_validated_one_at_a_time_and_then_remembered(
-    tmp_path: Path,
+    queue_at: str,
 ) -> None:
-    queue = Queue(tmp_path / "q.db")
+    queue = Queue(queue_at)
     for number in (1, 2):
         queue.add(f"d{number}", {**event(str(number)), "source": "models:/m-1"}, 0.0)
     queue.add("d3", {**event("3"), "source": "models:/m-2"}, 0.0)
@@ -277,3 +291,68 @@ def test_a_report_read_back_from_its_json_is_the_same_report() -> None:
     assert report_from_dict(report.as_dict()).as_dict() == report.as_dict()
     unusable = {**Report("validate", "x").as_dict(), "status": "failed"}
     assert report_from_dict(unusable).exit_code == 2  # failed, though no check of its own did
+
+
+def test_a_queue_url_is_shown_without_its_password_and_kept_from_the_validation() -> None:
+    from validator.webhook.queue import QUEUE_ENV, shown
+    from validator.webhook.receiver import validation_env
+
+    url = "postgresql://mlflow:hunter2-db@db.internal:5432/mlflow"  # pragma: allowlist secret
+    assert shown(url) == "postgresql://mlflow:***@db.internal:5432/mlflow"
+    assert shown("/var/lib/queue.db") == "/var/lib/queue.db"
+    settings = Settings("http://127.0.0.1:1", SECRET, url)
+    environ = {
+        QUEUE_ENV: url,
+        "HOOK_SECRET": SECRET,
+        "SAME_URL": url,
+        "MLFLOW_TRACKING_TOKEN": "kept-to-download-the-model",
+        "PATH": "/usr/bin",
+    }
+    assert validation_env(settings, environ) == {
+        "MLFLOW_TRACKING_TOKEN": "kept-to-download-the-model",
+        "PATH": "/usr/bin",
+    }
+
+
+@pytest.mark.parametrize(
+    ("location", "said"),
+    [
+        ("mysql://u@db/q", "a mysql queue is not supported"),
+        ("postgresql+nosuchdriver://u@db/q", "the database driver is not installed"),
+        ("sqlite://:bad", "not a database URL"),
+    ],
+)
+def test_a_queue_that_cannot_be_had_is_one_line(location: str, said: str) -> None:
+    from validator.errors import ValidatorError
+
+    with pytest.raises(ValidatorError, match=said):
+        Queue(location)
+
+
+def test_a_sqlite_queue_from_before_the_tables_were_prefixed_keeps_its_events(
+    tmp_path: Path,
+) -> None:
+    import sqlite3
+
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as db:  # the first release's schema, one event queued
+        db.execute(
+            "CREATE TABLE events (id INTEGER PRIMARY KEY AUTOINCREMENT, delivery TEXT NOT NULL "
+            "UNIQUE, name TEXT NOT NULL, version TEXT NOT NULL, source TEXT NOT NULL DEFAULT '', "
+            "run_id TEXT NOT NULL DEFAULT '', tags TEXT NOT NULL DEFAULT '{}', received REAL NOT "
+            "NULL, state TEXT NOT NULL DEFAULT 'queued', owner TEXT, lease_until REAL, attempts "
+            "INTEGER NOT NULL DEFAULT 0, verdict TEXT, detail TEXT, finished REAL, UNIQUE (name, "
+            "version))"
+        )
+        db.execute(
+            "CREATE TABLE results (source TEXT PRIMARY KEY, verdict TEXT NOT NULL, name TEXT "
+            "NOT NULL, version TEXT NOT NULL)"
+        )
+        db.execute(
+            "INSERT INTO events (delivery, name, version, received) VALUES ('d1', 'm', '1', 0)"
+        )
+    queue = Queue(path)
+    assert queue.counts() == {"queued": 1, "running": 0, "done": 0}
+    assert not queue.add("d1", event("1"), 1.0)
+    job = queue.claim("a:1", time.time())
+    assert job is not None and (job.name, job.version) == ("m", "1")

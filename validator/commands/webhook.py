@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import sys
 import threading
-from pathlib import Path
 from typing import Any
 
 from validator.errors import ValidatorError
 from validator.tracking import server_check
+from validator.webhook.queue import DEFAULT_QUEUE, QUEUE_ENV, shown
 from validator.webhook.receiver import Receiver, Settings
 
 WEBHOOK_NAME = "mfc-validator"
@@ -52,12 +51,19 @@ def install(tracking_uri: str, url: str, secret: str) -> str:
 
 
 def serve(settings: Settings, host: str, port: int) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
     try:
         receiver = Receiver(settings)
-    except (OSError, sqlite3.Error) as exc:
+    except (OSError, SQLAlchemyError) as exc:
+        cause = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        fix = (
+            "give a database that is up and that this user may create tables in"
+            if "://" in settings.queue
+            else "give a file in a writable folder"
+        )
         raise ValidatorError(
-            f"--queue {settings.queue}: cannot open the queue there ({exc}); give a file in a "
-            "writable folder"
+            f"--queue {shown(settings.queue)}: cannot open the queue there ({cause}); {fix}"
         ) from None
     stop = threading.Event()
 
@@ -70,7 +76,7 @@ def serve(settings: Settings, host: str, port: int) -> int:
             bound_host, bound_port = str(server.server_address[0]), int(server.server_address[1])
             settings.log(
                 f"listening on http://{bound_host}:{bound_port}/ for {EVENT} events of "
-                f"{server_check.shown_uri(settings.tracking_uri)}; queue {settings.queue}, "
+                f"{server_check.shown_uri(settings.tracking_uri)}; queue {shown(settings.queue)}, "
                 f"{settings.workers} worker(s)"
                 + (f", alias '{settings.alias}' for versions that pass" if settings.alias else "")
             )
@@ -102,7 +108,7 @@ def run(args: Any) -> int:
     settings = Settings(
         tracking_uri=uri,
         secret=secret,
-        queue=Path(args.queue),
+        queue=args.queue or os.environ.get(QUEUE_ENV) or DEFAULT_QUEUE,
         alias=args.alias,
         workers=args.workers,
         timeout=args.timeout,

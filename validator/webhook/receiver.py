@@ -22,7 +22,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -30,7 +30,7 @@ from typing import Any
 
 from validator.registry.tags import STATUS_TAG, validation_tags
 from validator.report import report_from_dict
-from validator.webhook.queue import Job, Queue, owner_id
+from validator.webhook.queue import QUEUE_ENV, Job, Queue, owner_id
 from validator.webhook.signature import DELIVERY_HEADER, refusal
 
 MAX_BODY = 1 << 20  # a registry event is a few hundred bytes
@@ -38,13 +38,14 @@ FAILED_CODES_TAG = "mfc.validation.failed_codes"
 SOURCE_TAG = "mfc.validation.source"
 DESCRIPTION_MARK = "<!-- mfc-validator -->"
 WRITE_RETRIES = (1.0, 2.0, 4.0, 8.0)  # seconds between attempts to write a verdict
+RECLAIM_EVERY = 30.0  # seconds idle between looks for this host's dead receivers' jobs
 
 
 @dataclass
 class Settings:
     tracking_uri: str
     secret: str
-    queue: Path
+    queue: str  # a SQLite file or a database URL (see queue.queue_url)
     alias: str | None = None
     workers: int = 1
     timeout: float | None = None
@@ -98,6 +99,16 @@ def _die_with_parent() -> None:
         _PRCTL(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
+def validation_env(settings: Settings, environ: Mapping[str, str]) -> dict[str, str]:
+    """The validation's environment: the receiver's, but neither the webhook's secret nor the
+    queue's database (whose URL may hold a password). The tracking credentials stay, to
+    download the model; the validator keeps them out of the sandbox and the report."""
+    hidden = {settings.secret, settings.queue}
+    return {
+        key: value for key, value in environ.items() if value not in hidden and key != QUEUE_ENV
+    }
+
+
 def validate(job: Job, settings: Settings, renew: Callable[[], None]) -> Verdict:
     """Validate the version in a process of its own; its report's verdict."""
     with tempfile.TemporaryDirectory(prefix="mfc-webhook-") as scratch:
@@ -117,10 +128,9 @@ def validate(job: Job, settings: Settings, renew: Callable[[], None]) -> Verdict
         ]
         if settings.timeout:
             command += ["--timeout", str(settings.timeout)]
-        env = {key: value for key, value in os.environ.items() if value != settings.secret}
         process = subprocess.Popen(
             command,
-            env=env,
+            env=validation_env(settings, os.environ),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
@@ -231,11 +241,24 @@ class Receiver:
         )
         return True
 
+    def reclaim(self) -> None:
+        """Take back the jobs of receivers on this host that died (those elsewhere come back
+        when their lease ends)."""
+        reclaimed = self.queue.reclaim_dead()
+        if reclaimed:
+            self.settings.log(f"took back {reclaimed} job(s) of a receiver that died")
+
     def _worker(self) -> None:
+        idle_since = time.monotonic()
         while not self.stopping.is_set():
             try:
                 worked = self.work_one()
-            except Exception as exc:  # a bug or a broken queue file: said, never silent
+                if worked:
+                    idle_since = time.monotonic()
+                elif time.monotonic() - idle_since > RECLAIM_EVERY:  # a receiver sharing
+                    self.reclaim()  # the queue on this host may have died meanwhile
+                    idle_since = time.monotonic()
+            except Exception as exc:  # a bug or a broken queue: said, never silent
                 self.settings.log(f"worker error: {type(exc).__name__}: {exc}")
                 worked = False
             if not worked:
@@ -324,9 +347,7 @@ class Receiver:
     @contextlib.contextmanager
     def running(self, host: str, port: int) -> Iterator[ThreadingHTTPServer]:
         """Serve and work until the block ends; the workers' validations are stopped then."""
-        reclaimed = self.queue.reclaim_dead()
-        if reclaimed:
-            self.settings.log(f"took back {reclaimed} job(s) of a receiver that died")
+        self.reclaim()
         server = ThreadingHTTPServer((host, port), self.handler())
         threads = [threading.Thread(target=server.serve_forever, daemon=True)]
         threads += [
