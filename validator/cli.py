@@ -206,11 +206,6 @@ def _parser() -> _Parser:
         "--script", metavar="FILE", help="the script to adopt, where several call set_model"
     )
     adopt.add_argument(
-        "--no-trace",
-        action="store_true",
-        help="infer from the files alone: do not run the model in the sandbox",
-    )
-    adopt.add_argument(
         "--with-nox", action="store_true", help="also write the template's noxfile.py"
     )
     adopt.add_argument(
@@ -375,7 +370,6 @@ def _init(args: argparse.Namespace) -> int:
     options = init.InitOptions(
         force=args.force,
         dry_run=args.dry_run,
-        trace=not args.no_trace,
         with_nox=args.with_nox,
         with_pre_commit=args.with_pre_commit,
         script=args.script,

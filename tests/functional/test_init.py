@@ -1,6 +1,8 @@
-"""`mfc-validator init`: a folder holding a models-from-code script becomes a project. The static
-inference (--no-trace) on small scripts of each shape, the files it writes and keeps, and bad
-input: one line, exit status 2, the folder left exactly as it was."""
+"""`mfc-validator init` as a whole process: bad input gives one line, exit status 2 and the folder
+exactly as it was (names, bytes, modes and times); --dry-run writes nothing; --force shows the
+differences; --with-nox and --with-pre-commit write the template's files. init reads files only:
+it never runs the script (a script that hangs at import is adopted at once, and `validate` says
+that it hangs) and imports neither mlflow nor pandas. What it infers is tests/unit/test_adopt.py."""
 
 from __future__ import annotations
 
@@ -8,7 +10,9 @@ import contextlib
 import json
 import os
 import subprocess
+import sys
 import textwrap
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,66 +20,23 @@ import pytest
 import yaml
 
 from tests.conftest import run_cli
+from tests.unit.test_adopt import DRIVER, HELPERS, PYFUNC, folder
 from validator.commands import check as check_command
-from validator.project import config as project_config
-
-PYFUNC = """\
-import os
-
-import mlflow
-import pandas as pd
-from helpers import scale
-
-os.environ["MY_OWN_SETTING"] = "1"
 
 
-class Model(mlflow.pyfunc.PythonModel):
-    def load_context(self, context):
-        self.token = os.environ["SERVICE_TOKEN"]
-        self.region = os.getenv("SERVICE_REGION", "eu")
-        self.mine = os.environ["MY_OWN_SETTING"]
-
-    def predict(self, context, model_input, params=None):
-        return pd.DataFrame({"y": scale(model_input["x"])})
-
-
-mlflow.models.set_model(Model())
-"""
-HELPERS = "def scale(values):\n    return values * 2\n"
-DRIVER = """\
-import mlflow
-
-mlflow.pyfunc.log_model(
-    name="model",
-    python_model="forecast.py",
-    code_paths=["helpers.py"],
-    input_example={"x": [1.0, 2.0]},
-    model_config={"threshold": 0.5},
-)
-"""
-
-
-def snapshot(root: Path) -> dict[str, tuple[int, bytes | None]]:
-    """Every path under ROOT with its mode and (for a file) its bytes."""
-    found: dict[str, tuple[int, bytes | None]] = {".": (root.stat().st_mode, None)}
-    for path in sorted(root.rglob("*")):
+def snapshot(root: Path) -> dict[str, tuple[int, int, bytes | None]]:
+    """Every path under ROOT with its mode, its modification time and (a file) its bytes."""
+    found: dict[str, tuple[int, int, bytes | None]] = {}
+    for path in [root, *sorted(root.rglob("*"))]:
         relative = path.relative_to(root).as_posix()
-        found[relative] = (path.lstat().st_mode, path.read_bytes() if path.is_file() else None)
+        status = path.lstat()
+        content = path.read_bytes() if path.is_file() else None
+        found[relative] = (status.st_mode, status.st_mtime_ns, content)
     return found
 
 
-def folder(tmp_path: Path, files: dict[str, str]) -> Path:
-    root = tmp_path / "adopted"
-    root.mkdir()
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text), encoding="utf-8")
-    return root
-
-
 def init(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return run_cli("init", str(root), "--no-trace", *args, timeout=120)
+    return run_cli("init", str(root), *args, timeout=120)
 
 
 def one_error_line(result: subprocess.CompletedProcess[str]) -> str:
@@ -84,59 +45,122 @@ def one_error_line(result: subprocess.CompletedProcess[str]) -> str:
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("mfc-validator: error: ")
+    assert result.stdout == ""
     return lines[0]
 
 
 # --- bad input ------------------------------------------------------------------------------
 
+HANGS = "import time\n\nimport mlflow\n\ntime.sleep(3600)\n"
 
-def test_an_empty_folder_is_one_line_and_left_as_it_was(tmp_path: Path) -> None:
-    root = folder(tmp_path, {})
+
+@pytest.mark.parametrize(
+    ("files", "said"),
+    [
+        ({}, ["holds no Python file"]),
+        ({"notes.txt": "not a script\n"}, ["holds no Python file"]),
+        ({"a.py": PYFUNC, "b.py": PYFUNC, "helpers.py": HELPERS}, ["a.py, b.py", "--script"]),
+        (
+            {"model.py": "import mlflow\n\ndef broken(:\n    pass\n\nmlflow.models.set_model(1)\n"},
+            ["model.py:3:", "does not compile"],
+        ),
+        (
+            {"model.py": "import mlflow\n\ndef later():\n    mlflow.models.set_model(1)\n"},
+            ["model.py", "at module level"],
+        ),
+        (
+            {"helpers.py": HELPERS, "util.py": "import os\n"},
+            ["no Python file", "calls mlflow.models.set_model"],
+        ),
+        (
+            {"forecast.py": PYFUNC, "helpers.py": HELPERS, "model.yaml": "{}\n"},
+            ["model.yaml exists", "--force"],
+        ),
+    ],
+    ids=[
+        "empty",
+        "no-python",
+        "two-scripts",
+        "does-not-compile",
+        "set-model-in-a-function",
+        "no-set-model",
+        "model-yaml-exists",
+    ],
+)
+def test_bad_input_is_one_line_and_the_folder_is_left_as_it_was(
+    tmp_path: Path, files: dict[str, str], said: list[str]
+) -> None:
+    root = folder(tmp_path, files)
     before = snapshot(root)
 
     line = one_error_line(init(root))
 
-    assert "holds no Python file" in line
+    assert [words for words in said if words not in line] == []
     assert snapshot(root) == before
 
 
-def test_two_set_model_scripts_are_named_and_left_as_they_were(tmp_path: Path) -> None:
+def test_two_scripts_one_chosen_with_script(tmp_path: Path) -> None:
     root = folder(tmp_path, {"a.py": PYFUNC, "b.py": PYFUNC, "helpers.py": HELPERS})
-    before = snapshot(root)
 
-    line = one_error_line(init(root))
-
-    assert "a.py, b.py" in line and "--script" in line
-    assert snapshot(root) == before
     chosen = init(root, "--script", "b.py")
-    assert chosen.returncode in (0, 1), chosen.stderr
+
+    assert chosen.returncode == 1, chosen.stderr  # no request anywhere: a placeholder to fill in
+    assert "SIG002 failed: input_example.json: input_example.json is a placeholder" in chosen.stdout
     assert "script: b.py" in (root / "model.yaml").read_text(encoding="utf-8")
+    (tmp_path / "other").mkdir()
+    missing = folder(tmp_path / "other", {"a.py": PYFUNC})
+    assert "--script c.py: no such file" in one_error_line(init(missing, "--script", "c.py"))
 
 
-def test_a_script_that_does_not_compile_is_one_line_and_left_as_it_was(tmp_path: Path) -> None:
-    root = folder(
-        tmp_path,
-        {"model.py": "import mlflow\n\ndef broken(:\n    pass\n\nmlflow.models.set_model(1)\n"},
+def test_a_script_that_hangs_at_import_is_adopted_without_running_it(tmp_path: Path) -> None:
+    # init reads files only: the script's import is validate's to run, under its time limit
+    root = folder(tmp_path, {"model.py": HANGS + "mlflow.models.set_model(None)\n"})
+    started = time.monotonic()
+
+    result = init(root)
+
+    assert time.monotonic() - started < 30
+    assert result.returncode == 1, result.stdout + result.stderr  # no request: a placeholder
+    assert "script: model.py  # calls set_model at line 6 (static)" in (
+        root / "model.yaml"
+    ).read_text(encoding="utf-8")
+    assert {p.name for p in root.iterdir()} == {
+        "model.py",
+        "model.yaml",
+        "requirements.txt",
+        "input_example.json",
+    }
+
+
+@pytest.mark.slow
+def test_validate_of_an_adopted_script_that_hangs_at_import_names_the_hang(
+    tmp_path: Path,
+) -> None:
+    script = (
+        HANGS
+        + "from mlflow.pyfunc import PythonModel\n\n\n"
+        + textwrap.dedent(
+            """\
+        class Model(PythonModel):
+            def predict(self, context, model_input: list[str], params=None) -> list[str]:
+                return model_input
+
+
+        mlflow.models.set_model(Model())
+        """
+        )
     )
-    before = snapshot(root)
+    root = folder(tmp_path, {"model.py": script})
+    assert init(root).returncode == 0
+    started = time.monotonic()
 
-    line = one_error_line(init(root))
+    result = run_cli("validate", str(root), "--timeout", "6", "--format", "json", timeout=300)
 
-    assert "model.py:3:" in line and "does not compile" in line
-    assert snapshot(root) == before
-
-
-def test_a_folder_without_set_model_at_module_level_is_one_line(tmp_path: Path) -> None:
-    root = folder(
-        tmp_path,
-        {"model.py": "import mlflow\n\ndef later():\n    mlflow.models.set_model(1)\n"},
-    )
-    before = snapshot(root)
-
-    line = one_error_line(init(root))
-
-    assert "model.py" in line and "at module level" in line
-    assert snapshot(root) == before
+    assert time.monotonic() - started < 150
+    assert result.returncode == 1, result.stdout + result.stderr
+    checks = json.loads(result.stdout)["checks"]
+    failed = {check["code"]: check["message"] for check in checks if check["status"] == "failed"}
+    assert "did not finish within 6 s" in failed.get("SCR007", ""), failed
 
 
 @contextlib.contextmanager
@@ -174,192 +198,6 @@ def test_a_read_only_folder_is_one_line_and_left_as_it_was(tmp_path: Path) -> No
 
         assert "cannot write there" in line and "--dry-run" in line
         assert snapshot(root) == before
-
-
-def test_an_existing_model_yaml_is_refused_without_force(tmp_path: Path) -> None:
-    root = folder(tmp_path, {"forecast.py": PYFUNC, "helpers.py": HELPERS, "model.yaml": "{}\n"})
-    before = snapshot(root)
-
-    line = one_error_line(init(root))
-
-    assert "model.yaml exists" in line and "--force" in line
-    assert snapshot(root) == before
-
-
-# --- what init infers ------------------------------------------------------------------------
-
-
-def declaration(root: Path) -> dict[str, object]:
-    loaded: dict[str, object] = yaml.safe_load((root / "model.yaml").read_text(encoding="utf-8"))
-    return loaded
-
-
-def test_a_python_model_with_a_driver_script(tmp_path: Path) -> None:
-    root = folder(tmp_path, {"forecast.py": PYFUNC, "helpers.py": HELPERS, "log.py": DRIVER})
-
-    result = init(root)
-
-    assert result.returncode == 0, result.stdout + result.stderr
-    text = (root / "model.yaml").read_text(encoding="utf-8")
-    loaded = declaration(root)
-    assert loaded["script"] == "forecast.py"
-    assert loaded["flavor"] == "pyfunc"
-    assert loaded["code_paths"] == ["helpers.py"]
-    assert loaded["model_config"] == {"threshold": 0.5}
-    # the script sets MY_OWN_SETTING itself: not asked of deployers
-    assert loaded["env"] == [
-        {"name": "SERVICE_TOKEN", "secret": True, "required": True},
-        {"name": "SERVICE_REGION", "secret": False, "required": False},
-    ]
-    assert "script: forecast.py  # calls set_model at line 20 (static)" in text
-    assert "  - helpers.py  # imported by forecast.py:5 (static)" in text
-    assert "  - name: SERVICE_TOKEN  # read at forecast.py:12 (static)" in text
-    assert "model_config:  # model_config= at log.py:3 (static)" in text
-    example = json.loads((root / "input_example.json").read_text(encoding="utf-8"))
-    assert example == {"dataframe_split": {"columns": ["x"], "data": [[1.0], [2.0]]}}
-    requirements = (root / "requirements.txt").read_text(encoding="utf-8")
-    assert requirements.splitlines()[2].startswith("mlflow==")
-    assert any(line.startswith("pandas==") for line in requirements.splitlines())
-    # what init wrote is a project the static checks accept
-    report = check_command.run(root, str(root))
-    assert [(f.code, f.message) for f in report.checks if f.status == "failed"] == []
-    project_config.load(root)
-
-
-def test_a_langgraph_graph_is_logged_with_the_langchain_flavor(tmp_path: Path) -> None:
-    script = """\
-        import mlflow
-        from langgraph.graph import StateGraph
-
-        builder = StateGraph(dict)
-        graph = builder.compile()
-        mlflow.models.set_model(graph)
-    """
-    root = folder(tmp_path, {"agent.py": script})
-
-    result = init(root)
-
-    assert result.returncode == 1, result.stdout + result.stderr  # no request: a placeholder
-    loaded = declaration(root)
-    assert loaded["flavor"] == "langchain"
-    text = (root / "model.yaml").read_text(encoding="utf-8")
-    assert "gets a langgraph object (static)" in text
-    requirements = (root / "requirements.txt").read_text(encoding="utf-8")
-    assert "langgraph  # imported by agent.py:2 (static): not installed here" in requirements
-    assert "SIG002 failed: input_example.json:" in result.stdout
-    placeholder = json.loads((root / "input_example.json").read_text(encoding="utf-8"))
-    assert list(placeholder) == ["FILL_IN"]
-    # check names the placeholder too
-    report = check_command.run(root, str(root))
-    assert "SIG002" in {f.code for f in report.checks if f.status == "failed"}
-
-
-@pytest.mark.parametrize(
-    ("method", "engine"),
-    [("as_query_engine", "query"), ("as_chat_engine", "chat"), ("as_retriever", "retriever")],
-)
-def test_a_llama_index_engine_gets_its_engine_type(
-    tmp_path: Path, method: str, engine: str
-) -> None:
-    script = f"""\
-        import mlflow
-        from llama_index.core import Document, VectorStoreIndex
-
-        index = VectorStoreIndex.from_documents([Document(text="hi")])
-        engine = index.{method}()
-        mlflow.models.set_model(engine)
-    """
-    root = folder(tmp_path, {"index.py": script})
-
-    init(root)
-
-    loaded = declaration(root)
-    assert loaded["flavor"] == "llama_index"
-    assert loaded["flavor_options"] == {"engine_type": engine}
-
-
-@pytest.mark.parametrize(
-    ("base", "key"),
-    [("ResponsesAgent", "input"), ("ChatAgent", "messages"), ("ChatModel", "messages")],
-)
-def test_an_agent_gets_mlflow_s_own_example_request(tmp_path: Path, base: str, key: str) -> None:
-    script = f"""\
-        import mlflow
-        from mlflow.pyfunc import {base}
-
-
-        class Base({base}):
-            pass
-
-
-        class Agent(Base):
-            def predict(self, *args):
-                return None
-
-
-        mlflow.models.set_model(Agent())
-    """
-    root = folder(tmp_path, {"agent.py": script})
-
-    result = init(root)
-
-    assert result.returncode == 0, result.stdout + result.stderr
-    example = json.loads((root / "input_example.json").read_text(encoding="utf-8"))
-    assert key in example
-    assert "# MLflow's" not in example
-
-
-def test_a_typed_model_gets_a_request_from_its_type_hints(tmp_path: Path) -> None:
-    script = """\
-        import mlflow
-        import pydantic
-        from mlflow.models import ModelConfig
-
-        CONFIG = ModelConfig(development_config={"scale": 2})
-
-
-        class Item(pydantic.BaseModel):
-            price: float
-            count: int
-            label: str
-            promoted: bool
-
-
-        class Model(mlflow.pyfunc.PythonModel):
-            def predict(self, model_input: list[Item], params=None) -> list[float]:
-                return [item.price for item in model_input]
-
-
-        mlflow.models.set_model(Model())
-    """
-    root = folder(tmp_path, {"typed.py": script})
-
-    result = init(root)
-
-    assert result.returncode == 0, result.stdout + result.stderr
-    example = json.loads((root / "input_example.json").read_text(encoding="utf-8"))
-    assert example == {"inputs": [{"price": 0.0, "count": 0, "label": "text", "promoted": False}]}
-    assert declaration(root)["model_config"] == {"scale": 2}
-
-
-def test_a_test_s_input_example_and_a_prompt(tmp_path: Path) -> None:
-    script = """\
-        import mlflow
-        from langchain_core.prompts import ChatPromptTemplate
-
-        chain = ChatPromptTemplate.from_template("Answer {question} for {customer}")
-        mlflow.models.set_model(chain)
-    """
-    test = 'INPUT_EXAMPLE = [{"question": "how many?", "customer": "ACME"}]\n'
-    root = folder(tmp_path, {"chain.py": script, "tests/test_chain.py": test})
-    init(root)
-    example = json.loads((root / "input_example.json").read_text(encoding="utf-8"))
-    assert example == {"inputs": [{"question": "how many?", "customer": "ACME"}]}
-
-    (root / "tests" / "test_chain.py").unlink()
-    init(root, "--force")
-    example = json.loads((root / "input_example.json").read_text(encoding="utf-8"))
-    assert example == {"inputs": [{"question": "Hello!", "customer": "Hello!"}]}
 
 
 # --- what init writes ------------------------------------------------------------------------
@@ -413,3 +251,36 @@ def test_with_nox_and_pre_commit_write_the_template_s_files(tmp_path: Path) -> N
     # the pre-commit hook installs what the requirements pin (DEP012)
     report = check_command.run(root, str(root))
     assert [(f.code, f.message) for f in report.checks if f.status == "failed"] == []
+
+
+HEAVY_PROGRAM = """
+import contextlib, io, json, sys
+import validator.cli
+with contextlib.redirect_stdout(io.StringIO()):
+    status = validator.cli.main(["init", sys.argv[1]])
+heavy = sorted({name.split(".")[0] for name in sys.modules} & {"mlflow", "pandas", "numpy"})
+print(json.dumps({"status": status, "heavy": heavy}))
+"""
+
+
+def test_init_imports_neither_mlflow_nor_pandas(tmp_path: Path) -> None:
+    # an agent: its request is MLflow's own, read from mlflow's files without importing it
+    agent = (
+        "import mlflow\nfrom mlflow.pyfunc import ResponsesAgent\n\n\n"
+        "class Agent(ResponsesAgent):\n    def predict(self, request):\n        return None\n\n\n"
+        "mlflow.models.set_model(Agent())\n"
+    )
+    root = folder(tmp_path, {"agent.py": agent})
+
+    process = subprocess.run(
+        [sys.executable, "-c", HEAVY_PROGRAM, str(root)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert process.returncode == 0, process.stderr
+    assert json.loads(process.stdout) == {"status": 0, "heavy": []}
+    example = json.loads((root / "input_example.json").read_text(encoding="utf-8"))
+    assert example == {"input": [{"role": "user", "content": "Hello!"}]}

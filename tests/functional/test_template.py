@@ -519,9 +519,9 @@ def _script_defaults(project: Path) -> dict[str, Any]:
 def test_init_reproduces_each_kind_s_model_yaml(
     baked: Baker, kind: str, custom: bool, tmp_path: Path
 ) -> None:
-    # `init` (static: the sandbox's trace is the slow test_init_traced) on a baked project whose
-    # model.yaml is removed writes an equivalent declaration: what logs, ships and deploys the
-    # model the same. Registry tags, descriptions and the evaluation gate are the user's words.
+    # `init` on a baked project whose model.yaml is removed writes an equivalent declaration:
+    # what logs, ships and deploys the model the same. Registry tags, descriptions and the
+    # evaluation gate are the user's words.
     from validator.commands import init
 
     baked_project = baked(kind, custom=custom)
@@ -529,7 +529,7 @@ def test_init_reproduces_each_kind_s_model_yaml(
     shutil.copytree(baked_project, project)
     (project / "model.yaml").unlink()
 
-    status = init.run(project, str(project), init.InitOptions(trace=False), io.StringIO(), print)
+    status = init.run(project, str(project), init.InitOptions(), io.StringIO(), print)
 
     assert status == 0
     made = project_config.load(project)

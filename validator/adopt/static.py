@@ -10,6 +10,7 @@ flavor table, the module-to-distribution mapping), so that `init` writes what `c
 from __future__ import annotations
 
 import ast
+import importlib.util
 import os
 import string
 import sys
@@ -43,10 +44,11 @@ SERVING_KEYS = (
 PLACEHOLDER_KEY = "FILL_IN"
 _MODEL_FILES = (".skops", ".safetensors", ".onnx", ".pt", ".pth", ".joblib", ".pkl", ".pickle")
 _ENGINES = {"as_query_engine": "query", "as_chat_engine": "chat", "as_retriever": "retriever"}
+# each MLflow base class's example request: the module of mlflow that defines it, and its name
 _MLFLOW_EXAMPLES = {
-    "ResponsesAgent": ("mlflow.types.responses", "RESPONSES_AGENT_INPUT_EXAMPLE"),
-    "ChatAgent": ("mlflow.types.agent", "CHAT_AGENT_INPUT_EXAMPLE"),
-    "ChatModel": ("mlflow.types.llm", "CHAT_MODEL_INPUT_EXAMPLE"),
+    "ResponsesAgent": ("types/responses.py", "RESPONSES_AGENT_INPUT_EXAMPLE"),
+    "ChatAgent": ("types/agent.py", "CHAT_AGENT_INPUT_EXAMPLE"),
+    "ChatModel": ("types/llm.py", "CHAT_MODEL_INPUT_EXAMPLE"),
 }
 _HINT_VALUES: dict[str, Any] = {
     "float": 0.0,
@@ -55,6 +57,7 @@ _HINT_VALUES: dict[str, Any] = {
     "str": "text",
     "bytes": "",
 }
+_INPUT_EXAMPLE = "input_example.json"
 _MAX_FILES = 2000  # .py files looked at for the script, beyond which the folder is not a project
 
 
@@ -744,6 +747,25 @@ def _prompt_example(tree: ast.Module, script: str) -> Sourced | None:
     return Sourced({"inputs": [record]}, f"the prompt's variables at {script}:{line} {STATIC}")
 
 
+def mlflow_example(base: str) -> Any:
+    """MLflow's own example request for an agent or chat model deriving from BASE, read from the
+    installed mlflow's source as a literal (mlflow is not imported: init's static part stays
+    fast and runs where mlflow is not importable); None when mlflow is not installed here."""
+    relative, name = _MLFLOW_EXAMPLES[base]
+    spec = importlib.util.find_spec("mlflow")
+    folders = list(spec.submodule_search_locations or []) if spec else []
+    for folder in folders:
+        try:
+            tree = ast.parse((Path(folder) / relative).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, SyntaxError):
+            continue
+        value = _assignments(tree).get(name)
+        literal = _literal(value) if value is not None else None
+        if isinstance(literal, dict):
+            return literal
+    return None
+
+
 def infer_example(
     adoption: Adoption, tree: ast.Module, call: ast.Call, sources: list[Source]
 ) -> None:
@@ -755,14 +777,13 @@ def infer_example(
     bases = agent_bases(trees)
     if model is not None and model.name in bases:
         base = bases[model.name]
-        module, name = _MLFLOW_EXAMPLES[base]
-        try:
-            import importlib
-
-            example = getattr(importlib.import_module(module), name)
-        except (ImportError, AttributeError):
-            adoption.notes.append(f"mlflow is not installed here: {base}'s example request")
+        example = mlflow_example(base)
+        if example is None:
+            adoption.notes.append(
+                f"mlflow is not installed here: write {base}'s request in {_INPUT_EXAMPLE}"
+            )
         else:
+            name = _MLFLOW_EXAMPLES[base][1]
             adoption.example = Sourced(example, f"MLflow's {name} for a {base} {STATIC}")
             return
     if model is not None and (typed := _typed_example(tree, model)) is not None:

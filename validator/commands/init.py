@@ -1,8 +1,8 @@
 """`mfc-validator init [DIR]`: turn a folder holding a models-from-code script into a project,
-writing model.yaml, requirements.txt and input_example.json from what its files say and (unless
---no-trace) from what the sandbox saw the model do. Nothing is overwritten without --force, which
-shows the differences; --dry-run writes nothing; a run that cannot be made leaves the folder as it
-was (every file is written only once everything is known)."""
+writing model.yaml, requirements.txt and input_example.json from what its files say (it reads
+files only: the script is never run, `validate` runs it). Nothing is overwritten without
+--force, which shows the differences; --dry-run writes nothing; a run that cannot be made leaves
+the folder as it was (every file is written only once everything is known)."""
 
 from __future__ import annotations
 
@@ -30,13 +30,9 @@ PRE_COMMIT = ".pre-commit-config.yaml"
 class InitOptions:
     force: bool = False
     dry_run: bool = False
-    trace: bool = False
     with_nox: bool = False
     with_pre_commit: bool = False
     script: str | None = None  # --script: the script to adopt, where the folder has several
-    timeout: float | None = None  # for the trace, as validate's --timeout
-    offline: bool = False
-    use_cache: bool = True
 
 
 @dataclass
@@ -47,7 +43,6 @@ class Plan:
     texts: dict[str, str] = field(default_factory=dict)
     kept: list[str] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
-    traced: str = ""  # what the trace did, in words
 
 
 def _read(path: Path) -> str | None:
@@ -60,18 +55,24 @@ def _read(path: Path) -> str | None:
 
 
 def _files(adoption: Adoption, force: bool) -> dict[str, Sourced]:
-    """requirements and input_example: the file model.yaml names, and whether init writes it or
-    keeps the one there."""
+    """requirements and input_example: the file model.yaml names, and whether init writes it (and
+    from what) or keeps the one there."""
+    example = adoption.example
+    request = (
+        f"one request from {example.origin}"
+        if example is not None
+        else "a placeholder to fill in: nothing shows a request (static)"
+    )
     files: dict[str, Sourced] = {}
     for key, name, what in (
-        ("requirements", REQUIREMENTS, "pinned to the versions installed here"),
-        ("input_example", INPUT_EXAMPLE, "one request"),
+        ("requirements", REQUIREMENTS, "pinned to the versions installed here (static)"),
+        ("input_example", INPUT_EXAMPLE, request),
     ):
         exists = (adoption.root / name).is_file()
         origin = (
             "kept as it was (--force replaces it)"
             if exists and not force
-            else f"written by init: {what} (static)"
+            else f"written by init: {what}"
         )
         files[key] = Sourced(name, origin)
     return files
@@ -200,8 +201,6 @@ def _report(
             lines.append(rendered.difference(name, before, text).rstrip("\n"))
     for name in result.kept:
         lines.append(f"kept {name} as it was (--force to replace it)")
-    if result.traced:
-        lines.append(result.traced)
     for note in adoption.notes:
         lines.append(f"to do: {note}")
     for finding in result.findings:

@@ -15,8 +15,9 @@ if TYPE_CHECKING:
 
 HEADER = (
     "# Written by `mfc-validator init`. Each inferred line says where it came from: (static) read\n"
-    "# from the files, (traced) seen while the model loaded and answered in the validator's\n"
-    "# sandbox. Every key is optional: see the model.yaml reference (docs/model-yaml.md).\n"
+    "# from the files, without running the script. Every key is optional: see the model.yaml\n"
+    "# reference (docs/model-yaml.md). `mfc-validator validate` runs the model and says what a\n"
+    "# library read or contacted that is not declared here.\n"
 )
 PLACEHOLDER_TEXT = (
     "replace this object with one request as a client would POST it to /invocations: "
@@ -94,7 +95,9 @@ def model_yaml(adoption: Adoption, files: dict[str, Sourced]) -> str:
         lines.append("network:")
         lines += [f"  - {_scalar(host.value)}{_comment(host.origin)}" for host in adoption.network]
     else:
-        lines.append("network: []  # no host contacted")
+        lines.append(
+            "network: []  # the files name no host (static): validate says which the model contacts"
+        )
     for note in adoption.notes:
         lines.append(f"# TO DO: {note}")
     return "\n".join(lines) + "\n"
