@@ -191,9 +191,9 @@ def _parser() -> _Parser:
         "requirements.txt and input_example.json",
         description="Find the folder's models-from-code script (the one file calling "
         "mlflow.models.set_model at module level) and write model.yaml, requirements.txt and "
-        "input_example.json for it, inferred from its files: every inferred line of model.yaml "
-        "says where it came from. Never overwrites a file unless --force, which shows the "
-        "differences.",
+        "input_example.json for it, inferred from its files (and, with --trace, from the model "
+        "run in the sandbox as validate runs it): every inferred line of model.yaml says where "
+        "it came from. Never overwrites a file unless --force, which shows the differences.",
     )
     adopt.add_argument("folder", nargs="?", default=".", metavar="DIR", help="[.]")
     adopt.add_argument(
@@ -204,6 +204,19 @@ def _parser() -> _Parser:
     )
     adopt.add_argument(
         "--script", metavar="FILE", help="the script to adopt, where several call set_model"
+    )
+    adopt.add_argument(
+        "--trace",
+        action="store_true",
+        help="also run the model as validate does (logged, then loaded and answering in the "
+        "sandbox) and add the variables, hosts and distributions it used that the files do not "
+        "show",
+    )
+    adopt.add_argument(
+        "--timeout",
+        type=float,
+        metavar="SECONDS",
+        help="with --trace: how long each stage that runs the model's code may take [300]",
     )
     adopt.add_argument(
         "--with-nox", action="store_true", help="also write the template's noxfile.py"
@@ -373,6 +386,8 @@ def _init(args: argparse.Namespace) -> int:
         with_nox=args.with_nox,
         with_pre_commit=args.with_pre_commit,
         script=args.script,
+        trace=args.trace,
+        timeout=args.timeout,
     )
     try:
         return init.run(Path(args.folder), args.folder, options, sys.stdout, _progress)
@@ -416,11 +431,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exc.code or 0)
     if args.command == "explain":
         return explain.run(args.code)
-    if args.command == "init":
-        return _init(args)
     previous = signal.signal(signal.SIGTERM, _terminated)
     interrupted = False
     try:
+        if args.command == "init":
+            return _init(args)
         if args.command == "webhook":
             from validator.commands import webhook
 

@@ -36,22 +36,37 @@ def snapshot(root: Path) -> dict[str, tuple[int, int, bytes | None]]:
 
 
 def init(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return run_cli("init", str(root), *args, timeout=120)
+    return run_cli("init", str(root), *args, timeout=300)
 
 
-def one_error_line(result: subprocess.CompletedProcess[str]) -> str:
+def one_error_line(result: subprocess.CompletedProcess[str], progress: bool = False) -> str:
+    """The one line of an exit status 2; PROGRESS: after validate's progress lines (--trace)."""
     assert result.returncode == 2, result.stdout + result.stderr
     assert "Traceback" not in result.stderr
     lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("mfc-validator: error: ")
+    errors = [line for line in lines if line.startswith("mfc-validator: error: ")]
+    assert errors == lines[-1:] and (progress or len(lines) == 1), result.stderr
     assert result.stdout == ""
-    return lines[0]
+    return errors[0]
 
 
 # --- bad input ------------------------------------------------------------------------------
 
 HANGS = "import time\n\nimport mlflow\n\ntime.sleep(3600)\n"
+# a typed model (init writes its request) whose import hangs
+HANGING_MODEL = HANGS + textwrap.dedent(
+    """\
+    from mlflow.pyfunc import PythonModel
+
+
+    class Model(PythonModel):
+        def predict(self, context, model_input: list[str], params=None) -> list[str]:
+            return model_input
+
+
+    mlflow.models.set_model(Model())
+    """
+)
 
 
 @pytest.mark.parametrize(
@@ -136,21 +151,7 @@ def test_a_script_that_hangs_at_import_is_adopted_without_running_it(tmp_path: P
 def test_validate_of_an_adopted_script_that_hangs_at_import_names_the_hang(
     tmp_path: Path,
 ) -> None:
-    script = (
-        HANGS
-        + "from mlflow.pyfunc import PythonModel\n\n\n"
-        + textwrap.dedent(
-            """\
-        class Model(PythonModel):
-            def predict(self, context, model_input: list[str], params=None) -> list[str]:
-                return model_input
-
-
-        mlflow.models.set_model(Model())
-        """
-        )
-    )
-    root = folder(tmp_path, {"model.py": script})
+    root = folder(tmp_path, {"model.py": HANGING_MODEL})
     assert init(root).returncode == 0
     started = time.monotonic()
 
@@ -198,6 +199,83 @@ def test_a_read_only_folder_is_one_line_and_left_as_it_was(tmp_path: Path) -> No
 
         assert "cannot write there" in line and "--dry-run" in line
         assert snapshot(root) == before
+
+
+# --- init --trace: the model run as validate runs it -----------------------------------------
+
+# what its files do not show: a variable read under a computed name, a host looked up, and a
+# module imported by __import__ (PyYAML: mlflow's own dependency, so in the sandbox too)
+TRACED = """\
+import os
+import socket
+
+import mlflow
+from mlflow.pyfunc import PythonModel
+
+
+class Model(PythonModel):
+    def load_context(self, context):
+        self.url = os.environ.get("SERVICE_" + "URL", "http://localhost")
+        try:
+            socket.getaddrinfo("example.invalid", 443)
+        except OSError:
+            pass
+
+    def predict(self, context, model_input: list[str], params=None) -> list[str]:
+        yaml = __import__("yaml")
+        return [yaml.safe_dump(text).strip() for text in model_input]
+
+
+mlflow.models.set_model(Model())
+"""
+
+
+@pytest.mark.slow
+def test_trace_adds_what_the_sandbox_saw_and_validate_then_passes(tmp_path: Path) -> None:
+    root = folder(tmp_path, {"service.py": TRACED})
+    static = init(root, "--dry-run")
+    assert "SERVICE_URL" not in static.stdout and "example.invalid" not in static.stdout
+
+    result = init(root, "--trace")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "logging the model from code" in result.stderr  # validate's own progress lines
+    assert (
+        "traced: the model loaded and answered in the sandbox; added 1 variable, 1 host, "
+        "1 requirement" in result.stdout
+    )
+    text = (root / "model.yaml").read_text(encoding="utf-8")
+    assert "  - name: SERVICE_URL  # read by the model's own code while loading (traced)" in text
+    assert "  - example.invalid  # contacted (port 443) while loading (traced)" in text
+    requirements = (root / "requirements.txt").read_text(encoding="utf-8")
+    assert "PyYAML==" in requirements and "imported yaml while running" in requirements
+    # the scratch copy the trace ran in is gone: the folder holds init's files and no store
+    assert sorted(p.name for p in root.iterdir()) == [
+        "input_example.json",
+        "model.yaml",
+        "requirements.txt",
+        "service.py",
+    ]
+    validated = run_cli("validate", str(root), "--format", "json", timeout=600)
+    report = json.loads(validated.stdout)
+    failed = [(c["code"], c["message"]) for c in report["checks"] if c["status"] == "failed"]
+    assert validated.returncode == 0 and failed == [], failed
+
+
+@pytest.mark.slow
+def test_trace_of_a_script_that_hangs_at_import_is_one_line_and_writes_nothing(
+    tmp_path: Path,
+) -> None:
+    root = folder(tmp_path, {"model.py": HANGING_MODEL})
+    before = snapshot(root)
+    started = time.monotonic()
+
+    line = one_error_line(init(root, "--trace", "--timeout", "6"), progress=True)
+
+    assert time.monotonic() - started < 150
+    assert "--trace: the model did not load and answer" in line
+    assert "did not finish within 6 s" in line and "nothing was written" in line
+    assert snapshot(root) == before
 
 
 # --- what init writes ------------------------------------------------------------------------

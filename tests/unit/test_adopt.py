@@ -256,3 +256,49 @@ def test_a_test_s_input_example_and_a_prompt(tmp_path: Path) -> None:
     init(root, "--force")
     example = json.loads((root / "input_example.json").read_text(encoding="utf-8"))
     assert example == {"inputs": [{"question": "Hello!", "customer": "Hello!"}]}
+
+
+def test_a_trace_adds_the_model_s_variables_hosts_and_imports_only(tmp_path: Path) -> None:
+    from validator.adopt import traced
+
+    root = folder(tmp_path, {"forecast.py": PYFUNC, "helpers.py": HELPERS})
+    adoption = static.infer(root)
+    before = [entry.name for entry in adoption.env]
+    # the probe's result as the sandbox writes it (validator/sandbox/probe.py)
+    result = {
+        "env_reads": {
+            "OPENAI_API_KEY": {"stage": "load", "user": False, "libraries": ["openai"]},
+            "MLFLOW_TRACKING_URI": {"stage": "load", "user": False, "libraries": ["mlflow"]},
+            "HOME": {"stage": "load", "user": False, "libraries": ["httpx"]},
+            "ONLY_MLFLOW_READS_IT": {"stage": "load", "user": False, "libraries": ["mlflow"]},
+            "SET_BY_THE_MODEL": {"stage": "load", "user": True, "written": True},
+            "SERVICE_TOKEN": {"stage": "load", "user": True, "libraries": []},
+            "COMPUTED_NAME": {"stage": "predict", "user": True, "libraries": []},
+        },
+        "connections": {
+            "api.openai.com:443": {"host": "api.openai.com", "port": 443, "stage": "predict"},
+            "api.openai.com": {"host": "api.openai.com", "port": None, "stage": "predict"},
+            "telemetry:443": {"host": "telemetry.mlflow.org", "port": 443, "mlflow": True},
+        },
+        "user_imports": ["helpers", "pandas", "yaml"],
+        "modules": {
+            "helpers": {"distributions": []},
+            "pandas": {"distributions": ["pandas"]},
+            "yaml": {"distributions": ["PyYAML"]},
+        },
+    }
+
+    said = traced.merge(adoption, result)
+
+    assert said == "added 2 variables, 1 host, 1 requirement"
+    added = {e.name: (e.secret, e.required, e.origin) for e in adoption.env if e.name not in before}
+    assert added == {
+        "COMPUTED_NAME": (False, False, "read by the model's own code while answering (traced)"),
+        "OPENAI_API_KEY": (True, False, "read by openai while loading (traced)"),
+    }
+    assert [(h.value, h.origin) for h in adoption.network] == [
+        ("api.openai.com", "contacted while answering (traced)")
+    ]
+    assert [r.origin for r in adoption.requirements if r.name.lower() == "pyyaml"] == [
+        "the model imported yaml while running, which no import statement shows (traced)"
+    ]

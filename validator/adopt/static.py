@@ -358,7 +358,7 @@ def infer_flavor(
 # requirements
 
 
-def _installed(dotted: str) -> modules.Installed | None:
+def installed(dotted: str) -> modules.Installed | None:
     """The installed distribution that provides the import (a.b.C: a.b's, else a's)."""
     for name in modules.prefixes(dotted):
         found = modules.providers(name)
@@ -370,7 +370,7 @@ def _installed(dotted: str) -> modules.Installed | None:
 def infer_requirements(adoption: Adoption, project: Project) -> None:
     """mlflow, every distribution the script and its local modules import, and what the flavor's
     logging needs, pinned to the versions installed here."""
-    mlflow = _installed("mlflow")
+    mlflow = installed("mlflow")
     adoption.add_requirement(
         Requirement(
             mlflow.name if mlflow else "mlflow",
@@ -390,7 +390,7 @@ def infer_requirements(adoption: Adoption, project: Project) -> None:
             if module_at((adoption.root / adoption.script.value).parent, top):
                 continue  # the script's own folder: a local module
             origin = f"imported by {source.relative}:{item.line} {STATIC}"
-            dist = _installed(item.name)
+            dist = installed(item.name)
             if dist is not None:
                 found.append(Requirement(dist.name, dist.version, origin))
                 continue
@@ -407,7 +407,7 @@ def infer_requirements(adoption: Adoption, project: Project) -> None:
     needs = FLAVORS[adoption.flavor.value].needs
     if needs is not None:
         module, distribution = needs
-        dist = _installed(module)
+        dist = installed(module)
         found.append(
             Requirement(
                 dist.name if dist else distribution,

@@ -33,6 +33,8 @@ class InitOptions:
     with_nox: bool = False
     with_pre_commit: bool = False
     script: str | None = None  # --script: the script to adopt, where the folder has several
+    trace: bool = False  # --trace: run the model in the sandbox and add what it did
+    timeout: float | None = None  # --timeout, for the trace: as validate's
 
 
 @dataclass
@@ -43,6 +45,7 @@ class Plan:
     texts: dict[str, str] = field(default_factory=dict)
     kept: list[str] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    traced: str = ""  # with --trace: what the sandbox added, in words
 
 
 def _read(path: Path) -> str | None:
@@ -126,16 +129,13 @@ def plan(adoption: Adoption, options: InitOptions) -> Plan:
 
 
 def _writable(root: Path) -> None:
-    """Raise a ValidatorError unless files can be made in ROOT (a read-only folder or disk)."""
-    try:
-        fd, probe = tempfile.mkstemp(dir=root, prefix=".mfc-init-", suffix=".tmp")
-    except OSError as exc:
+    """Raise a ValidatorError unless files can be made in ROOT (a read-only folder or file
+    system), asked of the system without touching the folder (even its modification time)."""
+    if not os.access(root, os.W_OK | os.X_OK):
         raise ValidatorError(
-            f"{root}: cannot write there ({exc.strerror}); nothing was written: make the "
+            f"{root}: cannot write there (not writable); nothing was written: make the "
             "folder writable, or see what init would write with --dry-run"
-        ) from None
-    os.close(fd)
-    Path(probe).unlink()
+        )
 
 
 def _write(root: Path, texts: dict[str, str]) -> None:
@@ -178,6 +178,13 @@ def run(
     result = plan(adoption, options)
     if result.texts and not options.dry_run:
         _writable(root)
+    if options.trace:
+        from validator.adopt import traced
+
+        # the model runs with what init would write over the folder's own files (those it keeps)
+        added = traced.merge(adoption, traced.probe(adoption, result.texts, options.timeout))
+        result = plan(adoption, options)
+        result.traced = f"traced: the model loaded and answered in the sandbox; {added}"
     _report(result, adoption, options, out, display)
     if not options.dry_run:
         _write(root, result.texts)
@@ -201,6 +208,8 @@ def _report(
             lines.append(rendered.difference(name, before, text).rstrip("\n"))
     for name in result.kept:
         lines.append(f"kept {name} as it was (--force to replace it)")
+    if result.traced:
+        lines.append(result.traced)
     for note in adoption.notes:
         lines.append(f"to do: {note}")
     for finding in result.findings:

@@ -15,9 +15,9 @@ if TYPE_CHECKING:
 
 HEADER = (
     "# Written by `mfc-validator init`. Each inferred line says where it came from: (static) read\n"
-    "# from the files, without running the script. Every key is optional: see the model.yaml\n"
-    "# reference (docs/model-yaml.md). `mfc-validator validate` runs the model and says what a\n"
-    "# library read or contacted that is not declared here.\n"
+    "# from the files, without running the script; (traced) seen in the validator's sandbox while\n"
+    "# the model loaded and answered (init --trace). Every key is optional: see the model.yaml\n"
+    "# reference (docs/model-yaml.md).\n"
 )
 PLACEHOLDER_TEXT = (
     "replace this object with one request as a client would POST it to /invocations: "
@@ -86,6 +86,8 @@ def model_yaml(adoption: Adoption, files: dict[str, Sourced]) -> str:
             required = (
                 "  # read as os.environ[...]: loading fails without it"
                 if var.required
+                else "  # read in the sandbox: true if the model cannot work without it"
+                if var.origin.endswith("(traced)")
                 else "  # read with a fallback (.get, getenv, a default)"
             )
             lines.append(f"    required: {str(var.required).lower()}{required}")

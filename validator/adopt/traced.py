@@ -1,0 +1,140 @@
+"""`init --trace`: the model run as `validate` runs it (logged from code, then loaded and answering
+its request in the validator's isolated sandbox), on a scratch copy of the folder with what the
+files alone gave, so that what the sandbox saw is added to what init writes: the variables read
+(by the model, under a name the files do not show, or by a library), the hosts contacted (but
+MLflow's own telemetry) and the distributions imported that no `import` statement shows. The
+folder itself is not touched until everything is known."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from validator.adopt.static import Adoption, EnvEntry, Requirement, Sourced, installed
+from validator.errors import ValidatorError
+from validator.paths import SKIPPED_DIRS
+from validator.project.requirements import normalize
+from validator.render.progress import Progress
+from validator.secret_names import looks_secret
+
+TRACED = "(traced)"
+_STAGES = {"load": "loading", "predict": "answering", "stream": "streaming"}
+# what every process reads, whatever the model: not the deployer's to set
+_AMBIENT = frozenset(
+    {"HOME", "PATH", "TMPDIR", "TEMP", "TMP", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "USER", "PWD"}
+)
+_AMBIENT_PREFIXES = ("MLFLOW_", "PYTHON", "LC_", "XDG_")
+_NOT_COPIED = frozenset({".mlflow", ".nox", ".venv", ".git", "__pycache__"}) | SKIPPED_DIRS
+
+
+def probe(adoption: Adoption, texts: dict[str, str], timeout: float | None) -> dict[str, Any]:
+    """The sandbox probe's result for ADOPTION's folder with TEXTS (file -> text) written over a
+    scratch copy of it. A model that does not load and answer its request there is a
+    ValidatorError naming the failed check: nothing is written then."""
+    from validator.commands import validate
+    from validator.tracking.store import default_tracking_uri
+
+    root = adoption.root
+    with tempfile.TemporaryDirectory(prefix="mfc-init-") as scratch:
+        staged = Path(scratch) / root.name
+        shutil.copytree(
+            root, staged, symlinks=True, ignore=shutil.ignore_patterns(*sorted(_NOT_COPIED))
+        )
+        for name, text in texts.items():
+            (staged / name).write_text(text, encoding="utf-8")
+        options = validate.ValidateOptions(
+            tracking_uri=default_tracking_uri(staged), timeout=timeout
+        )
+        seen: dict[str, Any] = {}
+        progress = Progress.for_stream(sys.stderr, "")
+        report = validate.run(
+            staged, str(root), options, progress=progress, traced=lambda r: seen.update(r or {})
+        )
+    if not seen or seen.get("stage") in ("load", "request", "predict", "respond"):
+        blocking = [f for f in report.checks if f.status == "failed"]
+        why = (
+            f"{blocking[0].code}: {blocking[0].message}" if blocking else "the sandbox did not run"
+        )
+        raise ValidatorError(
+            f"--trace: the model did not load and answer its request in the sandbox ({why}); "
+            "nothing was written: run init without --trace to write what the files say, then "
+            "`mfc-validator validate` to see the failure"
+        )
+    return seen
+
+
+def merge(adoption: Adoption, result: dict[str, Any]) -> str:
+    """Add what the probe's RESULT saw to ADOPTION (variables, hosts, distributions); what was
+    added, in words."""
+    counts = [len(adoption.env), len(adoption.network), len(adoption.requirements)]
+    _variables(adoption, result)
+    _hosts(adoption, result)
+    _distributions(adoption, result)
+    added = [len(adoption.env), len(adoption.network), len(adoption.requirements)]
+    words = ("variable", "host", "requirement")
+    return "added " + ", ".join(
+        f"{after - before} {word}{'' if after - before == 1 else 's'}"
+        for word, before, after in zip(words, counts, added, strict=True)
+    )
+
+
+def _variables(adoption: Adoption, result: dict[str, Any]) -> None:
+    reads = result.get("env_reads") or {}
+    for name, read in sorted(reads.items()):
+        if read.get("written") or name in _AMBIENT or name.startswith(_AMBIENT_PREFIXES):
+            continue
+        doing = _STAGES.get(str(read.get("stage")), "running")
+        if read.get("user"):
+            who = "the model's own code"
+        else:
+            libraries = [str(lib) for lib in read.get("libraries") or [] if lib != "mlflow"]
+            if not libraries:
+                continue
+            who = ", ".join(libraries)
+        adoption.add_env(
+            EnvEntry(
+                str(name),
+                looks_secret(str(name)),
+                False,
+                f"read by {who} while {doing} {TRACED}",
+            )
+        )
+
+
+def _hosts(adoption: Adoption, result: dict[str, Any]) -> None:
+    connections = result.get("connections") or {}
+    known = {entry.value for entry in adoption.network}
+    for contact in sorted(connections.values(), key=lambda c: (str(c["host"]), c.get("port") or 0)):
+        if contact.get("mlflow"):
+            continue  # MLflow's usage telemetry, not the model
+        host = str(contact["host"])
+        if host in known:
+            continue
+        known.add(host)
+        doing = _STAGES.get(str(contact.get("stage")), "running")
+        port = f" (port {contact['port']})" if contact.get("port") else ""
+        adoption.network.append(Sourced(host, f"contacted{port} while {doing} {TRACED}"))
+
+
+def _distributions(adoption: Adoption, result: dict[str, Any]) -> None:
+    modules = result.get("modules") or {}
+    for module in sorted(result.get("user_imports") or []):
+        info = modules.get(module) or {}
+        names = sorted(normalize(str(d)) for d in info.get("distributions") or [])
+        if not names or any(
+            normalize(r.name) in names for r in adoption.requirements
+        ):  # declared already, or a module of the standard library or the project
+            continue
+        here = installed(module)
+        name = here.name if here else names[0]
+        adoption.add_requirement(
+            Requirement(
+                name,
+                here.version if here else None,
+                f"the model imported {module} while running, which no import statement shows "
+                f"{TRACED}",
+            )
+        )
