@@ -191,9 +191,10 @@ def _parser() -> _Parser:
         "requirements.txt and input_example.json",
         description="Find the folder's models-from-code script (the one file calling "
         "mlflow.models.set_model at module level) and write model.yaml, requirements.txt and "
-        "input_example.json for it, inferred from its files (and, with --trace, from the model "
-        "run in the sandbox as validate runs it): every inferred line of model.yaml says where "
-        "it came from. Never overwrites a file unless --force, which shows the differences.",
+        "input_example.json for it, inferred from its files and from the model run as validate "
+        "runs it (logged, then loaded and answering its request in the sandbox): every inferred "
+        "line of model.yaml says where it came from. Never overwrites a file unless --force, "
+        "which shows the differences.",
     )
     adopt.add_argument("folder", nargs="?", default=".", metavar="DIR", help="[.]")
     adopt.add_argument(
@@ -206,17 +207,15 @@ def _parser() -> _Parser:
         "--script", metavar="FILE", help="the script to adopt, where several call set_model"
     )
     adopt.add_argument(
-        "--trace",
+        "--no-trace",
         action="store_true",
-        help="also run the model as validate does (logged, then loaded and answering in the "
-        "sandbox) and add the variables, hosts and distributions it used that the files do not "
-        "show",
+        help="read the files only: do not run the model in the sandbox (fast; no mlflow needed)",
     )
     adopt.add_argument(
         "--timeout",
         type=float,
         metavar="SECONDS",
-        help="with --trace: how long each stage that runs the model's code may take [300]",
+        help="how long each stage of the trace that runs the model's code may take [300]",
     )
     adopt.add_argument(
         "--with-nox", action="store_true", help="also write the template's noxfile.py"
@@ -386,11 +385,11 @@ def _init(args: argparse.Namespace) -> int:
         with_nox=args.with_nox,
         with_pre_commit=args.with_pre_commit,
         script=args.script,
-        trace=args.trace,
+        trace=not args.no_trace,
         timeout=args.timeout,
     )
     try:
-        return init.run(Path(args.folder), args.folder, options, sys.stdout, _progress)
+        return init.run(Path(args.folder), args.folder, options, sys.stdout)
     except ValidatorError as exc:
         sys.stderr.write(f"mfc-validator: error: {exc}\n")
         return EXIT_USAGE

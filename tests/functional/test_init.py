@@ -1,8 +1,10 @@
 """`mfc-validator init` as a whole process: bad input gives one line, exit status 2 and the folder
-exactly as it was (names, bytes, modes and times); --dry-run writes nothing; --force shows the
-differences; --with-nox and --with-pre-commit write the template's files. init reads files only:
-it never runs the script (a script that hangs at import is adopted at once, and `validate` says
-that it hangs) and imports neither mlflow nor pandas. What it infers is tests/unit/test_adopt.py."""
+exactly as it was (names, bytes, modes and times), a script that hangs at import too (the trace
+bounded by --timeout); --dry-run writes nothing; --force shows the differences; --with-nox and
+--with-pre-commit write the template's files. The trace (slow) adds what the sandbox saw, and
+`validate` then passes. --no-trace reads files only: it never runs the script (a script that
+hangs at import is adopted at once, and `validate` says that it hangs) and imports neither
+mlflow nor pandas. What init infers from the files is tests/unit/test_adopt.py."""
 
 from __future__ import annotations
 
@@ -40,7 +42,7 @@ def init(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def one_error_line(result: subprocess.CompletedProcess[str], progress: bool = False) -> str:
-    """The one line of an exit status 2; PROGRESS: after validate's progress lines (--trace)."""
+    """The one line of an exit status 2; PROGRESS: after validate's progress lines (the trace)."""
     assert result.returncode == 2, result.stdout + result.stderr
     assert "Traceback" not in result.stderr
     lines = [line for line in result.stderr.splitlines() if line.strip()]
@@ -121,22 +123,27 @@ def test_two_scripts_one_chosen_with_script(tmp_path: Path) -> None:
 
     assert chosen.returncode == 1, chosen.stderr  # no request anywhere: a placeholder to fill in
     assert "SIG002 failed: input_example.json: input_example.json is a placeholder" in chosen.stdout
+    # with no request the model cannot answer: the trace is skipped, saying so
+    assert "not traced: with no request" in chosen.stdout
     assert "script: b.py" in (root / "model.yaml").read_text(encoding="utf-8")
     (tmp_path / "other").mkdir()
     missing = folder(tmp_path / "other", {"a.py": PYFUNC})
     assert "--script c.py: no such file" in one_error_line(init(missing, "--script", "c.py"))
 
 
-def test_a_script_that_hangs_at_import_is_adopted_without_running_it(tmp_path: Path) -> None:
-    # init reads files only: the script's import is validate's to run, under its time limit
-    root = folder(tmp_path, {"model.py": HANGS + "mlflow.models.set_model(None)\n"})
+def test_no_trace_adopts_a_script_that_hangs_at_import_without_running_it(
+    tmp_path: Path,
+) -> None:
+    # --no-trace reads files only: the script's import is validate's to run, under its limit
+    root = folder(tmp_path, {"model.py": HANGING_MODEL})
     started = time.monotonic()
 
-    result = init(root)
+    result = init(root, "--no-trace")
 
     assert time.monotonic() - started < 30
-    assert result.returncode == 1, result.stdout + result.stderr  # no request: a placeholder
-    assert "script: model.py  # calls set_model at line 6 (static)" in (
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "traced" not in result.stdout
+    assert "script: model.py  # calls set_model at line 14 (static)" in (
         root / "model.yaml"
     ).read_text(encoding="utf-8")
     assert {p.name for p in root.iterdir()} == {
@@ -152,7 +159,7 @@ def test_validate_of_an_adopted_script_that_hangs_at_import_names_the_hang(
     tmp_path: Path,
 ) -> None:
     root = folder(tmp_path, {"model.py": HANGING_MODEL})
-    assert init(root).returncode == 0
+    assert init(root, "--no-trace").returncode == 0
     started = time.monotonic()
 
     result = run_cli("validate", str(root), "--timeout", "6", "--format", "json", timeout=300)
@@ -201,7 +208,7 @@ def test_a_read_only_folder_is_one_line_and_left_as_it_was(tmp_path: Path) -> No
         assert snapshot(root) == before
 
 
-# --- init --trace: the model run as validate runs it -----------------------------------------
+# --- init's trace: the model run as validate runs it ------------------------------------------
 
 # what its files do not show: a variable read under a computed name, a host looked up, and a
 # module imported by __import__ (PyYAML: mlflow's own dependency, so in the sandbox too)
@@ -233,10 +240,10 @@ mlflow.models.set_model(Model())
 @pytest.mark.slow
 def test_trace_adds_what_the_sandbox_saw_and_validate_then_passes(tmp_path: Path) -> None:
     root = folder(tmp_path, {"service.py": TRACED})
-    static = init(root, "--dry-run")
+    static = init(root, "--dry-run", "--no-trace")
     assert "SERVICE_URL" not in static.stdout and "example.invalid" not in static.stdout
 
-    result = init(root, "--trace")
+    result = init(root)
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "logging the model from code" in result.stderr  # validate's own progress lines
@@ -263,17 +270,18 @@ def test_trace_adds_what_the_sandbox_saw_and_validate_then_passes(tmp_path: Path
 
 
 @pytest.mark.slow
-def test_trace_of_a_script_that_hangs_at_import_is_one_line_and_writes_nothing(
+def test_a_script_that_hangs_at_import_is_one_line_bounded_by_the_timeout_and_writes_nothing(
     tmp_path: Path,
 ) -> None:
     root = folder(tmp_path, {"model.py": HANGING_MODEL})
     before = snapshot(root)
     started = time.monotonic()
 
-    line = one_error_line(init(root, "--trace", "--timeout", "6"), progress=True)
+    line = one_error_line(init(root, "--timeout", "6"), progress=True)
 
     assert time.monotonic() - started < 150
-    assert "--trace: the model did not load and answer" in line
+    assert "the model did not load and answer its request in the sandbox" in line
+    assert "--no-trace" in line
     assert "did not finish within 6 s" in line and "nothing was written" in line
     assert snapshot(root) == before
 
@@ -286,7 +294,7 @@ def test_dry_run_writes_nothing_and_force_shows_the_differences(tmp_path: Path) 
     (root / "requirements.txt").write_text("mlflow\n", encoding="utf-8")
     before = snapshot(root)
 
-    dry = init(root, "--dry-run")
+    dry = init(root, "--dry-run", "--no-trace")
 
     assert dry.returncode == 0, dry.stderr
     assert snapshot(root) == before
@@ -294,12 +302,12 @@ def test_dry_run_writes_nothing_and_force_shows_the_differences(tmp_path: Path) 
     assert "script: forecast.py" in dry.stdout
     assert "kept requirements.txt as it was (--force to replace it)" in dry.stdout
 
-    kept = init(root)
+    kept = init(root, "--no-trace")
     assert kept.returncode == 0, kept.stderr
     assert (root / "requirements.txt").read_text(encoding="utf-8") == "mlflow\n"
     assert "requirements: requirements.txt  # kept as it was" in (root / "model.yaml").read_text()
 
-    forced = init(root, "--force")
+    forced = init(root, "--force", "--no-trace")
     assert forced.returncode == 0, forced.stderr
     assert "--- a/requirements.txt\n+++ b/requirements.txt\n" in forced.stdout
     assert "-mlflow\n" in forced.stdout
@@ -310,7 +318,7 @@ def test_dry_run_writes_nothing_and_force_shows_the_differences(tmp_path: Path) 
 def test_with_nox_and_pre_commit_write_the_template_s_files(tmp_path: Path) -> None:
     root = folder(tmp_path, {"forecast.py": PYFUNC, "helpers.py": HELPERS, "log.py": DRIVER})
 
-    result = init(root, "--with-nox", "--with-pre-commit")
+    result = init(root, "--with-nox", "--with-pre-commit", "--no-trace")
 
     assert result.returncode == 0, result.stderr
     noxfile = (root / "noxfile.py").read_text(encoding="utf-8")
@@ -335,7 +343,7 @@ HEAVY_PROGRAM = """
 import contextlib, io, json, sys
 import validator.cli
 with contextlib.redirect_stdout(io.StringIO()):
-    status = validator.cli.main(["init", sys.argv[1]])
+    status = validator.cli.main(["init", sys.argv[1], "--no-trace"])
 heavy = sorted({name.split(".")[0] for name in sys.modules} & {"mlflow", "pandas", "numpy"})
 print(json.dumps({"status": status, "heavy": heavy}))
 """

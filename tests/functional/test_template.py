@@ -529,7 +529,7 @@ def test_init_reproduces_each_kind_s_model_yaml(
     shutil.copytree(baked_project, project)
     (project / "model.yaml").unlink()
 
-    status = init.run(project, str(project), init.InitOptions(), io.StringIO(), print)
+    status = init.run(project, str(project), init.InitOptions(), io.StringIO())
 
     assert status == 0
     made = project_config.load(project)

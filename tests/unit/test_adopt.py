@@ -72,10 +72,10 @@ def folder(tmp_path: Path, files: dict[str, str]) -> Path:
 
 
 def init(root: Path, *args: str) -> Result:
-    """init.run in-process, as `mfc-validator init ROOT ARGS` runs it."""
+    """init.run in-process, as `mfc-validator init ROOT --no-trace ARGS` runs it."""
     options = init_command.InitOptions(force="--force" in args)
     out = io.StringIO()
-    status = init_command.run(root, str(root), options, out, lambda line: None)
+    status = init_command.run(root, str(root), options, out)
     return Result(status, out.getvalue())
 
 

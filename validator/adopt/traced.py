@@ -1,4 +1,4 @@
-"""`init --trace`: the model run as `validate` runs it (logged from code, then loaded and answering
+"""`init`'s trace: the model run as `validate` runs it (logged from code, then loaded and answering
 its request in the validator's isolated sandbox), on a scratch copy of the folder with what the
 files alone gave, so that what the sandbox saw is added to what init writes: the variables read
 (by the model, under a name the files do not show, or by a library), the hosts contacted (but
@@ -59,9 +59,9 @@ def probe(adoption: Adoption, texts: dict[str, str], timeout: float | None) -> d
             f"{blocking[0].code}: {blocking[0].message}" if blocking else "the sandbox did not run"
         )
         raise ValidatorError(
-            f"--trace: the model did not load and answer its request in the sandbox ({why}); "
-            "nothing was written: run init without --trace to write what the files say, then "
-            "`mfc-validator validate` to see the failure"
+            f"the model did not load and answer its request in the sandbox ({why}); nothing "
+            "was written: `mfc-validator init --no-trace` writes what the files say, then "
+            "`mfc-validator validate` shows the failure"
         )
     return seen
 

@@ -1,14 +1,14 @@
 """`mfc-validator init [DIR]`: turn a folder holding a models-from-code script into a project,
-writing model.yaml, requirements.txt and input_example.json from what its files say (it reads
-files only: the script is never run, `validate` runs it). Nothing is overwritten without
---force, which shows the differences; --dry-run writes nothing; a run that cannot be made leaves
-the folder as it was (every file is written only once everything is known)."""
+writing model.yaml, requirements.txt and input_example.json from what its files say and from what
+the model did when run as `validate` runs it, in the sandbox (the trace; --no-trace: the files
+only, the script never run). Nothing is overwritten without
+--force, which shows the differences; --dry-run writes nothing; a run that cannot be
+made leaves the folder as it was (every file is written only once everything is known)."""
 
 from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
@@ -33,7 +33,7 @@ class InitOptions:
     with_nox: bool = False
     with_pre_commit: bool = False
     script: str | None = None  # --script: the script to adopt, where the folder has several
-    trace: bool = False  # --trace: run the model in the sandbox and add what it did
+    trace: bool = False  # run the model in the sandbox and add what it did (the command's default)
     timeout: float | None = None  # --timeout, for the trace: as validate's
 
 
@@ -163,7 +163,6 @@ def run(
     display: str,
     options: InitOptions,
     out: TextIO,
-    say: Callable[[str], None],
 ) -> int:
     """Adopt the folder ROOT; what was written (or would be) on OUT. The exit status: 0 written,
     1 written with a failing finding (a placeholder to fill in), 2 nothing could be made."""
@@ -178,7 +177,13 @@ def run(
     result = plan(adoption, options)
     if result.texts and not options.dry_run:
         _writable(root)
-    if options.trace:
+    if options.trace and adoption.example is None:
+        result.traced = (
+            "not traced: with no request, the model cannot answer in the sandbox; fill in "
+            f"{INPUT_EXAMPLE}, then `mfc-validator validate` says what the model reads and "
+            "contacts"
+        )
+    elif options.trace:
         from validator.adopt import traced
 
         # the model runs with what init would write over the folder's own files (those it keeps)
