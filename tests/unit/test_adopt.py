@@ -261,15 +261,26 @@ def test_a_test_s_input_example_and_a_prompt(tmp_path: Path) -> None:
 def test_a_trace_adds_the_model_s_variables_hosts_and_imports_only(tmp_path: Path) -> None:
     from validator.adopt import traced
 
-    root = folder(tmp_path, {"forecast.py": PYFUNC, "helpers.py": HELPERS})
+    # the model imports openai (not installed here: required all the same, unpinned)
+    root = folder(tmp_path, {"forecast.py": "import openai\n" + PYFUNC, "helpers.py": HELPERS})
     adoption = static.infer(root)
+    assert "openai" in [r.name for r in adoption.requirements]
     before = [entry.name for entry in adoption.env]
     # the probe's result as the sandbox writes it (validator/sandbox/probe.py)
     result = {
         "env_reads": {
             "OPENAI_API_KEY": {"stage": "load", "user": False, "libraries": ["openai"]},
             "MLFLOW_TRACKING_URI": {"stage": "load", "user": False, "libraries": ["mlflow"]},
-            "HOME": {"stage": "load", "user": False, "libraries": ["httpx"]},
+            "HOME": {"stage": "load", "user": False, "libraries": ["pandas"]},
+            # what MLflow's own dependencies and the standard library read: not the model's
+            "GIT_DIR": {"stage": "predict", "user": False, "libraries": ["git"]},
+            "OTEL_SDK_DISABLED": {
+                "stage": "predict",
+                "user": False,
+                "libraries": ["opentelemetry"],
+            },
+            "LOGNAME": {"stage": "predict", "user": False, "libraries": ["getpass"]},
+            "PANDAS_OPTION": {"stage": "load", "user": False, "libraries": ["getpass", "pandas"]},
             "ONLY_MLFLOW_READS_IT": {"stage": "load", "user": False, "libraries": ["mlflow"]},
             "SET_BY_THE_MODEL": {"stage": "load", "user": True, "written": True},
             "SERVICE_TOKEN": {"stage": "load", "user": True, "libraries": []},
@@ -285,16 +296,21 @@ def test_a_trace_adds_the_model_s_variables_hosts_and_imports_only(tmp_path: Pat
             "helpers": {"distributions": []},
             "pandas": {"distributions": ["pandas"]},
             "yaml": {"distributions": ["PyYAML"]},
+            "git": {"distributions": ["GitPython"]},
+            "opentelemetry": {"distributions": ["opentelemetry-api"]},
+            "openai": {"distributions": ["openai"]},
+            "getpass": {"distributions": []},
         },
     }
 
     said = traced.merge(adoption, result)
 
-    assert said == "added 2 variables, 1 host, 1 requirement"
+    assert said == "added 3 variables, 1 host, 1 requirement"
     added = {e.name: (e.secret, e.required, e.origin) for e in adoption.env if e.name not in before}
     assert added == {
         "COMPUTED_NAME": (False, False, "read by the model's own code while answering (traced)"),
         "OPENAI_API_KEY": (True, False, "read by openai while loading (traced)"),
+        "PANDAS_OPTION": (False, False, "read by pandas while loading (traced)"),
     }
     assert [(h.value, h.origin) for h in adoption.network] == [
         ("api.openai.com", "contacted while answering (traced)")
@@ -302,3 +318,18 @@ def test_a_trace_adds_the_model_s_variables_hosts_and_imports_only(tmp_path: Pat
     assert [r.origin for r in adoption.requirements if r.name.lower() == "pyyaml"] == [
         "the model imported yaml while running, which no import statement shows (traced)"
     ]
+
+
+def test_force_keeps_the_folder_s_own_request_where_nothing_else_shows_one(
+    tmp_path: Path,
+) -> None:
+    request = {"dataframe_split": {"columns": ["x"], "data": [[1.0]]}}
+    root = folder(tmp_path, {"forecast.py": PYFUNC, "helpers.py": HELPERS})
+    (root / "input_example.json").write_text(json.dumps(request), encoding="utf-8")
+
+    result = init(root, "--force")
+
+    assert result.returncode == 0, result.stdout  # no placeholder, no SIG002
+    assert json.loads((root / "input_example.json").read_text(encoding="utf-8")) == request
+    text = (root / "model.yaml").read_text(encoding="utf-8")
+    assert "one request from the folder's input_example.json (static)" in text

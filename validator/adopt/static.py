@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import json
 import os
 import string
 import sys
@@ -796,7 +797,20 @@ def infer_example(
     found = _literal_examples(sources, adoption.flavor.value)
     if found is None and adoption.flavor.value == "langchain":
         found = _prompt_example(tree, script)
-    adoption.example = found
+    adoption.example = found or _existing_example(adoption.root)
+
+
+def _existing_example(root: Path) -> Sourced | None:
+    """The folder's own input_example.json, when it is one request: what --force writes again
+    rather than a placeholder."""
+    path = root / _INPUT_EXAMPLE
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    if isinstance(value, dict) and len(set(value) & set(SERVING_KEYS)) == 1:
+        return Sourced(value, f"the folder's {_INPUT_EXAMPLE} {STATIC}")
+    return None
 
 
 # ---------------------------------------------------------------------------------------------

@@ -81,8 +81,24 @@ def merge(adoption: Adoption, result: dict[str, Any]) -> str:
     )
 
 
+def _required_libraries(adoption: Adoption, result: dict[str, Any]) -> set[str]:
+    """The top-level modules of the distributions the model requires, but mlflow: a variable
+    one of them reads is the model's (openai's OPENAI_API_KEY); what MLflow and its own
+    dependencies read while they log, load and trace (GitPython, OpenTelemetry), or the standard
+    library, is not the deployer's to set."""
+    required = {normalize(r.name) for r in adoption.requirements} - {"mlflow"}
+    modules = result.get("modules") or {}
+    return {
+        str(module)
+        for module, info in modules.items()
+        if module not in sys.stdlib_module_names
+        and required & {normalize(str(d)) for d in (info or {}).get("distributions") or []}
+    }
+
+
 def _variables(adoption: Adoption, result: dict[str, Any]) -> None:
     reads = result.get("env_reads") or {}
+    theirs = _required_libraries(adoption, result)
     for name, read in sorted(reads.items()):
         if read.get("written") or name in _AMBIENT or name.startswith(_AMBIENT_PREFIXES):
             continue
@@ -90,7 +106,7 @@ def _variables(adoption: Adoption, result: dict[str, Any]) -> None:
         if read.get("user"):
             who = "the model's own code"
         else:
-            libraries = [str(lib) for lib in read.get("libraries") or [] if lib != "mlflow"]
+            libraries = [str(lib) for lib in read.get("libraries") or [] if lib in theirs]
             if not libraries:
                 continue
             who = ", ".join(libraries)

@@ -16,8 +16,8 @@ if TYPE_CHECKING:
 HEADER = (
     "# Written by `mfc-validator init`. Each inferred line says where it came from: (static) read\n"
     "# from the files, without running the script; (traced) seen in the validator's sandbox while\n"
-    "# the model loaded and answered (init --trace). Every key is optional: see the model.yaml\n"
-    "# reference (docs/model-yaml.md).\n"
+    "# the model loaded and answered (not with --no-trace). Every key is optional: see the\n"
+    "# model.yaml reference (docs/model-yaml.md).\n"
 )
 PLACEHOLDER_TEXT = (
     "replace this object with one request as a client would POST it to /invocations: "
