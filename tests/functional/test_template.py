@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import ast
 import importlib.metadata
+import importlib.util
 import io
 import json
 import os
@@ -550,6 +551,36 @@ def test_init_reproduces_each_kind_s_model_yaml(
         assert original.model_config == _script_defaults(project)
     report = check_command.run(project, str(project))
     assert [(f.code, f.message) for f in report.checks if f.status == "failed"] == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", KINDS)
+def test_init_s_trace_adds_nothing_to_what_each_kind_declares(
+    baked: Baker, kind: str, tmp_path: Path
+) -> None:
+    # `init` as users run it (the model traced in the sandbox) on a baked project whose
+    # model.yaml is removed: what the template declares is all the model reads, contacts and
+    # imports, so the trace adds nothing that would be noise (MLflow's own dependencies' reads)
+    baked_project = baked(kind)
+    project = tmp_path / baked_project.name
+    shutil.copytree(baked_project, project)
+    (project / "model.yaml").unlink()
+
+    result = run_cli("init", str(project), timeout=900)
+
+    if kind == "langchain" and importlib.util.find_spec("langchain") is None:
+        # the flavor's library is not where the validator runs: one line, nothing written
+        assert result.returncode == 2, result.stdout + result.stderr
+        assert "the trace could not run the model" in result.stderr
+        assert "--no-trace" in result.stderr and "Traceback" not in result.stderr
+        assert not (project / "model.yaml").exists()
+        return
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (
+        "traced: the model loaded and answered in the sandbox; added 0 variables, 0 hosts, "
+        "0 requirements" in result.stdout
+    )
+    assert project_config.load(project).flavor == project_config.load(baked_project).flavor
 
 
 @pytest.mark.parametrize("kind", KINDS)

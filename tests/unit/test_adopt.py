@@ -253,6 +253,7 @@ def test_a_test_s_input_example_and_a_prompt(tmp_path: Path) -> None:
     assert example == {"inputs": [{"question": "how many?", "customer": "ACME"}]}
 
     (root / "tests" / "test_chain.py").unlink()
+    (root / "input_example.json").unlink()  # else --force keeps the folder's own request
     init(root, "--force")
     example = json.loads((root / "input_example.json").read_text(encoding="utf-8"))
     assert example == {"inputs": [{"question": "Hello!", "customer": "Hello!"}]}
@@ -280,7 +281,9 @@ def test_a_trace_adds_the_model_s_variables_hosts_and_imports_only(tmp_path: Pat
                 "libraries": ["opentelemetry"],
             },
             "LOGNAME": {"stage": "predict", "user": False, "libraries": ["getpass"]},
-            "PANDAS_OPTION": {"stage": "load", "user": False, "libraries": ["getpass", "pandas"]},
+            "PANDAS_API_URL": {"stage": "load", "user": False, "libraries": ["getpass", "pandas"]},
+            # a library's own tuning, not where to connect nor a credential
+            "PANDAS_OPTION": {"stage": "load", "user": False, "libraries": ["pandas"]},
             "ONLY_MLFLOW_READS_IT": {"stage": "load", "user": False, "libraries": ["mlflow"]},
             "SET_BY_THE_MODEL": {"stage": "load", "user": True, "written": True},
             "SERVICE_TOKEN": {"stage": "load", "user": True, "libraries": []},
@@ -310,7 +313,7 @@ def test_a_trace_adds_the_model_s_variables_hosts_and_imports_only(tmp_path: Pat
     assert added == {
         "COMPUTED_NAME": (False, False, "read by the model's own code while answering (traced)"),
         "OPENAI_API_KEY": (True, False, "read by openai while loading (traced)"),
-        "PANDAS_OPTION": (False, False, "read by pandas while loading (traced)"),
+        "PANDAS_API_URL": (False, False, "read by pandas while loading (traced)"),
     }
     assert [(h.value, h.origin) for h in adoption.network] == [
         ("api.openai.com", "contacted while answering (traced)")

@@ -770,9 +770,13 @@ def mlflow_example(base: str) -> Any:
 def infer_example(
     adoption: Adoption, tree: ast.Module, call: ast.Call, sources: list[Source]
 ) -> None:
-    """MLflow's own example request for agents and chat models, else one from type hints, else
-    one the code already uses, else (LangChain) one from the prompt's variables."""
+    """The folder's own input_example.json, else MLflow's own example request for agents and chat
+    models, else one from type hints, else one the code already uses, else (LangChain) one from
+    the prompt's variables."""
     script = adoption.script.value
+    adoption.example = _existing_example(adoption.root)
+    if adoption.example is not None:  # the folder's own request: what its author wrote
+        return
     model = _model_object(tree, call)
     trees = [source.tree for source in sources if source.tree is not None]
     bases = agent_bases(trees)
@@ -797,12 +801,12 @@ def infer_example(
     found = _literal_examples(sources, adoption.flavor.value)
     if found is None and adoption.flavor.value == "langchain":
         found = _prompt_example(tree, script)
-    adoption.example = found or _existing_example(adoption.root)
+    adoption.example = found
 
 
 def _existing_example(root: Path) -> Sourced | None:
-    """The folder's own input_example.json, when it is one request: what --force writes again
-    rather than a placeholder."""
+    """The folder's own input_example.json, when it is one request: --force writes it again
+    rather than one inferred (type hints give placeholder values) or a placeholder."""
     path = root / _INPUT_EXAMPLE
     try:
         value = json.loads(path.read_text(encoding="utf-8"))

@@ -7,6 +7,7 @@ folder itself is not touched until everything is known."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import sys
 import tempfile
@@ -27,6 +28,8 @@ _AMBIENT = frozenset(
     {"HOME", "PATH", "TMPDIR", "TEMP", "TMP", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "USER", "PWD"}
 )
 _AMBIENT_PREFIXES = ("MLFLOW_", "PYTHON", "LC_", "XDG_")
+# what a library reads that a deployer sets: a credential (looks_secret) or where to connect
+_ADDRESS = re.compile(r"(^|_)(URL|URI|BASE|ENDPOINT|HOST|API|REGION|PROJECT|ORG|ORGANIZATION)(_|$)")
 _NOT_COPIED = frozenset({".mlflow", ".nox", ".venv", ".git", "__pycache__"}) | SKIPPED_DIRS
 
 
@@ -50,20 +53,31 @@ def probe(adoption: Adoption, texts: dict[str, str], timeout: float | None) -> d
         )
         seen: dict[str, Any] = {}
         progress = Progress.for_stream(sys.stderr, "")
-        report = validate.run(
-            staged, str(root), options, progress=progress, traced=lambda r: seen.update(r or {})
-        )
+        try:
+            report = validate.run(
+                staged, str(root), options, progress=progress, traced=lambda r: seen.update(r or {})
+            )
+        except ValidatorError as exc:
+            raise ValidatorError(
+                f"the trace could not run the model: {exc}; nothing was written: `mfc-validator "
+                "init --no-trace` writes what the files say"
+            ) from None
     if not seen or seen.get("stage") in ("load", "request", "predict", "respond"):
         blocking = [f for f in report.checks if f.status == "failed"]
-        why = (
-            f"{blocking[0].code}: {blocking[0].message}" if blocking else "the sandbox did not run"
-        )
+        first = blocking[0] if blocking else None
+        why = f"{first.code}: {_one_line(first.message)}" if first else "the sandbox did not run"
         raise ValidatorError(
             f"the model did not load and answer its request in the sandbox ({why}); nothing "
             "was written: `mfc-validator init --no-trace` writes what the files say, then "
             "`mfc-validator validate` shows the failure"
         )
     return seen
+
+
+def _one_line(message: str, most: int = 300) -> str:
+    """MESSAGE's first line, cut to MOST characters: the error stays one line."""
+    first = message.strip().splitlines()[0] if message.strip() else ""
+    return first if len(first) <= most else first[: most - 1] + "…"
 
 
 def merge(adoption: Adoption, result: dict[str, Any]) -> str:
@@ -107,8 +121,8 @@ def _variables(adoption: Adoption, result: dict[str, Any]) -> None:
             who = "the model's own code"
         else:
             libraries = [str(lib) for lib in read.get("libraries") or [] if lib in theirs]
-            if not libraries:
-                continue
+            if not libraries or not (looks_secret(name) or _ADDRESS.search(name)):
+                continue  # a library's own tuning (PYDANTIC_DISABLE_PLUGINS): not a deployer's
             who = ", ".join(libraries)
         adoption.add_env(
             EnvEntry(
