@@ -185,6 +185,46 @@ def _parser() -> _Parser:
         "(MFC_VALIDATOR_CACHE) under it.",
     )
     explain.add_parser(commands)
+    adopt = commands.add_parser(
+        "init",
+        help="adopt a folder holding a models-from-code script: write its model.yaml, "
+        "requirements.txt and input_example.json",
+        description="Find the folder's models-from-code script (the one file calling "
+        "mlflow.models.set_model at module level) and write model.yaml, requirements.txt and "
+        "input_example.json for it, inferred from its files and from the model run as validate "
+        "runs it (logged, then loaded and answering its request in the sandbox): every inferred "
+        "line of model.yaml says where it came from. Never overwrites a file unless --force, "
+        "which shows the differences.",
+    )
+    adopt.add_argument("folder", nargs="?", default=".", metavar="DIR", help="[.]")
+    adopt.add_argument(
+        "--force", action="store_true", help="replace files that exist, showing the differences"
+    )
+    adopt.add_argument(
+        "--dry-run", action="store_true", help="print what would be written; write nothing"
+    )
+    adopt.add_argument(
+        "--script", metavar="FILE", help="the script to adopt, where several call set_model"
+    )
+    adopt.add_argument(
+        "--no-trace",
+        action="store_true",
+        help="read the files only: do not run the model in the sandbox (fast; no mlflow needed)",
+    )
+    adopt.add_argument(
+        "--timeout",
+        type=float,
+        metavar="SECONDS",
+        help="how long each stage of the trace that runs the model's code may take [300]",
+    )
+    adopt.add_argument(
+        "--with-nox", action="store_true", help="also write the template's noxfile.py"
+    )
+    adopt.add_argument(
+        "--with-pre-commit",
+        action="store_true",
+        help="also write the template's .pre-commit-config.yaml",
+    )
     hook = commands.add_parser(
         "webhook",
         help="gate the registry itself: validate every new model version an MLflow server "
@@ -337,6 +377,25 @@ def _listing(args: argparse.Namespace, projects: list[str]) -> int:
     return EXIT_USAGE if any("error" in item for item in listed["projects"]) else 0
 
 
+def _init(args: argparse.Namespace) -> int:
+    from validator.commands import init
+
+    options = init.InitOptions(
+        force=args.force,
+        dry_run=args.dry_run,
+        with_nox=args.with_nox,
+        with_pre_commit=args.with_pre_commit,
+        script=args.script,
+        trace=not args.no_trace,
+        timeout=args.timeout,
+    )
+    try:
+        return init.run(Path(args.folder), args.folder, options, sys.stdout)
+    except ValidatorError as exc:
+        sys.stderr.write(f"mfc-validator: error: {exc}\n")
+        return EXIT_USAGE
+
+
 def _terminated(signum: int, frame: object) -> None:
     # so that `finally` blocks remove temporary folders when a CI job or a user kills us
     raise KeyboardInterrupt
@@ -375,6 +434,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     previous = signal.signal(signal.SIGTERM, _terminated)
     interrupted = False
     try:
+        if args.command == "init":
+            return _init(args)
         if args.command == "webhook":
             from validator.commands import webhook
 

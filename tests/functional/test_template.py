@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import ast
 import importlib.metadata
+import importlib.util
+import io
 import json
 import os
 import re
@@ -500,6 +502,85 @@ def test_each_kind_passes_the_static_checks_cleanly(baked: Baker, kind: str) -> 
     report = check_command.run(project, str(project))
 
     assert [(f.code, f.status, f.message) for f in report.checks if f.status != "passed"] == []
+
+
+def _script_defaults(project: Path) -> dict[str, Any]:
+    """The model.py's DEFAULTS mapping: its model_config when model.yaml gives none."""
+    tree = ast.parse((project / "model.py").read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.AnnAssign) and ast.unparse(node.target) == "DEFAULTS":
+            assert node.value is not None
+            defaults: dict[str, Any] = ast.literal_eval(node.value)
+            return defaults
+    return {}
+
+
+@pytest.mark.parametrize("custom", [False, True], ids=["default", "custom"])
+@pytest.mark.parametrize("kind", KINDS)
+def test_init_reproduces_each_kind_s_model_yaml(
+    baked: Baker, kind: str, custom: bool, tmp_path: Path
+) -> None:
+    # `init` on a baked project whose model.yaml is removed writes an equivalent declaration:
+    # what logs, ships and deploys the model the same. Registry tags, descriptions and the
+    # evaluation gate are the user's words.
+    from validator.commands import init
+
+    baked_project = baked(kind, custom=custom)
+    project = tmp_path / baked_project.name
+    shutil.copytree(baked_project, project)
+    (project / "model.yaml").unlink()
+
+    status = init.run(project, str(project), init.InitOptions(), io.StringIO())
+
+    assert status == 0
+    made = project_config.load(project)
+    original = project_config.load(baked_project)
+    same = ("script", "requirements", "input_example", "code_paths", "artifacts", "flavor")
+    assert [getattr(made, key) for key in same] == [getattr(original, key) for key in same]
+    assert made.flavor_options == original.flavor_options
+    assert made.network == original.network
+    assert [v.name for v in made.env] == [v.name for v in original.env]
+    if not custom:  # the answers' variables are all declared public and required, whatever
+        # their names and however the script reads them: init says what the names and reads say
+        assert [(v.secret, v.required) for v in made.env] == [
+            (v.secret, v.required) for v in original.env
+        ]
+    if made.model_config != original.model_config:
+        # the mapping was model.yaml's alone: with none, the script's own defaults are the same
+        assert made.model_config == {}
+        assert original.model_config == _script_defaults(project)
+    report = check_command.run(project, str(project))
+    assert [(f.code, f.message) for f in report.checks if f.status == "failed"] == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", KINDS)
+def test_init_s_trace_adds_nothing_to_what_each_kind_declares(
+    baked: Baker, kind: str, tmp_path: Path
+) -> None:
+    # `init` as users run it (the model traced in the sandbox) on a baked project whose
+    # model.yaml is removed: what the template declares is all the model reads, contacts and
+    # imports, so the trace adds nothing that would be noise (MLflow's own dependencies' reads)
+    baked_project = baked(kind)
+    project = tmp_path / baked_project.name
+    shutil.copytree(baked_project, project)
+    (project / "model.yaml").unlink()
+
+    result = run_cli("init", str(project), timeout=900)
+
+    if kind == "langchain" and importlib.util.find_spec("langchain") is None:
+        # the flavor's library is not where the validator runs: one line, nothing written
+        assert result.returncode == 2, result.stdout + result.stderr
+        assert "the trace could not run the model" in result.stderr
+        assert "--no-trace" in result.stderr and "Traceback" not in result.stderr
+        assert not (project / "model.yaml").exists()
+        return
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (
+        "traced: the model loaded and answered in the sandbox; added 0 variables, 0 hosts, "
+        "0 requirements" in result.stdout
+    )
+    assert project_config.load(project).flavor == project_config.load(baked_project).flavor
 
 
 @pytest.mark.parametrize("kind", KINDS)

@@ -79,7 +79,7 @@ def imports(tree: ast.AST, guarded: bool = False) -> Iterator[Import]:
             yield from imports(node, guarded)
 
 
-def _module_at(folder: Path, top: str) -> Path | None:
+def module_at(folder: Path, top: str) -> Path | None:
     """folder/top.py, or folder/top/ when it is a package or namespace folder of .py files."""
     file = folder / f"{top}.py"
     if file.is_file():
@@ -111,7 +111,7 @@ class _Resolver:
                 for child in sorted(folder.iterdir()):
                     name = child.name[:-3] if child.suffix == ".py" else child.name
                     if name.isidentifier() and name not in self._nested:
-                        found = _module_at(folder, name)
+                        found = module_at(folder, name)
                         if found is not None:
                             self._nested[name] = found
         return self._nested.get(top)
@@ -136,7 +136,7 @@ class _Resolver:
         if top == "__future__" or top in sys.stdlib_module_names or top in self.shipped:
             return None
         # a module beside the script shadows any distribution, as on sys.path
-        local = next((m for folder in self.beside if (m := _module_at(folder, top))), None)
+        local = next((m for folder in self.beside if (m := module_at(folder, top))), None)
         if local is None:
             if self.provided(item.name):
                 return None

@@ -45,6 +45,7 @@ class Read(NamedTuple):
     required: bool = True  # False where the code has a fallback: a default, or an `in` test
     how: str = ""  # for a non-literal read: what the code does
     in_function: bool = False  # False: it runs when the module is imported
+    subscript: bool = False  # os.environ[...]: a KeyError when the variable is unset
 
 
 class Write(NamedTuple):
@@ -100,7 +101,8 @@ def _environ_use(node: ast.expr, parent: ast.AST | None, grand: ast.AST | None) 
             return [Write(line, name)] if name is not None else []
         if not isinstance(parent.ctx, ast.Load):
             return []
-        return [Read(line, _literal(parent.slice), how="os.environ[...] with a computed name")]
+        name = _literal(parent.slice)
+        return [Read(line, name, how="os.environ[...] with a computed name", subscript=True)]
     if isinstance(parent, ast.Compare) and any(c is node for c in parent.comparators):
         index = next(i for i, c in enumerate(parent.comparators) if c is node)
         operator = parent.ops[index]
@@ -184,7 +186,7 @@ def reads(tree: ast.Module) -> Iterator[Read]:
     return (use for use in uses(tree) if isinstance(use, Read))
 
 
-def _sets_first(read: Read, here: str, writes: list[tuple[str, Write]]) -> bool:
+def sets_first(read: Read, here: str, writes: list[tuple[str, Write]]) -> bool:
     """Whether the model's own code sets READ's variable before READ (in the file HERE) runs: a
     write at import time comes before every read in a function and every later read (an `in`
     test or a read with a default just before it is the fallback it completes); a write in a
@@ -240,7 +242,7 @@ def _check(sources: list[Source], project: Project) -> Iterator[Finding]:
                 continue
             if read.name in declared or read.name in reported:
                 continue
-            if _sets_first(read, source.relative, writes):
+            if sets_first(read, source.relative, writes):
                 continue  # the model gives it its own value: nothing for deployers to set
             reported.add(read.name)
             yield failed(

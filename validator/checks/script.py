@@ -73,6 +73,19 @@ def _set_model_sites(tree: ast.Module) -> tuple[list[tuple[ast.Call, bool]], lis
     return calls, decorators
 
 
+def module_level_set_model(tree: ast.Module) -> ast.Call | None:
+    """The set_model call that runs when the module is imported (the last, if several)."""
+    calls, _ = _set_model_sites(tree)
+    top = [call for call, top_level in calls if top_level]
+    return top[-1] if top else None
+
+
+def calls_set_model(tree: ast.Module) -> bool:
+    """Whether the module calls set_model anywhere (in a function too) or decorates with it."""
+    calls, decorators = _set_model_sites(tree)
+    return bool(calls or decorators)
+
+
 _CONDITIONAL = (
     ast.FunctionDef,
     ast.AsyncFunctionDef,

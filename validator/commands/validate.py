@@ -7,8 +7,10 @@ import contextlib
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from validator.checks import secrets
 from validator.checks.environment import required_unset, with_trace, written
@@ -186,10 +188,13 @@ def run(
     options: ValidateOptions,
     zygote: Zygote | None = None,
     progress: Progress | None = None,
+    traced: Callable[[dict[str, Any] | None], None] | None = None,
 ) -> Report:
     """Validate the project at ROOT. ZYGOTE: the caller's (register starts one before it opens
     the store), else one of this validation's own, started before anything else. PROGRESS: where
-    the steps that take a while are said [standard error]."""
+    the steps that take a while are said [standard error]. TRACED: given the sandbox probe's
+    result (what the model read, contacted and imported; None where it did not run), for
+    `init --trace`."""
     started = time.perf_counter()
     shown = progress or Progress.for_stream(sys.stderr, options.label)
     project = Project(config.load(root))
@@ -204,6 +209,8 @@ def run(
         report.checks = run_stages(STAGES, state, watch=shown.stage)
         # a declared variable that a library read in the sandbox is used (ENV002)
         report.checks = with_trace(report.checks, project, box.traced)
+        if traced is not None:
+            traced(box.traced)
         report.checks = redact_findings(report.checks, secret_values(project.config, os.environ))
         report.mark_unusable()
         logged = state.logged

@@ -36,9 +36,10 @@ def _base_name(node: ast.expr) -> str | None:
     return None
 
 
-def class_kinds(trees: list[ast.Module]) -> dict[str, Kind]:
+def agent_bases(trees: list[ast.Module]) -> dict[str, str]:
     """Every class of TREES that is (through local classes too) an MLflow agent or chat model,
-    with its kind; imports are followed by name only, which is what the scripts do."""
+    with the MLflow class it derives from (`ResponsesAgent`, `ChatAgent` or `ChatModel`);
+    imports are followed by name only, which is what the scripts do."""
     bases: dict[str, list[str]] = {}
     for tree in trees:
         for node in ast.walk(tree):
@@ -46,17 +47,22 @@ def class_kinds(trees: list[ast.Module]) -> dict[str, Kind]:
                 names = [_base_name(base) for base in node.bases]
                 bases[node.name] = [name for name in names if name]
 
-    def kind_of(name: str, seen: frozenset[str]) -> Kind | None:
+    def base_of(name: str, seen: frozenset[str]) -> str | None:
         for base in bases.get(name, []):
             if base in _AGENT_BASES:
-                return _AGENT_BASES[base]
+                return base
             if base in bases and base not in seen:
-                found = kind_of(base, seen | {base})
+                found = base_of(base, seen | {base})
                 if found:
                     return found
         return None
 
-    return {name: kind for name in bases if (kind := kind_of(name, frozenset({name})))}
+    return {name: base for name in bases if (base := base_of(name, frozenset({name})))}
+
+
+def class_kinds(trees: list[ast.Module]) -> dict[str, Kind]:
+    """Every class of TREES that is an MLflow agent or chat model, with its kind."""
+    return {name: _AGENT_BASES[base] for name, base in agent_bases(trees).items()}
 
 
 def model_kind(project: Project) -> Kind:
