@@ -223,6 +223,9 @@ from mlflow.pyfunc import PythonModel
 class Model(PythonModel):
     def load_context(self, context):
         self.url = os.environ.get("SERVICE_" + "URL", "http://localhost")
+        # a credential under a name the files do not show: set where init runs, the trace
+        # passes it to the sandbox (without it, the model could not load there)
+        self.token = os.environ["SERVICE_" + "TOKEN"]
         try:
             socket.getaddrinfo("example.invalid", 443)
         except OSError:
@@ -243,16 +246,22 @@ def test_trace_adds_what_the_sandbox_saw_and_validate_then_passes(tmp_path: Path
     static = init(root, "--dry-run", "--no-trace")
     assert "SERVICE_URL" not in static.stdout and "example.invalid" not in static.stdout
 
-    result = init(root)
+    token = {"SERVICE_TOKEN": "s3rv1ce-t0ken-value"}
+    # set where init runs but never read by the model: not declared
+    result = run_cli("init", str(root), env={**token, "UNUSED_API_KEY": "x"}, timeout=300)
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "logging the model from code" in result.stderr  # validate's own progress lines
     assert (
-        "traced: the model loaded and answered in the sandbox; added 1 variable, 1 host, "
+        "traced: the model loaded and answered in the sandbox; added 2 variables, 1 host, "
         "1 requirement" in result.stdout
     )
     text = (root / "model.yaml").read_text(encoding="utf-8")
     assert "  - name: SERVICE_URL  # read by the model's own code while loading (traced)" in text
+    assert "  - name: SERVICE_TOKEN  # read by the model's own code while loading (traced)" in text
+    declared = {e["name"]: e for e in yaml.safe_load(text)["env"]}
+    assert declared["SERVICE_TOKEN"]["secret"] is True and "UNUSED_API_KEY" not in declared
+    assert "s3rv1ce-t0ken-value" not in text + result.stdout + result.stderr
     assert "  - example.invalid  # contacted (port 443) while loading (traced)" in text
     requirements = (root / "requirements.txt").read_text(encoding="utf-8")
     assert "PyYAML==" in requirements and "imported yaml while running" in requirements
@@ -263,10 +272,51 @@ def test_trace_adds_what_the_sandbox_saw_and_validate_then_passes(tmp_path: Path
         "requirements.txt",
         "service.py",
     ]
-    validated = run_cli("validate", str(root), "--format", "json", timeout=600)
+    validated = run_cli("validate", str(root), "--format", "json", env=token, timeout=600)
     report = json.loads(validated.stdout)
     failed = [(c["code"], c["message"]) for c in report["checks"] if c["status"] == "failed"]
     assert validated.returncode == 0 and failed == [], failed
+
+
+BROKEN = """\
+import mlflow
+from mlflow.pyfunc import PythonModel
+
+
+class Model(PythonModel):
+    def predict(self, context, model_input: list[str], params=None) -> list[str]:
+        raise ValueError("not trained yet")
+
+
+mlflow.models.set_model(Model())
+"""
+
+
+@pytest.mark.slow
+def test_a_broken_script_is_adopted_all_the_same_and_validate_names_the_defect(
+    tmp_path: Path,
+) -> None:
+    root = folder(tmp_path, {"scorer.py": BROKEN})
+
+    result = init(root)
+
+    # written, with the model's own defect as the failing finding (exit 1), not exit 2
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "not traced: the model failed in the sandbox" in result.stdout
+    assert "SCR008 failed: scorer.py:7: predict raised" in result.stdout
+    assert "ValueError: not trained yet" in result.stdout
+    assert sorted(p.name for p in root.iterdir()) == [
+        "input_example.json",
+        "model.yaml",
+        "requirements.txt",
+        "scorer.py",
+    ]
+    validated = run_cli("validate", str(root), "--format", "json", timeout=600)
+    report = json.loads(validated.stdout)
+    failed = {c["code"]: c for c in report["checks"] if c["status"] == "failed"}
+    assert validated.returncode == 1
+    assert "ValueError: not trained yet" in failed["SCR008"]["message"]
+    assert failed["SCR008"]["location"] == "scorer.py:7"
 
 
 @pytest.mark.slow

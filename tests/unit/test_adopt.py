@@ -147,6 +147,34 @@ def test_a_langgraph_graph_is_logged_with_the_langchain_flavor(tmp_path: Path) -
     assert "SIG002" in {f.code for f in report.checks if f.status == "failed"}
 
 
+def test_set_model_s_keyword_argument_and_an_asserted_variable(tmp_path: Path) -> None:
+    # as MLflow's own LangChain example writes it: set_model(model=chain), and an assert that
+    # the key is set, which demands the variable (an `if ... in os.environ` would be a fallback)
+    script = """\
+        import os
+
+        import mlflow
+        from langchain_core.runnables import RunnableLambda
+
+        assert "OPENAI_API_KEY" in os.environ, "set OPENAI_API_KEY"
+        if "CHAIN_PREFIX" in os.environ:
+            pass
+
+        chain = RunnableLambda(lambda question: question)
+        mlflow.models.set_model(model=chain)
+    """
+    root = folder(tmp_path, {"chain_as_code.py": script})
+
+    init(root)
+
+    loaded = declaration(root)
+    assert loaded["flavor"] == "langchain"
+    assert loaded["env"] == [
+        {"name": "OPENAI_API_KEY", "secret": True, "required": True},
+        {"name": "CHAIN_PREFIX", "secret": False, "required": False},
+    ]
+
+
 @pytest.mark.parametrize(
     ("method", "engine"),
     [("as_query_engine", "query"), ("as_chat_engine", "chat"), ("as_retriever", "retriever")],

@@ -330,14 +330,23 @@ def _family(imported: set[str]) -> str | None:
     return None
 
 
+def set_model_argument(call: ast.Call) -> ast.expr | None:
+    """What the script gives set_model: its first argument, or `model=` (MLflow's own LangChain
+    example writes `mlflow.models.set_model(model=chain)`)."""
+    if call.args:
+        return call.args[0]
+    return next((k.value for k in call.keywords if k.arg == "model"), None)
+
+
 def infer_flavor(
     script: str, tree: ast.Module, call: ast.Call
 ) -> tuple[Sourced, dict[str, Sourced]]:
     """The flavor the object given to set_model logs with, and its flavor_options."""
     at = f"{script}:{call.lineno}"
-    if not call.args:
+    given = set_model_argument(call)
+    if given is None:
         return Sourced("pyfunc", f"set_model at {at} {STATIC}"), {}
-    found = _origins(tree, call.args[0])
+    found = _origins(tree, given)
     family = _family(found.imported)
     if family in (None, "pyfunc"):
         return Sourced("pyfunc", f"set_model at {at} gets a Python model {STATIC}"), {}
@@ -437,7 +446,7 @@ def infer_env(adoption: Adoption, project: Project) -> None:
                 EnvEntry(
                     read.name,
                     looks_secret(read.name),
-                    read.subscript,
+                    read.fails_unset,
                     f"read at {source.relative}:{read.line} {STATIC}",
                 )
             )
@@ -597,9 +606,10 @@ def infer_artifacts(adoption: Adoption, project: Project, sources: list[Source])
 
 def _model_object(tree: ast.Module, call: ast.Call) -> ast.ClassDef | ast.FunctionDef | None:
     """The local class (or function) whose instance the script gives set_model."""
-    if not call.args:
+    given = set_model_argument(call)
+    if given is None:
         return None
-    found = _origins(tree, call.args[0])
+    found = _origins(tree, given)
     defined = _definitions(tree)
     for name in sorted(found.classes | found.functions):
         definition = defined.get(name)

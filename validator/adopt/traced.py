@@ -11,6 +11,7 @@ import re
 import shutil
 import sys
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from validator.errors import ValidatorError
 from validator.paths import SKIPPED_DIRS
 from validator.project.requirements import normalize
 from validator.render.progress import Progress
+from validator.report import Finding
 from validator.secret_names import looks_secret
 
 TRACED = "(traced)"
@@ -33,10 +35,37 @@ _ADDRESS = re.compile(r"(^|_)(URL|URI|BASE|ENDPOINT|HOST|API|REGION|PROJECT|ORG|
 _NOT_COPIED = frozenset({".mlflow", ".nox", ".venv", ".git", "__pycache__"}) | SKIPPED_DIRS
 
 
-def probe(adoption: Adoption, texts: dict[str, str], timeout: float | None) -> dict[str, Any]:
+@dataclass
+class Trace:
+    """What the sandbox saw (the probe's result), or the failed check that stopped the model."""
+
+    seen: dict[str, Any] = field(default_factory=dict)
+    failure: Finding | None = None
+
+
+def candidates(adoption: Adoption, environ: dict[str, str]) -> list[str]:
+    """The variables set where init runs that look like a credential or an address
+    (OPENAI_API_KEY, OPENAI_BASE_URL) and that the files do not declare: the trace passes them
+    to the sandbox, declared as optional, so that a library that needs one (ChatOpenAI refuses to
+    start without its key) gets it; `merge` then keeps those a library of the model read."""
+    declared = {entry.name for entry in adoption.env}
+    return sorted(
+        name
+        for name, value in environ.items()
+        if value
+        and name not in declared
+        and name not in _AMBIENT
+        and not name.startswith(_AMBIENT_PREFIXES)
+        and (looks_secret(name) or _ADDRESS.search(name))
+    )
+
+
+def probe(adoption: Adoption, texts: dict[str, str], timeout: float | None) -> Trace:
     """The sandbox probe's result for ADOPTION's folder with TEXTS (file -> text) written over a
-    scratch copy of it. A model that does not load and answer its request there is a
-    ValidatorError naming the failed check: nothing is written then."""
+    scratch copy of it. A model that does not load and answer its request there is the model's
+    own defect (the failed check; init writes what the files say, and validate names it), unless
+    it did not finish within the timeout: a script that hangs is a ValidatorError, nothing
+    written, as is a trace that cannot start."""
     from validator.commands import validate
     from validator.tracking.store import default_tracking_uri
 
@@ -62,16 +91,23 @@ def probe(adoption: Adoption, texts: dict[str, str], timeout: float | None) -> d
                 f"the trace could not run the model: {exc}; nothing was written: `mfc-validator "
                 "init --no-trace` writes what the files say"
             ) from None
-    if not seen or seen.get("stage") in ("load", "request", "predict", "respond"):
-        blocking = [f for f in report.checks if f.status == "failed"]
-        first = blocking[0] if blocking else None
-        why = f"{first.code}: {_one_line(first.message)}" if first else "the sandbox did not run"
-        raise ValidatorError(
-            f"the model did not load and answer its request in the sandbox ({why}); nothing "
-            "was written: `mfc-validator init --no-trace` writes what the files say, then "
-            "`mfc-validator validate` shows the failure"
-        )
-    return seen
+    if seen and seen.get("stage") not in ("load", "request", "predict", "respond"):
+        return Trace(seen)
+    blocking = [f for f in report.checks if f.status == "failed"]
+    first = blocking[0] if blocking else None
+    if first is not None and not _timed_out(first):
+        return Trace(failure=first)
+    why = f"{first.code}: {_one_line(first.message)}" if first else "the sandbox did not run"
+    raise ValidatorError(
+        f"the model did not load and answer its request in the sandbox ({why}); nothing "
+        "was written: `mfc-validator init --no-trace` writes what the files say, then "
+        "`mfc-validator validate` shows the failure"
+    )
+
+
+def _timed_out(finding: Finding) -> bool:
+    """Whether FINDING is the model's code running out of time (a hang), not a defect."""
+    return finding.code == "SBX004" or "did not finish within" in finding.message
 
 
 def _one_line(message: str, most: int = 300) -> str:

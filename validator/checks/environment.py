@@ -45,7 +45,9 @@ class Read(NamedTuple):
     required: bool = True  # False where the code has a fallback: a default, or an `in` test
     how: str = ""  # for a non-literal read: what the code does
     in_function: bool = False  # False: it runs when the module is imported
-    subscript: bool = False  # os.environ[...]: a KeyError when the variable is unset
+    # the code fails when the variable is unset: os.environ[...] (a KeyError), or an
+    # `assert "NAME" in os.environ`
+    fails_unset: bool = False
 
 
 class Write(NamedTuple):
@@ -102,13 +104,16 @@ def _environ_use(node: ast.expr, parent: ast.AST | None, grand: ast.AST | None) 
         if not isinstance(parent.ctx, ast.Load):
             return []
         name = _literal(parent.slice)
-        return [Read(line, name, how="os.environ[...] with a computed name", subscript=True)]
+        return [Read(line, name, how="os.environ[...] with a computed name", fails_unset=True)]
     if isinstance(parent, ast.Compare) and any(c is node for c in parent.comparators):
         index = next(i for i, c in enumerate(parent.comparators) if c is node)
         operator = parent.ops[index]
         left = parent.left if index == 0 else parent.comparators[index - 1]
         if isinstance(operator, (ast.In, ast.NotIn)):
-            return [Read(line, _literal(left), False, "'... in os.environ' with a computed name")]
+            # `assert "KEY" in os.environ` demands the variable; an `if` test is a fallback
+            demanded = isinstance(grand, ast.Assert) and isinstance(operator, ast.In)
+            how = "'... in os.environ' with a computed name"
+            return [Read(line, _literal(left), demanded, how, fails_unset=demanded)]
     if isinstance(parent, ast.Attribute) and isinstance(grand, ast.Call) and grand.func is parent:
         if parent.attr == "update":
             return [Write(line, name) for name in _written_keys(grand)]

@@ -7,6 +7,7 @@ made leaves the folder as it was (every file is written only once everything is 
 
 from __future__ import annotations
 
+import copy
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -14,10 +15,11 @@ from pathlib import Path
 from typing import TextIO
 
 from validator.adopt import static
-from validator.adopt.static import Adoption, Sourced
+from validator.adopt.static import Adoption, EnvEntry, Sourced
 from validator.errors import ValidatorError
 from validator.render import adopt as rendered
 from validator.report import Finding, failed
+from validator.secret_names import looks_secret
 
 MODEL_YAML = "model.yaml"
 REQUIREMENTS = "requirements.txt"
@@ -158,6 +160,24 @@ def _write(root: Path, texts: dict[str, str]) -> None:
         os.replace(temporary, target)
 
 
+def _trace_texts(adoption: Adoption, options: InitOptions, result: Plan) -> dict[str, str]:
+    """The files the trace writes over its scratch copy: init's own, with model.yaml declaring
+    (as optional) every credential or address variable set here that the files do not show, so
+    that a library that needs one gets it in the sandbox (see traced.candidates)."""
+    from validator.adopt import traced
+
+    names = traced.candidates(adoption, dict(os.environ))
+    if not names or MODEL_YAML not in result.texts:
+        return result.texts
+    scratch = copy.deepcopy(adoption)
+    for name in names:
+        scratch.add_env(EnvEntry(name, looks_secret(name), False, "set where init runs"))
+    return {
+        **result.texts,
+        MODEL_YAML: rendered.model_yaml(scratch, _files(scratch, options.force)),
+    }
+
+
 def run(
     root: Path,
     display: str,
@@ -165,7 +185,8 @@ def run(
     out: TextIO,
 ) -> int:
     """Adopt the folder ROOT; what was written (or would be) on OUT. The exit status: 0 written,
-    1 written with a failing finding (a placeholder to fill in), 2 nothing could be made."""
+    1 written with a failing finding (a placeholder to fill in, or the model's own defect that
+    the trace met), 2 nothing could be made (a script that hangs among them)."""
     if not root.is_dir():
         raise ValidatorError(f"{display}: no such folder")
     adoption = static.infer(root, options.script)
@@ -187,9 +208,17 @@ def run(
         from validator.adopt import traced
 
         # the model runs with what init would write over the folder's own files (those it keeps)
-        added = traced.merge(adoption, traced.probe(adoption, result.texts, options.timeout))
-        result = plan(adoption, options)
-        result.traced = f"traced: the model loaded and answered in the sandbox; {added}"
+        trace = traced.probe(adoption, _trace_texts(adoption, options, result), options.timeout)
+        if trace.failure is None:
+            added = traced.merge(adoption, trace.seen)
+            result = plan(adoption, options)
+            result.traced = f"traced: the model loaded and answered in the sandbox; {added}"
+        else:  # the model's own defect: the project is written all the same, for validate
+            result.traced = (
+                "not traced: the model failed in the sandbox, so what it reads and contacts "
+                "there is unknown; the files below come from the folder's files alone"
+            )
+            result.findings.append(trace.failure)
     _report(result, adoption, options, out, display)
     if not options.dry_run:
         _write(root, result.texts)
