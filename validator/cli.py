@@ -12,6 +12,7 @@ from pathlib import Path
 
 from validator import __version__
 from validator.commands import explain
+from validator.commands import lock as lock_command
 from validator.errors import ValidatorError
 from validator.render import (
     for_stream,
@@ -185,6 +186,7 @@ def _parser() -> _Parser:
         "(MFC_VALIDATOR_CACHE) under it.",
     )
     explain.add_parser(commands)
+    lock_command.add_parser(commands)
     hook = commands.add_parser(
         "webhook",
         help="gate the registry itself: validate every new model version an MLflow server "
@@ -374,6 +376,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     previous = signal.signal(signal.SIGTERM, _terminated)
     interrupted = False
     try:
+        if args.command == "lock":
+            return lock_command.run(args.project, args.exclude_newer)
         if args.command == "webhook":
             from validator.commands import webhook
 

@@ -338,10 +338,10 @@ def test_noxfile_uses_the_template_folder_and_answers(custom_project: Path) -> N
     ):
         assert expected in source
     sessions = nox_sessions(source)
-    assert set(sessions) == {"env", "tests", "validate", "register", "update"}
+    assert set(sessions) == {"env", "tests", "validate", "register", "lock", "update"}
     # one environment for tests, validate and register: theirs is env's, which they require
     assert sessions["env"] == "nox.session(python=PYTHON, reuse_venv=True)"
-    for name in ("tests", "validate", "register"):
+    for name in ("tests", "validate", "register", "lock"):
         assert sessions[name] == "nox.session(python=False, requires=['env'])"
 
 
@@ -640,7 +640,7 @@ def test_noxfile_sessions_of_each_kind(baked: Baker, kind: str) -> None:
     sessions = nox_sessions((baked(kind) / "noxfile.py").read_text(encoding="utf-8"))
 
     extra = {"train"} if kind == "artifacts" else set()
-    assert set(sessions) == {"env", "tests", "validate", "register", "update"} | extra
+    assert set(sessions) == {"env", "tests", "validate", "register", "lock", "update"} | extra
     if extra:  # train runs in the shared environment too
         assert sessions["train"] == "nox.session(python=False, requires=['env'])"
 
