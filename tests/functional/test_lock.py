@@ -4,12 +4,13 @@ wheels (the package index's own answer is the slow tier's: tests/functional/test
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import BASE_SCENARIO, ScenarioFactory, run_cli
 from tests.unit.test_resolution import wheel
 from validator.project import lock
 from validator.sandbox.interpreters import find_uv
@@ -120,3 +121,58 @@ def test_the_cutoff_leaves_out_newer_dependencies_but_not_the_requirements(
     assert result.returncode == 0, result.stderr
     text = (root / "constraints.txt").read_text(encoding="utf-8")
     assert "# exclude-newer: 2020-01-01T00:00:00Z, as --exclude-newer said\n" in text
+
+
+def test_check_finds_the_lock_stale_once_the_requirements_outgrow_it(
+    tmp_path: Path, offline: dict[str, str]
+) -> None:
+    root = project(tmp_path, "mfc-app==1.0\n")
+    assert run_cli("lock", str(root), "--exclude-newer", "none", env=offline).returncode == 0
+    assert statuses(root)["DEP016"] == "passed"
+    requirements = root / "requirements.txt"
+    requirements.write_text(
+        requirements.read_text(encoding="utf-8") + "mfc-base==2.0\n", encoding="utf-8"
+    )
+
+    result = run_cli("check", str(root), "--format", "json")
+
+    [stale] = [c for c in json.loads(result.stdout)["checks"] if c["code"] == "DEP016"]
+    assert result.returncode == 1
+    assert stale["status"] == "failed" and stale["location"] == "constraints.txt"
+    assert stale["message"] == (
+        "constraints.txt is stale: it no longer matches requirements.txt "
+        "(it has mfc-base==1.0, the requirements ==2.0)"
+    )
+    assert "`mfc-validator lock`" in stale["hint"]
+
+
+def statuses(root: Path) -> dict[str, str]:
+    result = run_cli("check", str(root), "--format", "json")
+    return {c["code"]: c["status"] for c in json.loads(result.stdout)["checks"]}
+
+
+def test_validate_logs_nothing_under_a_stale_lock(scenario_project: ScenarioFactory) -> None:
+    root = scenario_project(BASE_SCENARIO)
+    requirements = root / "requirements.txt"
+    locked = requirements.read_text(encoding="utf-8") + lock.LOCK_LINE + "\n"
+    pins = "".join(line + "\n" for line in locked.splitlines() if "==" in line)
+    header = lock.header("fixture-scaler", PYTHON, lock.source_hash(locked, root), "none")
+    (root / lock.LOCK_FILE).write_text(header + pins, encoding="utf-8")
+    requirements.write_text(locked, encoding="utf-8")
+    assert {code: s for code, s in statuses(root).items() if s != "passed"} == {
+        "DEP012": "skipped"  # good/ has no pre-commit configuration
+    }
+    requirements.write_text(locked + "mfc-extra==1.0\n", encoding="utf-8")
+
+    result = run_cli("validate", str(root), "--format", "json", timeout=300)
+
+    report = json.loads(result.stdout)
+    assert result.returncode == 1, result.stderr
+    assert [(c["code"], c["message"]) for c in report["checks"] if c["status"] == "failed"] == [
+        (
+            "DEP016",
+            "constraints.txt is stale: it no longer matches requirements.txt "
+            "(mfc-extra is not in it)",
+        )
+    ]
+    assert report["run_id"] is None and not (root / ".mlflow").exists()  # nothing logged

@@ -79,6 +79,8 @@ def kind_pins(kind: str) -> list[str]:
 
 WORKFLOW = ".github/workflows/validate.yml"
 PINNED = [MLFLOW, NUMPY, PANDAS]
+# a new project is not locked until `nox -s lock`: check warns once that its dependencies can drift
+UNLOCKED = ("DEP015", "warning")
 # the GitHub expressions the workflow must keep as they are
 GITHUB_EXPRESSIONS = [
     "${{ github.ref }}",
@@ -499,7 +501,8 @@ def test_each_kind_passes_the_static_checks_cleanly(baked: Baker, kind: str) -> 
 
     report = check_command.run(project, str(project))
 
-    assert [(f.code, f.status, f.message) for f in report.checks if f.status != "passed"] == []
+    # a new project is not locked yet (`nox -s lock`): that one warning, nothing else
+    assert [(f.code, f.status) for f in report.checks if f.status != "passed"] == [UNLOCKED]
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -937,4 +940,4 @@ def test_a_new_kind_is_its_folder_and_its_choice(tmp_path: Path, config_file: Pa
     assert (project / "requirements.txt").read_text(encoding="utf-8").splitlines() == PINNED
     assert pre_commit_hooks(project)["mfc-validate"]["additional_dependencies"][1:] == PINNED
     report = check_command.run(project, str(project))
-    assert [(f.code, f.status) for f in report.checks if f.status != "passed"] == []
+    assert [(f.code, f.status) for f in report.checks if f.status != "passed"] == [UNLOCKED]
