@@ -14,6 +14,7 @@ from validator.project import config as project_config
 from validator.project import lock
 from validator.project.sources import Project
 from validator.report import Finding
+from validator.sandbox import probe_results
 
 NAME = "locked-model"
 LOCKED = {"mfc-app": "1.4.0", "mfc-base": "2.3.3", "mfc-extra": "2.3.2", "sqlalchemy": "2.0.43"}
@@ -237,4 +238,34 @@ def test_without_a_requirements_file_the_lock_is_not_judged(tmp_path: Path) -> N
 
     assert {f.code: f.status for f in found if f.code in lock_check.CODES} == dict.fromkeys(
         lock_check.CODES, "skipped"
+    )
+
+
+@pytest.mark.parametrize("locked", [True, False])
+def test_dep010_spares_a_requirement_that_only_pins_a_locked_dependency(
+    tmp_path: Path, locked: bool
+) -> None:
+    # the sqlalchemy<2.1 under an old mlflow: mfc-base is required only to hold back a
+    # dependency of mfc-app, which the model imports; the lock shows that mfc-app needs it
+    requirements = "mfc-app==1.0\nmfc-base<2\n" + (f"{lock.LOCK_LINE}\n" if locked else "")
+    root = make(tmp_path, requirements, "placeholder\n")
+    body = "mfc-app==1.0\n    # via -r requirements.txt\nmfc-base==1.9\n    # via\n"
+    body += "    #   -r requirements.txt\n    #   mfc-app\n"
+    header = lock.header(
+        NAME, lock_check.python_version(), lock.source_hash(requirements, root), ""
+    )
+    (root / "constraints.txt").write_text(header + body, encoding="utf-8")
+    result = {
+        "modules": {"mfc_app": {"distributions": ["mfc-app"]}},
+        "distributions": {"mfc-app": ["mfc_app"], "mfc-base": ["mfc_base"]},
+        "user_imports": ["mfc_app"],
+    }
+
+    found = probe_results._dependencies(project_config.load(root), root, result)
+
+    assert lock.parse(header + body).transitive() == {"mfc-base"}
+    assert [(f.code, f.message) for f in found] == (
+        []
+        if locked
+        else [("DEP010", "mfc-base is a requirement but the model never imports it at run time")]
     )
