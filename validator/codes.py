@@ -141,7 +141,8 @@ REGISTRY: tuple[Code, ...] = (
       "a requirements line is invalid, editable, a local path or `file:` URL (`name @ "
       "file:///…`), or an unknown option (an index option: warning)"),
     _("DEP006", "dependencies", "dependencies", "every requirement is pinned with ==",
-      "a requirement is not pinned with `==` or `===` (warning)"),
+      "a requirement is not pinned with `==` or `===` (warning; not under a current lock, which "
+      "pins it: see DEP015)"),
     _("DEP007", "dependencies", "dependencies", "mlflow is a requirement",
       "`mlflow` (or `mlflow-skinny`) is not a requirement"),
     _("DEP008", "dependencies", "dependencies", "no distribution is listed twice",

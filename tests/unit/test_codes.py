@@ -48,7 +48,7 @@ def test_the_codes_table_changes_when_the_registry_does() -> None:
 def test_a_section_says_what_fails_the_example_and_the_fix() -> None:
     section = code_section(CODES["DEP006"])
     assert section.startswith("### DEP006\n")
-    assert "**Fails when** a requirement is not pinned with `==` or `===` (warning)." in section
+    assert "**Fails when** a requirement is not pinned with `==` or `===` (warning; not" in section
     assert "```text\npandas>=2.2\n```" in section
     assert "**Fix:** Pin the version" in section
     assert "reported by `check`, `validate`, `register`" in section

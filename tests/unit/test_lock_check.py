@@ -269,3 +269,15 @@ def test_dep010_spares_a_requirement_that_only_pins_a_locked_dependency(
         if locked
         else [("DEP010", "mfc-base is a requirement but the model never imports it at run time")]
     )
+
+
+@pytest.mark.parametrize("locked", [True, False])
+def test_a_current_lock_pins_what_the_requirements_leave_open(tmp_path: Path, locked: bool) -> None:
+    requirements = REQUIREMENTS if locked else REQUIREMENTS.replace(lock.LOCK_LINE + "\n", "")
+    root = make(tmp_path, requirements)
+
+    found = dependencies.run(Project(project_config.load(root)))
+
+    dep006 = [(f.status, f.location) for f in found if f.code == "DEP006"]
+    unpinned = [("warning", "requirements.txt:2"), ("warning", "requirements.txt:3")]
+    assert dep006 == ([("passed", None)] if locked else unpinned)

@@ -286,9 +286,14 @@ def run(project: Project) -> list[Finding]:
     requirements: Requirements | None = None
     if config.path(config.requirements).is_file():
         requirements = read_requirements(project)
-        findings += ran(REQUIREMENT_CODES, requirements.findings)
+        locked = lock.run(config)
+        found = requirements.findings
+        if all(finding.status == "passed" for finding in locked):
+            # a current lock pins what the requirements leave open: it is what is served
+            found = [finding for finding in found if finding.code != "DEP006"]
+        findings += ran(REQUIREMENT_CODES, found)
         findings += precommit.drift(project)
-        findings += lock.run(config)
+        findings += locked
     else:
         reason = f"{config.requirements} does not exist"
         findings += [skipped(code, reason) for code in (*REQUIREMENT_CODES, "DEP012")]
