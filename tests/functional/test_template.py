@@ -370,6 +370,7 @@ def test_pre_commit_check_runs_for_project_files(default_project: Path) -> None:
     for name in [*PROJECT_FILES, "src/helpers.py", "config/extra.yml", "data.json"]:
         if name.endswith((".py", ".yaml", ".yml", ".json")) or name == "requirements.txt":
             assert files.search(name), name
+    assert files.search("constraints.txt")  # the lock: check says when it is stale
     assert not files.search("README.md")
 
 
