@@ -176,3 +176,23 @@ def test_validate_logs_nothing_under_a_stale_lock(scenario_project: ScenarioFact
         )
     ]
     assert report["run_id"] is None and not (root / ".mlflow").exists()  # nothing logged
+
+
+def test_a_resolution_a_lock_cannot_pin_is_one_line(
+    tmp_path: Path, offline: dict[str, str]
+) -> None:
+    # a direct reference resolves, but a constraints file cannot pin it by name==version
+    base = tmp_path / "wheels" / "mfc_base-1.0-py3-none-any.whl"
+    root = project(tmp_path, f"mfc-base @ {base.as_uri()}\n")
+
+    result = run_cli("lock", str(root), "--exclude-newer", "none", env=offline, timeout=120)
+
+    assert result.returncode == 2, result.stdout
+    [line] = result.stderr.splitlines()
+    assert line.startswith(
+        "mfc-validator: error: the resolution of requirements.txt cannot be written as a lock, "
+        "which pins name==version only: line "
+    )
+    assert line.endswith("; nothing was written")
+    assert not (root / "constraints.txt").exists()
+    assert "-c" not in (root / "requirements.txt").read_text(encoding="utf-8")

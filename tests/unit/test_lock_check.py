@@ -192,12 +192,17 @@ def test_another_projects_lock(tmp_path: Path) -> None:
         ),
         (lambda text: text.split("mfc-app==")[0], "it locks no distribution", 0),
         (
+            lambda text: text.replace("mfc-base==2.3.3", "mfc-base==2.*"),
+            "line 8 locks mfc-base at '2.*', not a version",
+            8,
+        ),
+        (
             lambda text: text + "mfc-base==2.3.4\n",
             "mfc-base is locked twice (lines 8 and 14)",
             14,
         ),
     ],
-    ids=["not-a-pin", "no-python", "empty", "twice"],
+    ids=["not-a-pin", "no-python", "empty", "not-a-version", "twice"],
 )
 def test_a_corrupt_lock(tmp_path: Path, damage: object, said: str, location: int) -> None:
     root = make(tmp_path, "placeholder\n")

@@ -213,7 +213,13 @@ def run(project: str, exclude_newer: str | None) -> int:
     updated = lock.with_lock_line(text)
     digest = lock.source_hash(updated, folder)
     body = lock.header(config.name, _python(), digest, said) + resolved
-    count = len(lock.parse(body).pins)
+    try:
+        count = len(lock.parse(body).pins)
+    except lock.LockError as exc:  # a direct URL, an editable: nothing a constraint can pin
+        raise ValidatorError(
+            f"the resolution of {config.requirements} cannot be written as a lock, which pins "
+            f"name==version only: {exc.reason}; nothing was written"
+        ) from None
     _write(folder / lock.LOCK_FILE, body)
     if updated != text:
         _write(requirements, updated)

@@ -133,6 +133,11 @@ def parse(text: str) -> Lock:
         if pin is None:
             raise LockError(f"line {number} is not name==version: '{stripped[:80]}'", number)
         current = normalize(pin.group(1))
+        if not _is_version(pin.group(2)):
+            raise LockError(
+                f"line {number} locks {pin.group(1)} at '{pin.group(2)[:40]}', not a version",
+                number,
+            )
         if current in pins:
             raise LockError(
                 f"{pin.group(1)} is locked twice (lines {pins[current][1]} and {number})", number
@@ -148,6 +153,16 @@ def parse(text: str) -> Lock:
         pins,
         via,
     )
+
+
+def _is_version(text: str) -> bool:
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        Version(text)
+    except InvalidVersion:
+        return False
+    return True
 
 
 def with_lock_line(requirements_text: str) -> str:
