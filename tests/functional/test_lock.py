@@ -90,6 +90,11 @@ def test_a_requirement_that_cannot_be_had_writes_nothing(
     [
         (("--exclude-newer", "last tuesday"), "--exclude-newer 'last tuesday': expected a date"),
         ((), "requirements.txt does not exist: nothing to lock"),
+        (
+            ("--exclude-newer", "none"),
+            "constraints.txt exists and was not written by mfc-validator lock, which would "
+            "overwrite it: rename your constraints",
+        ),
     ],
 )
 def test_an_unusable_invocation_is_one_line(
@@ -98,13 +103,20 @@ def test_an_unusable_invocation_is_one_line(
     root = project(tmp_path, "mfc-app==1.0\n")
     if not args:
         (root / "requirements.txt").unlink()
+    mine = "mfc-base<2  # the user's own constraints\n"
+    if "constraints.txt" in said:
+        (root / "constraints.txt").write_text(mine, encoding="utf-8")
 
     result = run_cli("lock", str(root), *args, env=offline, timeout=120)
 
     assert result.returncode == 2
     [line] = result.stderr.splitlines()
     assert line.startswith(f"mfc-validator: error: {said}")
-    assert not (root / "constraints.txt").exists()
+    if "constraints.txt" in said:
+        assert (root / "constraints.txt").read_text(encoding="utf-8") == mine  # untouched
+    else:
+        assert not (root / "constraints.txt").exists()
+    assert (root / "requirements.txt").exists() == bool(args)
 
 
 def test_the_cutoff_leaves_out_newer_dependencies_but_not_the_requirements(
@@ -196,3 +208,19 @@ def test_a_resolution_a_lock_cannot_pin_is_one_line(
     assert line.endswith("; nothing was written")
     assert not (root / "constraints.txt").exists()
     assert "-c" not in (root / "requirements.txt").read_text(encoding="utf-8")
+
+
+def test_constraints_of_the_users_own_are_honoured_and_watched(
+    tmp_path: Path, offline: dict[str, str]
+) -> None:
+    root = project(tmp_path, "mfc-base\n-c mine.txt\n")
+    (root / "mine.txt").write_text("mfc-base<2\n", encoding="utf-8")
+
+    result = run_cli("lock", str(root), "--exclude-newer", "none", env=offline, timeout=120)
+
+    assert result.returncode == 0, result.stderr
+    written = lock.parse((root / "constraints.txt").read_text(encoding="utf-8"))
+    assert {name: pin[0] for name, pin in written.pins.items()} == {"mfc-base": "1.0"}
+    assert statuses(root)["DEP016"] == "passed"
+    (root / "mine.txt").write_text("mfc-base<3\n", encoding="utf-8")
+    assert statuses(root)["DEP016"] == "failed"  # what the lock was made from changed

@@ -187,6 +187,25 @@ def _write(path: Path, text: str) -> None:
     os.replace(staged, path)
 
 
+def _refuse_a_file_of_the_users(path: Path) -> None:
+    """A constraints.txt that `lock` did not write is the user's own: never overwrite it."""
+    try:
+        with path.open("rb") as file:
+            start = file.read(len(lock.MARK))
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise ValidatorError(
+            f"{path.name} cannot be read ({exc.strerror}): nothing was written"
+        ) from None
+    if start != lock.MARK.encode():
+        raise ValidatorError(
+            f"{path.name} exists and was not written by mfc-validator lock, which would "
+            f"overwrite it: rename your constraints (e.g. -c my-constraints.txt in the "
+            "requirements file; the lock honours them) and run it again; nothing was written"
+        )
+
+
 def run(project: str, exclude_newer: str | None) -> int:
     """Write the lock of PROJECT; the exit status (errors raise ValidatorError)."""
     config = project_config.load(Path(project))
@@ -195,6 +214,7 @@ def run(project: str, exclude_newer: str | None) -> int:
         raise ValidatorError(f"{config.requirements} does not exist: nothing to lock")
     text = requirements.read_text(encoding="utf-8")
     folder = requirements.parent
+    _refuse_a_file_of_the_users(folder / lock.LOCK_FILE)
     from validator.sandbox.envcache import installer_sources
 
     cutoff, said = _cutoff(exclude_newer, text, installer_sources().settings)
