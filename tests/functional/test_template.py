@@ -357,6 +357,8 @@ def test_pre_commit_config_installs_the_validator(default_project: Path) -> None
     assert validate["entry"] == "mfc-validator validate"
     for hook in (check, validate):
         assert hook["language"] == "python"
+        # the project's Python, for which its lock is made (DEP018)
+        assert hook["language_version"] == "python3.11"
         assert hook["pass_filenames"] is False
     assert check["additional_dependencies"] == [template]
     assert validate["additional_dependencies"] == [template, *PINNED]
