@@ -32,7 +32,7 @@ def lock_text(
         f"{name}=={version}\n    # via mlflow\n" for name, version in (pins or LOCKED).items()
     )
     digest = lock.source_hash(requirements, folder)
-    python = python or lock_check.python_version()
+    python = python or lock.python_version()
     return lock.header(project, python, digest, "none, as --exclude-newer said") + body
 
 
@@ -158,7 +158,7 @@ def test_a_lock_for_another_python(tmp_path: Path) -> None:
     assert not_passed(root) == [("DEP018", "failed")]
     assert found["DEP018"].message.startswith(
         "constraints.txt was locked for Python 3.9, but the model is logged and served with "
-        f"Python {lock_check.python_version()}"
+        f"Python {lock.python_version()}"
     )
     assert found["DEP018"].location == "constraints.txt"
 
@@ -256,9 +256,7 @@ def test_dep010_spares_a_requirement_that_only_pins_a_locked_dependency(
     root = make(tmp_path, requirements, "placeholder\n")
     body = "mfc-app==1.0\n    # via -r requirements.txt\nmfc-base==1.9\n    # via\n"
     body += "    #   -r requirements.txt\n    #   mfc-app\n"
-    header = lock.header(
-        NAME, lock_check.python_version(), lock.source_hash(requirements, root), ""
-    )
+    header = lock.header(NAME, lock.python_version(), lock.source_hash(requirements, root), "")
     (root / "constraints.txt").write_text(header + body, encoding="utf-8")
     result = {
         "modules": {"mfc_app": {"distributions": ["mfc-app"]}},

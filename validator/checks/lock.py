@@ -12,7 +12,6 @@ file: the project counts as unlocked (DEP015), not as a broken lock.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,11 +25,6 @@ if TYPE_CHECKING:
 
 CODES = ("DEP015", "DEP016", "DEP017", "DEP018")
 FIX = "run `mfc-validator lock` (in a generated project: `nox -s lock`)"
-
-
-def python_version() -> str:
-    """The Python `validate` logs the model with, which the lock must be made for."""
-    return f"{sys.version_info.major}.{sys.version_info.minor}"
 
 
 def _unlocked(requirements: str, text: str, own: str | None) -> Finding:
@@ -127,7 +121,7 @@ def _current(
     config: ProjectConfig, text: str, folder: Path, shown: str, locked: lock.Lock
 ) -> list[Finding]:
     findings = []
-    python = python_version()
+    python = lock.python_version()
     if locked.python != python:
         findings.append(
             failed(

@@ -141,9 +141,7 @@ def _cutoff(given: str | None, text: str, settings: dict[str, str]) -> tuple[str
     return stamp, f"{stamp}, the upload time of mlflow=={version}"
 
 
-def _compile(
-    requirements: Path, folder: Path, cutoff: str, direct: list[str], output: Path
-) -> None:
+def _compile(requirements: Path, cutoff: str, direct: list[str], output: Path) -> None:
     from validator.sandbox.envcache import Canceller, SandboxError, TookTooLong, run_step
     from validator.sandbox.interpreters import find_uv
     from validator.sandbox.resolution import parse_uv_error
@@ -171,14 +169,11 @@ def _compile(
     except SandboxError as exc:
         said = parse_uv_error(redact(exc.stderr))
         named = f"{said.requirement}: " if said.requirement else ""
+        python = lock.python_version()
         raise ValidatorError(
-            f"the requirements do not resolve for Python {_python()}: {named}{said.reason} "
+            f"the requirements do not resolve for Python {python}: {named}{said.reason} "
             f"(uv: {said.cause}); nothing was written"
         ) from None
-
-
-def _python() -> str:
-    return f"{sys.version_info.major}.{sys.version_info.minor}"
 
 
 def _write(path: Path, text: str) -> None:
@@ -228,11 +223,12 @@ def run(project: str, exclude_newer: str | None) -> int:
                 (Path(scratch) / name).parent.mkdir(parents=True, exist_ok=True)
                 (Path(scratch) / name).write_bytes(source.read_bytes())
         output = Path(scratch) / "resolved.txt"
-        _compile(staged, folder, cutoff, _direct_names(text), output)
+        _compile(staged, cutoff, _direct_names(text), output)
         resolved = output.read_text(encoding="utf-8").replace(str(staged), config.requirements)
     updated = lock.with_lock_line(text)
     digest = lock.source_hash(updated, folder)
-    body = lock.header(config.name, _python(), digest, said) + resolved
+    python = lock.python_version()
+    body = lock.header(config.name, python, digest, said) + resolved
     try:
         count = len(lock.parse(body).pins)
     except lock.LockError as exc:  # a direct URL, an editable: nothing a constraint can pin
@@ -249,7 +245,7 @@ def run(project: str, exclude_newer: str | None) -> int:
         else folder / lock.LOCK_FILE
     )
     sys.stdout.write(
-        f"mfc-validator: wrote {shown}: {count} distributions for Python {_python()} "
+        f"mfc-validator: wrote {shown}: {count} distributions for Python {python} "
         f"(exclude-newer {said})"
         + (f"; added '{lock.LOCK_LINE}' to {config.requirements}" if updated != text else "")
         + "\n"
