@@ -12,6 +12,7 @@ from pathlib import Path
 
 from validator import __version__
 from validator.commands import explain
+from validator.commands import lock as lock_command
 from validator.errors import ValidatorError
 from validator.render import (
     for_stream,
@@ -225,6 +226,7 @@ def _parser() -> _Parser:
         action="store_true",
         help="also write the template's .pre-commit-config.yaml",
     )
+    lock_command.add_parser(commands)
     hook = commands.add_parser(
         "webhook",
         help="gate the registry itself: validate every new model version an MLflow server "
@@ -436,6 +438,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "init":
             return _init(args)
+        if args.command == "lock":
+            return lock_command.run(args.project, args.exclude_newer)
         if args.command == "webhook":
             from validator.commands import webhook
 

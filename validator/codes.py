@@ -141,7 +141,8 @@ REGISTRY: tuple[Code, ...] = (
       "a requirements line is invalid, editable, a local path or `file:` URL (`name @ "
       "file:///…`), or an unknown option (an index option: warning)"),
     _("DEP006", "dependencies", "dependencies", "every requirement is pinned with ==",
-      "a requirement is not pinned with `==` or `===` (warning)"),
+      "a requirement is not pinned with `==` or `===` (warning; not under a current lock, which "
+      "pins it: see DEP015)"),
     _("DEP007", "dependencies", "dependencies", "mlflow is a requirement",
       "`mlflow` (or `mlflow-skinny`) is not a requirement"),
     _("DEP008", "dependencies", "dependencies", "no distribution is listed twice",
@@ -295,6 +296,23 @@ REGISTRY: tuple[Code, ...] = (
       "this platform or Python, or pins that exclude each other; the message names the "
       "requirement and its line; checked before anything is logged (skipped when the index "
       "cannot be reached: SBX001 says why)", blocking=True),
+    _("DEP015", "dependencies", "dependencies", "the requirements are locked",
+      "the requirements file does not include a lock written by `mfc-validator lock` "
+      "(`-c constraints.txt`), so what it leaves open (the dependencies of its pins, any "
+      "requirement not pinned with `==`) is resolved afresh at every install: the message names "
+      "what can drift (warning, once)"),
+    _("DEP016", "dependencies", "dependencies", "the lock matches the requirements",
+      "the lock (`constraints.txt`) is stale: a requirement it does not satisfy (not in it, or "
+      "locked at a version the requirement excludes), or the requirements changed since it was "
+      "made (its header's hash); checked before anything is logged", blocking=True),
+    _("DEP017", "dependencies", "dependencies", "the lock is this project's and readable",
+      "the file the requirements include as the lock does not exist, is corrupt (its header or "
+      "a line that is not `name==version`), or is the lock of another project (its header's "
+      "`project`); checked before anything is logged", blocking=True),
+    _("DEP018", "dependencies", "dependencies", "the lock is for the Python the model uses",
+      "the lock was made for another Python than the one `validate` logs the model with (the "
+      "validator's own): its pins may not install, or not be what that Python resolves; "
+      "checked before anything is logged", blocking=True),
 )  # fmt: skip
 del _
 

@@ -4,7 +4,8 @@ validator's checking worker and, loaded by file path, by the sandbox's probe.
 A leaf: the standard library and mlflow only (imported when called), no other module of the
 validator, because the probe runs it with the sandbox's interpreter, where the validator is not
 installed (see `validator.sandbox.probe`, which must never put this folder on `sys.path`: it
-would shadow the model's own modules).
+would shadow the model's own modules). So it imports MLflow's private names itself; each is listed,
+with what is assumed of it, in `validator/mlflow_private.py`.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Sessions of this model project: `nox -s tests`, `nox -s validate`, `nox -s register`,
-`nox -s update`{% block more_sessions %}{% endblock %}."""
+`nox -s lock`, `nox -s update`{% block more_sessions %}{% endblock %}."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ nox.options.sessions = ["tests"]
 
 PYTHON = "{{ cookiecutter.python_version }}"
 REQUIREMENTS = "requirements.txt"
+LOCK = "constraints.txt"  # written by `nox -s lock`, included by requirements.txt
 
 # The validator comes from the template this project was generated from (a local path, or a
 # git+URL@commit, which `nox -s update` moves); MFC_VALIDATOR_SPEC, any pip requirement,
@@ -42,6 +43,8 @@ def fingerprint(spec: str) -> str:
     reinstalls it."""
     digest = hashlib.sha256()
     digest.update(Path(REQUIREMENTS).read_bytes())
+    if Path(LOCK).is_file():
+        digest.update(b"\0" + Path(LOCK).read_bytes())
     digest.update(b"\0" + "\0".join([*TOOLS, spec]).encode())
     if Path(spec).is_dir():
         for root, dirs, files in os.walk(spec):
@@ -122,6 +125,13 @@ def validate(session: nox.Session) -> None:
 def register(session: nox.Session) -> None:
     """Register the model once these exact files passed validation (validates if need be)."""
     run_in_env(session, "mfc-validator", "register", ".", *session.posargs)
+
+
+@nox.session(python=False, requires=["env"])
+def lock(session: nox.Session) -> None:
+    """Resolve the full environment of requirements.txt into constraints.txt, the lock that
+    validate builds from and that ships with the model; run it again after changing them."""
+    run_in_env(session, "mfc-validator", "lock", ".", *session.posargs)
 
 
 @nox.session(python=PYTHON)

@@ -310,11 +310,14 @@ def serving(
     store: str,
     cwd: Path,
     timeout: float = SERVE_START_TIMEOUT,
+    env_manager: str = "local",
+    **extra: str,
 ) -> Iterator[str]:
-    """`mlflow models serve -m MODEL_URI --env-manager local` from the env, on a free port, with
-    MLFLOW_TRACKING_URI=STORE, run in CWD (an empty folder: the model cannot lean on the
-    project's files); yield its URL once /ping answers. The server and its children (uvicorn)
-    are stopped on the way out, whatever happens."""
+    """`mlflow models serve -m MODEL_URI --env-manager local` (or ENV_MANAGER: `uv` builds the
+    model's own environment from its requirements) from the env, on a free port, with
+    MLFLOW_TRACKING_URI=STORE and the EXTRA variables, run in CWD (an empty folder: the model
+    cannot lean on the project's files); yield its URL once /ping answers. The server and its
+    children (uvicorn) are stopped on the way out, whatever happens."""
     cwd.mkdir(parents=True, exist_ok=True)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -325,7 +328,7 @@ def serving(
         "-m",
         model_uri,
         "--env-manager",
-        "local",
+        env_manager,
         "-h",
         "127.0.0.1",
         "-p",
@@ -338,7 +341,7 @@ def serving(
             cwd=cwd,
             stdout=log,
             stderr=subprocess.STDOUT,
-            env=env.environ(MLFLOW_TRACKING_URI=store),
+            env=env.environ(MLFLOW_TRACKING_URI=store, **extra),
             start_new_session=True,
         )
         try:

@@ -125,8 +125,15 @@ def with_code(report: dict[str, Any], code: str, status: str) -> list[dict[str, 
     return [c for c in report["checks"] if c["code"] == code and c["status"] == status]
 
 
+# the lock's codes depend on the Python the tests run on and on a hash of the requirements, which
+# a scenario's overlay changes: tests/unit/test_lock_check.py builds their projects in tmp_path;
+# every scenario here is unlocked, so DEP015 warns in each
+LOCK_CODES = ("DEP015", "DEP016", "DEP017", "DEP018")
+UNLOCKED = ("DEP015", "warning")
+
+
 def test_every_static_code_has_a_scenario() -> None:
-    static = {code for stage in STATIC_STAGES for code in owned_by(stage)}
+    static = {code for stage in STATIC_STAGES for code in owned_by(stage)} - set(LOCK_CODES)
     assert {expected.code for expected in SCENARIOS.values()} == static
     assert set(scenario_names()) == {*SCENARIOS, BASE_SCENARIO}
 
@@ -139,7 +146,8 @@ def test_good_project_passes_every_check(scenario_project: ScenarioFactory) -> N
     assert report["mlflow_version"] is None
     # good/ has no .pre-commit-config.yaml: the hook's pins are compared in dep012's scenario
     assert {c["code"]: c["status"] for c in report["checks"] if c["status"] != "passed"} == {
-        "DEP012": "skipped"
+        "DEP012": "skipped",
+        "DEP015": "warning",
     }
     static = [code for stage in STATIC_STAGES for code in owned_by(stage)]
     assert [c["code"] for c in report["checks"]] == static  # every static code, in order
@@ -151,8 +159,9 @@ def test_scenario(scenario_project: ScenarioFactory, scenario: str) -> None:
     process, report = check(scenario_project(scenario))
     assert process.returncode == expected.exit_code, process.stdout
     other = "warning" if expected.status == "failed" else "failed"
-    assert with_status(report, expected.status) == {expected.code}
-    assert with_status(report, other) == set()
+    unlocked = {UNLOCKED[0]}
+    assert with_status(report, expected.status) - unlocked == {expected.code}
+    assert with_status(report, other) - unlocked == set()
     # a code may also pass for other files (CFG003 lists what each clean entry ships)
     [finding] = with_code(report, expected.code, expected.status)
     assert finding["family"] in ("config", "script", "signature", "dependencies", "environment")

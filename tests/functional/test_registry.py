@@ -178,7 +178,9 @@ def test_validation_is_recorded_and_reused_with_its_tags(
     assert f"  MLflow UI: {page}\n" in said
     tags = run.data.tags
     assert tags["mfc.validation.status"] == "passed"
-    assert tags["mfc.checks.failed"] == "0" and tags["mfc.checks.warning"] == "0"
+    # its one warning: the project is not locked (DEP015)
+    assert [c["code"] for c in validated["checks"] if c["status"] == "warning"] == ["DEP015"]
+    assert tags["mfc.checks.failed"] == "0" and tags["mfc.checks.warning"] == "1"
     assert len(tags["mfc.content_hash"]) == 64
     assert tags["owner"] == "team-b" and tags["datagrok-inputs-1-name"] == "b"
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id, "validation")}
@@ -192,10 +194,12 @@ def test_validation_is_recorded_and_reused_with_its_tags(
     assert "# mfc-validator validate: passed" in (downloaded / "report.md").read_text()
     # the verdict at a glance: the run's description and its metrics
     note = tags["mlflow.note.content"]
-    assert re.match(r"\*\*mfc-validator validate: passed\*\* \(\d+ passed, \d+ skipped; ", note)
+    assert re.match(
+        r"\*\*mfc-validator validate: passed\*\* \(1 warning, \d+ passed, \d+ skipped; ", note
+    )
     assert "Failed:" not in note and "validation/report.md" in note
     metrics = run.data.metrics
-    assert metrics["mfc.checks.failed"] == 0 and metrics["mfc.checks.warning"] == 0
+    assert metrics["mfc.checks.failed"] == 0 and metrics["mfc.checks.warning"] == 1
     assert metrics["mfc.checks.passed"] == sum(c["status"] == "passed" for c in validated["checks"])
     assert 0 < metrics["mfc.duration_s"] <= validated["duration_s"]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.pins import MLFLOW, NUMPY, PANDAS
-from validator.checks import dependencies, modules
+from validator.checks import dependencies, lock, modules
 from validator.codes import owned_by
 from validator.project import config
 from validator.project.sources import Project
@@ -33,9 +33,10 @@ def check(
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(textwrap.dedent(text))
     # what the import and requirement checks found: each code that found nothing is reported
-    # passed, and DEP012 (the pre-commit hook) has its own tests
+    # passed; DEP012 (the pre-commit hook) and the lock's codes (test_lock_check.py) have their
+    # own tests
     found = dependencies.run(Project(config.load(tmp_path)))
-    return [f for f in found if f.status != "passed" and f.code != "DEP012"]
+    return [f for f in found if f.status != "passed" and f.code not in ("DEP012", *lock.CODES)]
 
 
 def codes(findings: list[Finding], status: str | None = None) -> list[str]:
@@ -380,7 +381,11 @@ def test_without_requirements_only_local_modules_are_judged(tmp_path: Path) -> N
         tmp_path, "import sklearn\nimport helpers\n", requirements=None, files={"helpers.py": ""}
     )
     assert codes(findings, "failed") == ["DEP002"]
-    assert set(codes(findings, "skipped")) == set(owned_by("dependencies")) - {"DEP002", "DEP012"}
+    assert set(codes(findings, "skipped")) == set(owned_by("dependencies")) - {
+        "DEP002",
+        "DEP012",
+        *lock.CODES,
+    }
 
 
 # -- requirements -------------------------------------------------------------------------------

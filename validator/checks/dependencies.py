@@ -1,5 +1,6 @@
 """Every import is shipped, standard or required (DEP001-DEP004); requirements (DEP005-DEP008,
-DEP013); the pre-commit hook installs what the requirements pin (DEP012).
+DEP013); the pre-commit hook installs what the requirements pin (DEP012); the lock (DEP015-DEP018,
+`validator.checks.lock`).
 
 What counts as shipped mirrors MLflow: each code_paths entry is copied into the model's code/
 folder, and only that folder is put on sys.path where the model is served, so an entry makes its
@@ -15,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
-from validator.checks import modules, precommit
+from validator.checks import lock, modules, precommit
 from validator.checks.requirements import Requirements, read_requirements
 from validator.paths import SKIPPED_DIRS, relative_path
 from validator.project.requirements import MLFLOW
@@ -285,10 +286,17 @@ def run(project: Project) -> list[Finding]:
     requirements: Requirements | None = None
     if config.path(config.requirements).is_file():
         requirements = read_requirements(project)
-        findings += ran(REQUIREMENT_CODES, requirements.findings)
+        locked = lock.run(config)
+        found = requirements.findings
+        if all(finding.status == "passed" for finding in locked):
+            # a current lock pins what the requirements leave open: it is what is served
+            found = [finding for finding in found if finding.code != "DEP006"]
+        findings += ran(REQUIREMENT_CODES, found)
         findings += precommit.drift(project)
+        findings += locked
     else:
         reason = f"{config.requirements} does not exist"
         findings += [skipped(code, reason) for code in (*REQUIREMENT_CODES, "DEP012")]
+        findings += [skipped(code, reason) for code in lock.CODES]
         findings += [skipped(code, reason) for code in IMPORT_CODES if code != "DEP002"]
     return findings + _import_outcome(project, requirements)

@@ -21,6 +21,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from validator import mlflow_private
 from validator.inprocess import child, evaluation, log_model
 from validator.project.config import ProjectConfig
 from validator.report import Finding
@@ -117,8 +118,7 @@ def evaluate(config: ProjectConfig) -> tuple[list[Finding], dict[str, float]]:
     # the logged model lives in the caller's store, which this worker does not reach: the
     # metrics are linked to the validation's run by the validator, not to the model here
     unlinked = copy.copy(_LOGGED.model)
-    if hasattr(unlinked, "_model_id"):  # PyFuncModel's (MLflow 3): evaluate links to it
-        unlinked._model_id = None
+    mlflow_private.unlink_model_id(unlinked)  # PyFuncModel's (MLflow 3): evaluate links to it
     metrics: dict[str, float] = {}
     findings = evaluation.run(config, dataclasses.replace(_LOGGED, model=unlinked), metrics)
     return findings, metrics

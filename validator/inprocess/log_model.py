@@ -20,6 +20,7 @@ from validator.checks.input_example import FORMATS, LLM_KEYS
 from validator.errors import ValidatorError
 from validator.inprocess import child, copy_failures, type_hints
 from validator.json_compare import unstable_paths
+from validator.project import requirements as requirement_files
 from validator.project.config import ProjectConfig
 from validator.project.flavors import FLAVORS
 from validator.report import Finding, failed, passed, skipped, warning
@@ -284,6 +285,21 @@ def require_flavor(config: ProjectConfig) -> None:
         )
 
 
+def pip_requirements(requirements: Path) -> list[str]:
+    """The requirements file's lines as MLflow's `pip_requirements`, with the files it includes
+    (`-c constraints.txt`, the lock; `-r`) by absolute path: given a file, MLflow reads them
+    relative to the working folder, not to the file. A `-c` file ships with the model as its
+    constraints.txt."""
+    lines = []
+    for _, line in requirement_files.logical_lines(requirements.read_text(encoding="utf-8")):
+        name, value = requirement_files.option(line) if line.startswith("-") else ("", "")
+        if name in requirement_files.INCLUDES and value and not Path(value).is_absolute():
+            flag = "-c" if name in ("-c", "--constraint") else "-r"
+            line = f"{flag} {(requirements.parent / value).as_posix()}"
+        lines.append(line)
+    return lines
+
+
 def _log_with_flavor(mlflow: Any, config: ProjectConfig, example: Any) -> Any:
     """Log the script with the flavor model.yaml names, as its author would."""
     root = config.root.resolve()
@@ -293,7 +309,7 @@ def _log_with_flavor(mlflow: Any, config: ProjectConfig, example: Any) -> Any:
     common: dict[str, Any] = {
         "name": "model",
         "input_example": example,
-        "pip_requirements": str(root / config.requirements),
+        "pip_requirements": pip_requirements(root / config.requirements),
         "code_paths": [str(root / path) for path in config.code_paths] or None,
         "model_config": model_config or None,
     }

@@ -12,6 +12,7 @@ import re
 import typing
 from typing import TYPE_CHECKING, Any
 
+from validator import mlflow_private
 from validator.report import Finding, failed, passed, skipped
 
 if TYPE_CHECKING:
@@ -30,9 +31,7 @@ def logging_example(data: dict[str, Any]) -> Any:
     inputs = data.get(INPUTS)
     if isinstance(inputs, list) and inputs and all(isinstance(item, dict) for item in inputs):
         return inputs
-    from mlflow.pyfunc.scoring_server import infer_and_parse_data
-
-    return infer_and_parse_data(data)
+    return mlflow_private.infer_and_parse_data(data)
 
 
 def _input_hint(model: Any) -> Any:
@@ -79,9 +78,7 @@ def _declared_fields(schema: Any) -> set[str] | None:
 
 def check(model: Any, config: ProjectConfig, payload: dict[str, Any]) -> Finding:
     """SIG008 for the loaded MODEL and the example request PAYLOAD."""
-    from mlflow.types.type_hints import _get_data_validation_result
-
-    if not model.metadata._is_signature_from_type_hint():
+    if not mlflow_private.signature_from_type_hint(model):
         return skipped(CODE, "the signature comes from the input example, not from type hints")
     example = config.input_example
     if INPUTS not in payload:
@@ -99,7 +96,7 @@ def check(model: Any, config: ProjectConfig, payload: dict[str, Any]) -> Finding
         return skipped(CODE, "predict's type hints cannot be read back from the logged model")
     inputs = payload[INPUTS]
     shown = hint_name(hint)
-    problem = _get_data_validation_result(inputs, hint).error_message
+    problem = mlflow_private.data_validation_error(inputs, hint)
     if problem:
         problem = _pydantic_problem(inputs, hint) or " ".join(problem.split())[:_SHOWN_PROBLEM]
         return failed(

@@ -88,7 +88,7 @@ FAMILY_ABOUT: dict[str, str] = {
     "config": "`model.yaml`'s files, and what the model ships",
     "script": "the script: it compiles, sets a model once, runs when MLflow logs and loads it",
     "signature": "the input example, the signature, and what the scoring server accepts",
-    "dependencies": "imports against requirements, pins, artifacts that are pickles",
+    "dependencies": "imports against requirements, pins, the lock, artifacts that are pickles",
     "environment": "the variables the model reads and the secrets it must not ship",
     "network": "the hosts the model contacts in the sandbox",
     "sandbox": "the logged model installed, loaded and predicting in a fresh virtualenv",

@@ -2,6 +2,8 @@
 
 Self-contained on purpose: it may import only the standard library and mlflow (plus what mlflow
 brings), because it runs with the sandbox's interpreter, where the validator is not installed.
+The private MLflow names it uses are listed, with what is assumed of them, in
+`validator/mlflow_private.py`.
 
     python -I probe.py --serve SOCKET
 

@@ -12,6 +12,7 @@ from typing import Any
 from validator.checks.example_columns import missing_columns
 from validator.codes import CODES, owned_by
 from validator.json_compare import differences, same, unstable_paths
+from validator.project import lock
 from validator.project.config import ProjectConfig
 from validator.project.requirements import normalize, requirement_names
 from validator.report import Finding, failed, passed, ran, skipped, warning
@@ -550,6 +551,20 @@ def _env_reads(config: ProjectConfig, model_dir: Path, result: dict[str, Any]) -
     return findings
 
 
+def _lock_pins_dependency(config: ProjectConfig) -> set[str]:
+    """The requirements the project's lock shows another locked distribution needs: such a
+    requirement may be there only to pin a dependency (sqlalchemy<2.1 under an old mlflow), so
+    DEP010 does not ask to remove it. Empty without a current lock."""
+    requirements = config.path(config.requirements)
+    path = requirements.parent / lock.LOCK_FILE
+    try:
+        if not lock.uses_lock(requirements.read_text(encoding="utf-8")):
+            return set()
+        return lock.parse(path.read_text(encoding="utf-8")).transitive()
+    except (OSError, UnicodeDecodeError, lock.LockError):
+        return set()
+
+
 def _dependencies(config: ProjectConfig, model_dir: Path, result: dict[str, Any]) -> list[Finding]:
     declared: set[str] = set()
     requirements_file = model_dir / "requirements.txt"
@@ -578,7 +593,8 @@ def _dependencies(config: ProjectConfig, model_dir: Path, result: dict[str, Any]
                     "remove it",
                 )
             )
-    for requirement in sorted(declared):
+    pinning = _lock_pins_dependency(config)
+    for requirement in sorted(declared - pinning):
         names = provided.get(requirement, [])
         if names and not any(name in modules for name in names):
             findings.append(
@@ -586,7 +602,8 @@ def _dependencies(config: ProjectConfig, model_dir: Path, result: dict[str, Any]
                     "DEP010",
                     f"{requirement} is a requirement but the model never imports it at run time",
                     config.requirements,
-                    f"remove {requirement} from {config.requirements} if the model needs it not",
+                    f"remove {requirement} from {config.requirements} if the model does not "
+                    "need it",
                 )
             )
     return findings

@@ -53,10 +53,24 @@ def _fits(box: Sandbox, model_dir: Path) -> bool:
     version = logged_python_version(model_dir) or ""
     requirements = (model_dir / "requirements.txt").read_text(encoding="utf-8")
     made_for = box.settings
-    return (made_for.python_version, sorted(requirement_lines(made_for.requirements_text))) == (
+    return (
+        made_for.python_version,
+        sorted(requirement_lines(made_for.requirements_text)),
+        _included_lines(made_for.included),
+    ) == (
         version,
         sorted(requirement_lines(requirements)),
+        _included_lines(included(requirements, model_dir)),
     )
+
+
+def _included_lines(files: dict[str, bytes]) -> dict[str, list[str]]:
+    """The requirement lines of each included file (the lock's comments aside: MLflow ships
+    its constraints without them)."""
+    return {
+        name: sorted(requirement_lines(content.decode("utf-8", "replace")))
+        for name, content in files.items()
+    }
 
 
 def _sandbox(

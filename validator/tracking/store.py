@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from validator.errors import ValidatorError
+from validator.mlflow_private import MAKE_STORE_SCRIPT
 from validator.paths import EMBEDDED_STORE, cache_root
 from validator.project.config import ProjectConfig
 from validator.tracking.server_check import shown_uri
@@ -88,11 +89,7 @@ def prepare_default_store(root: Path) -> Path:
 # store made once per MLflow version, in the cache, is copied instead; it holds nothing but the
 # schema, the default workspace and the Default experiment, whose folder and times are set anew.
 STORE_TEMPLATES = "stores"
-_MAKE_TEMPLATE = """
-import sys
-from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
-SqlAlchemyStore("sqlite:///" + sys.argv[1], sys.argv[2])
-"""
+_MAKE_TEMPLATE = MAKE_STORE_SCRIPT
 _TEMPLATE_TIMEOUT_S = 300
 
 
