@@ -23,7 +23,7 @@ import os
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import mlflow
@@ -190,12 +190,48 @@ class ItemIds:
         return f"{kind}_{self.prefix}_{self.count}"
 
 
+def chat_messages(items: Sequence[Any]) -> list[dict[str, Any]]:
+    """The request's input items as chat completions messages: a message, a function call (an
+    assistant message with its tool call) and a function call's output (a tool message). Newer
+    MLflow releases have this as ResponsesAgent.prep_msgs_for_cc_llm; MLflow 3.1 does not, and
+    the model serves on every MLflow 3.x that requirements.txt may pin."""
+    messages: list[dict[str, Any]] = []
+    for entry in items:
+        item = entry.model_dump() if hasattr(entry, "model_dump") else dict(entry)
+        kind = item.get("type")
+        if kind == "function_call":
+            call = {"name": item["name"], "arguments": item.get("arguments") or "{}"}
+            messages.append(
+                {
+                    "role": "assistant",
+                    "content": "tool call",  # some endpoints refuse an empty content
+                    "tool_calls": [{"id": item["call_id"], "type": "function", "function": call}],
+                }
+            )
+        elif kind == "function_call_output":
+            output = item["output"]
+            content = output if isinstance(output, str) else json.dumps(output)
+            messages.append({"role": "tool", "tool_call_id": item["call_id"], "content": content})
+        elif isinstance(item.get("content"), list):  # content parts: one message each
+            messages += [{"role": item["role"], "content": p["text"]} for p in item["content"]]
+        else:
+            messages.append({"role": item["role"], "content": item.get("content")})
+    return messages
+
+
 def done(item: dict[str, Any]) -> ResponsesAgentStreamEvent:
     return ResponsesAgentStreamEvent(type="response.output_item.done", item=item)
 
 
 class ForecastAgent(ResponsesAgent):
     """Answers questions about next week's demand, calling the tool `forecast_units`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        # MLflow 3.1 calls predict on the input example when it logs the model, before
+        # load_context: until load_context runs, the agent answers offline with the defaults
+        self.max_turns = int(DEFAULTS["max_turns"])
+        self.llm: FakeLLM | ChatCompletionsClient = FakeLLM()
 
     def load_context(self, context: mlflow.pyfunc.PythonModelContext) -> None:
         config = {**DEFAULTS, **(context.model_config or {})}
@@ -208,7 +244,7 @@ class ForecastAgent(ResponsesAgent):
         # Both optional (model.yaml env): without an endpoint, the agent runs offline.
         endpoint = os.environ.get("AGENT_ENDPOINT")
         api_key = os.environ.get("AGENT_API_KEY")
-        self.llm: FakeLLM | ChatCompletionsClient = (
+        self.llm = (
             ChatCompletionsClient(
                 endpoint, api_key, str(config["llm_model"]), float(config["timeout_seconds"])
             )
@@ -224,7 +260,7 @@ class ForecastAgent(ResponsesAgent):
         )
 
     def predict_stream(self, request: ResponsesAgentRequest) -> Iterator[ResponsesAgentStreamEvent]:
-        messages = self.prep_msgs_for_cc_llm(request.input)
+        messages = chat_messages(request.input)
         # Item ids come from the request, so that the same request gets the same answer: the
         # validator compares the sandbox's answer with the one it got in-process.
         ids = ItemIds(json.dumps(messages, sort_keys=True))

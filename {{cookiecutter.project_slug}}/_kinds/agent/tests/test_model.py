@@ -121,6 +121,35 @@ def test_predict_calls_the_tool_then_answers(
     assert final_text(response) == "Oat milk: about 114.4 units over the next 7 days."
 
 
+def test_a_conversation_becomes_chat_messages_as_mlflow_converts_it(
+    model_module: ModuleType,
+) -> None:
+    items = [
+        {"role": "system", "content": "Answer briefly."},
+        {"role": "user", "content": "How much oat milk next week?"},
+        {"type": "function_call", "call_id": "c1", "name": "forecast_units", "arguments": "{}"},
+        {"type": "function_call_output", "call_id": "c1", "output": '{"forecast_units": 3}'},
+        {
+            "type": "message",
+            "role": "assistant",
+            "id": "m1",
+            "content": [{"type": "output_text", "text": "About 3 units."}],
+        },
+    ]
+    request = ResponsesAgentRequest(input=items)
+
+    messages = model_module.chat_messages(request.input)
+
+    assert [m["role"] for m in messages] == ["system", "user", "assistant", "tool", "assistant"]
+    assert messages[2]["tool_calls"][0]["id"] == messages[3]["tool_call_id"] == "c1"
+    assert json.loads(messages[3]["content"]) == {"forecast_units": 3}
+    assert messages[4]["content"] == "About 3 units."
+    # where MLflow has its own conversion (not in 3.1), the model's gives the same messages
+    mlflow_own = getattr(model_module.ResponsesAgent, "prep_msgs_for_cc_llm", None)
+    if mlflow_own is not None:
+        assert messages == mlflow_own(request.input)
+
+
 @pytest.mark.parametrize(
     ("product", "units"),
     [("espresso beans", 140.0), ("oat milk", 70.0 * 0.8**-1.2 * 1.25), ("Green Tea", 281.2)],
