@@ -199,6 +199,59 @@ def test_a_llama_index_engine_gets_its_engine_type(
     assert loaded["flavor_options"] == {"engine_type": engine}
 
 
+def test_a_prompt_template_s_constructor_gives_the_request(tmp_path: Path) -> None:
+    script = """\
+        import mlflow
+        from langchain_core.prompts import PromptTemplate
+
+        prompt = PromptTemplate(
+            template="What is a good name for {product}?", input_variables=["product"]
+        )
+        mlflow.models.set_model(prompt)
+    """
+    root = folder(tmp_path, {"chain.py": script})
+
+    init(root)
+
+    example = json.loads((root / "input_example.json").read_text(encoding="utf-8"))
+    assert example == {"inputs": [{"product": "Hello!"}]}
+
+
+def test_the_agent_wrapping_a_graph_is_the_model_not_the_graph_s_fake_llm(tmp_path: Path) -> None:
+    # as MLflow's LangGraph ChatAgent sample: a stub LLM class sorts before the agent's class
+    script = """\
+        import mlflow
+        from mlflow.pyfunc import ChatAgent
+
+
+        class FakeOpenAI:
+            def invoke(self, messages):
+                return messages
+
+
+        graph = FakeOpenAI()
+
+
+        class LangGraphChatAgent(ChatAgent):
+            def __init__(self, agent):
+                self.agent = agent
+
+            def predict(self, messages, context=None, custom_inputs=None):
+                return None
+
+
+        chat_agent = LangGraphChatAgent(graph)
+        mlflow.models.set_model(chat_agent)
+    """
+    root = folder(tmp_path, {"agent.py": script})
+
+    result = init(root)
+
+    assert result.returncode == 0, result.stdout
+    example = json.loads((root / "input_example.json").read_text(encoding="utf-8"))
+    assert example == static.mlflow_example("ChatAgent")
+
+
 @pytest.mark.parametrize(
     ("base", "key"),
     [("ResponsesAgent", "input"), ("ChatAgent", "messages"), ("ChatModel", "messages")],

@@ -604,13 +604,31 @@ def infer_artifacts(adoption: Adoption, project: Project, sources: list[Source])
 # the request
 
 
+def _constructed(tree: ast.Module, expression: ast.expr) -> str | None:
+    """The name EXPRESSION is made by: `Agent(graph)`, or a module-level name assigned
+    `Agent(graph)`, gives Agent; a bare local function or class given itself, its name."""
+    assigned = _assignments(tree)
+    seen: set[str] = set()
+    while isinstance(expression, ast.Name) and expression.id in assigned:
+        if expression.id in seen:
+            return None
+        seen.add(expression.id)
+        expression = assigned[expression.id]
+    if isinstance(expression, ast.Call):
+        expression = expression.func
+    return expression.id if isinstance(expression, ast.Name) else None
+
+
 def _model_object(tree: ast.Module, call: ast.Call) -> ast.ClassDef | ast.FunctionDef | None:
     """The local class (or function) whose instance the script gives set_model."""
     given = set_model_argument(call)
     if given is None:
         return None
-    found = _origins(tree, given)
     defined = _definitions(tree)
+    direct = _constructed(tree, given)
+    if direct is not None and direct in defined:  # set_model(Agent(graph)): Agent, not graph's
+        return defined[direct]
+    found = _origins(tree, given)
     for name in sorted(found.classes | found.functions):
         definition = defined.get(name)
         if definition is not None and (
@@ -736,11 +754,12 @@ def _prompt_example(tree: ast.Module, script: str) -> Sourced | None:
     variables: list[str] = []
     line = 0
     for node in ast.walk(tree):
-        if not (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute)
-            and node.func.attr in ("from_template", "from_messages")
-        ):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+        # ChatPromptTemplate.from_messages(...), PromptTemplate(template="What is {product}?")
+        if called not in ("from_template", "from_messages", "PromptTemplate"):
             continue
         line = line or node.lineno
         for inner in ast.walk(node):

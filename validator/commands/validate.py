@@ -194,7 +194,7 @@ def run(
     the store), else one of this validation's own, started before anything else. PROGRESS: where
     the steps that take a while are said [standard error]. TRACED: given the sandbox probe's
     result (what the model read, contacted and imported; None where it did not run), for
-    `init --trace`."""
+    `init`'s trace."""
     started = time.perf_counter()
     shown = progress or Progress.for_stream(sys.stderr, options.label)
     project = Project(config.load(root))
