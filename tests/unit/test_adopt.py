@@ -199,6 +199,74 @@ def test_a_llama_index_engine_gets_its_engine_type(
     assert loaded["flavor_options"] == {"engine_type": engine}
 
 
+def test_a_react_agent_and_a_chat_engine_get_the_request_their_flavor_takes(
+    tmp_path: Path,
+) -> None:
+    agent = """\
+        import mlflow
+        from langgraph.prebuilt import create_react_agent
+
+        graph = create_react_agent(model=None, tools=[])
+        mlflow.models.set_model(graph)
+    """
+    engine = """\
+        import mlflow
+        from llama_index.core import VectorStoreIndex
+
+        index = VectorStoreIndex.from_documents([])
+        mlflow.models.set_model(index.as_chat_engine())
+    """
+    plain = """\
+        import mlflow
+        from langgraph.graph import StateGraph
+
+        graph = StateGraph(dict).compile()
+        mlflow.models.set_model(graph)
+    """
+    for name in ("agent", "engine", "plain"):
+        (tmp_path / name).mkdir()
+    roots = {
+        name: folder(tmp_path / name, {"model.py": script})
+        for name, script in (("agent", agent), ("engine", engine), ("plain", plain))
+    }
+    for root in roots.values():
+        init(root)
+
+    def example(name: str) -> object:
+        return json.loads((roots[name] / "input_example.json").read_text(encoding="utf-8"))
+
+    message = {"role": "user", "content": "Hello!"}
+    assert example("agent") == {"inputs": [{"messages": [message]}]}
+    assert example("engine") == {"inputs": ["Hello!"]}
+    # a graph over a state of its own: nothing tells its input, so a placeholder, not a guess
+    assert list(example("plain")) == ["FILL_IN"]
+
+
+def test_a_development_config_outside_the_folder_is_a_to_do(tmp_path: Path) -> None:
+    script = """\
+        import mlflow
+        from mlflow.models import ModelConfig
+
+        config = ModelConfig(development_config="tests/pyfunc/sample_code/config.yml")
+
+
+        def predict(model_input: list[str]) -> list[str]:
+            return model_input
+
+
+        mlflow.models.set_model(predict)
+    """
+    root = folder(tmp_path, {"model.py": script})
+
+    result = init(root)
+
+    assert (
+        "to do: ModelConfig's development_config at model.py:4 names "
+        "'tests/pyfunc/sample_code/config.yml', which is not a file of this folder" in result.stdout
+    )
+    assert "model_config" not in declaration(root) or not declaration(root)["model_config"]
+
+
 def test_a_prompt_template_s_constructor_gives_the_request(tmp_path: Path) -> None:
     script = """\
         import mlflow

@@ -536,6 +536,11 @@ def infer_model_config(adoption: Adoption, project: Project, sources: list[Sourc
             if file is not None:
                 adoption.model_config = Sourced(file, f"{what} at {where} {STATIC}")
                 return
+            if isinstance(literal, str):  # a path from somewhere else (the author's checkout)
+                adoption.notes.append(
+                    f"{what} at {where} names {literal!r}, which is not a file of this folder: "
+                    "copy the file into the folder and set model_config in model.yaml to it"
+                )
 
 
 def _artifact_reads(tree: ast.Module) -> list[tuple[str, int]]:
@@ -830,7 +835,38 @@ def infer_example(
     found = _literal_examples(sources, adoption.flavor.value)
     if found is None and adoption.flavor.value == "langchain":
         found = _prompt_example(tree, script)
-    adoption.example = found
+    adoption.example = found or _flavor_example(adoption, tree)
+
+
+# what a graph built over chat messages is made with: its input is {"messages": [...]}
+_MESSAGE_GRAPHS = ("create_react_agent", "create_agent", "MessagesState", "add_messages")
+
+
+def _flavor_example(adoption: Adoption, tree: ast.Module) -> Sourced | None:
+    """A request that the flavor itself says: a LlamaIndex engine takes a question; a LangGraph
+    graph over chat messages (create_react_agent, MessagesState, add_messages) takes messages."""
+    flavor = adoption.flavor.value
+    engine = adoption.flavor_options.get("engine_type")
+    if flavor == "llama_index" and engine is not None:
+        said = f"a LlamaIndex {engine.value} engine takes a question: put a real one {STATIC}"
+        return Sourced({"inputs": ["Hello!"]}, said)
+    if flavor != "langchain":
+        return None
+    names = aliases(tree)
+    used = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+    marker = next(
+        (
+            name
+            for name in _MESSAGE_GRAPHS
+            if name in used and names.get(name, "").startswith(("langgraph", "langchain"))
+        ),
+        None,
+    )
+    if marker is None:
+        return None
+    message = {"role": "user", "content": "Hello!"}
+    said = f"a LangGraph graph over chat messages ({marker}) {STATIC}"
+    return Sourced({"inputs": [{"messages": [message]}]}, said)
 
 
 def _existing_example(root: Path) -> Sourced | None:
