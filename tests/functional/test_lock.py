@@ -12,6 +12,8 @@ import pytest
 
 from tests.conftest import BASE_SCENARIO, ScenarioFactory, run_cli
 from tests.unit.test_resolution import wheel
+from validator.commands import lock as lock_command
+from validator.errors import ValidatorError
 from validator.project import lock
 from validator.sandbox.interpreters import find_uv
 
@@ -117,6 +119,30 @@ def test_an_unusable_invocation_is_one_line(
     else:
         assert not (root / "constraints.txt").exists()
     assert (root / "requirements.txt").exists() == bool(args)
+
+
+def test_a_uv_too_old_for_the_cutoff_is_one_line_naming_the_upgrade(
+    tmp_path: Path, offline: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a uv from before --exclude-newer-package, as it answers an option it does not know
+    old_uv = tmp_path / "uv"
+    old_uv.write_text(
+        "#!/bin/sh\necho \"error: unexpected argument '--exclude-newer-package' found\" >&2\n"
+        "exit 2\n",
+        encoding="utf-8",
+    )
+    old_uv.chmod(0o755)
+    root = project(tmp_path, "mfc-app==1.0\n")
+    monkeypatch.setattr("validator.sandbox.interpreters.find_uv", lambda: str(old_uv))
+    for name, value in offline.items():
+        monkeypatch.setenv(name, value)
+
+    with pytest.raises(ValidatorError) as raised:
+        lock_command.run(str(root), "2020-01-01T00:00:00Z")
+
+    assert "is too old for the lock's cutoff" in str(raised.value)
+    assert "pip install -U uv" in str(raised.value) and "--exclude-newer none" in str(raised.value)
+    assert not (root / "constraints.txt").exists()
 
 
 def test_the_cutoff_leaves_out_newer_dependencies_but_not_the_requirements(

@@ -167,6 +167,12 @@ def _compile(requirements: Path, cutoff: str, direct: list[str], output: Path) -
             f"the resolution took longer than {RESOLVE_TIMEOUT_S:.0f} s ({found.shown()})"
         ) from None
     except SandboxError as exc:
+        if "--exclude-newer-package" in exc.stderr and "unexpected argument" in exc.stderr:
+            raise ValidatorError(
+                f"this uv ({uv}) is too old for the lock's cutoff (it has no "
+                "--exclude-newer-package): upgrade it where the validator runs (pip install -U "
+                "uv), or lock with --exclude-newer none; nothing was written"
+            ) from None
         said = parse_uv_error(redact(exc.stderr))
         named = f"{said.requirement}: " if said.requirement else ""
         python = lock.python_version()
