@@ -38,6 +38,10 @@ SERVE_START_TIMEOUT = 120
 REQUEST_TIMEOUT = 60
 
 
+# what nox exports to a uv session: uv then targets that environment whatever is activated
+UV_SESSION = ("UV_PYTHON", "UV_PROJECT_ENVIRONMENT")
+
+
 @dataclass(frozen=True)
 class GenAIEnv:
     """A virtual environment holding ENV_REQUIREMENTS and this repository (editable), and the
@@ -56,11 +60,14 @@ class GenAIEnv:
 
     def environ(self, **extra: str) -> dict[str, str]:
         """The environment of a process run from the venv: its bin/ first on PATH (`mlflow models
-        serve` execs uvicorn), no tracking URI or validator cache inherited from the caller."""
+        serve` execs uvicorn), no tracking URI or validator cache inherited from the caller, and
+        none of the uv settings an enclosing nox session exports (UV_PYTHON names the session's
+        environment: `--env-manager uv` would install the model's requirements there, not into
+        the environment MLflow made, whatever its activation says)."""
         env = {
             key: value
             for key, value in os.environ.items()
-            if key not in {"MLFLOW_TRACKING_URI", "MFC_VALIDATOR_CACHE", "VIRTUAL_ENV"}
+            if key not in {"MLFLOW_TRACKING_URI", "MFC_VALIDATOR_CACHE", "VIRTUAL_ENV", *UV_SESSION}
         }
         env["PATH"] = f"{self.bin}{os.pathsep}{env.get('PATH', '')}"
         env["VIRTUAL_ENV"] = str(self.root)
