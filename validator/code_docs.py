@@ -451,8 +451,9 @@ DOCS: dict[str, CodeDoc] = {
         "`uv.lock` together in the project's folder and run `uv lock` after every change; a "
         "`uv.lock` alone is ignored by MLflow: add its `pyproject.toml` or delete it. In a uv "
         "project requirements.txt is not used: delete it.",
-        "pyproject.toml",
-        '[project]\nname = "fixture-scaler"\nversion = "0.1.0"\ndependencies = "mlflow"',
+        "uv.lock",
+        'version = 1\nrevision = 3\nrequires-python = ">=3.10"',
+        "dep019_lock_without_pyproject",
     ),
     "REG001": _(
         "Run `mfc-validator validate` on this content first and fix what fails (with "

@@ -122,6 +122,16 @@ def test_the_export_is_mlflows_and_holds_exactly_the_lock(tmp_path: Path) -> Non
     assert "--frozen" in uv_project.EXPORT_FLAGS and "--no-emit-project" in uv_project.EXPORT_FLAGS
 
 
+def test_the_export_is_written_as_mlflow_writes_requirements() -> None:
+    # MLflow logs each requirement in packaging's form: the sandbox built before logging must
+    # be the one the logged requirements.txt asks for
+    text = "cffi==2.1.1 ; platform_python_implementation != 'PyPy'\n# a comment\n\nsix==1.16.0\n"
+    assert uv_project.export_lines(text) == [
+        'cffi==2.1.1; platform_python_implementation != "PyPy"',
+        SIX,
+    ]
+
+
 def test_a_corrupt_lock_does_not_export_and_uv_says_why_in_one_line(tmp_path: Path) -> None:
     root = project(tmp_path, [SIX], lock_text="garbage\n")
     with pytest.raises(uv_project.UvProjectError) as caught:

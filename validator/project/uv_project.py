@@ -77,9 +77,22 @@ def export(root: Path, uv: str) -> str:
 
 
 def export_lines(text: str) -> list[str]:
-    """The requirement lines of an export (comments and blank lines aside)."""
+    """The requirement lines of an export (comments and blank lines aside), each written as
+    MLflow writes a requirement into the logged requirements.txt (`packaging`'s form:
+    `cffi==2.1.1; platform_python_implementation != "PyPy"`), so that the sandbox built from
+    them before logging is the one the logged model asks for."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
     lines = (line.split(" #", 1)[0].strip() for line in text.splitlines())
-    return [line for line in lines if line and not line.startswith("#")]
+    written = []
+    for line in lines:
+        if not line or line.startswith("#"):
+            continue
+        try:
+            written.append(str(Requirement(line)))
+        except InvalidRequirement:
+            written.append(line)
+    return written
 
 
 def check_lock(root: Path, uv: str) -> None:
