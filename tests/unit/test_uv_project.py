@@ -13,11 +13,13 @@ from tests.pins import MLFLOW, PANDAS
 from validator import cli
 from validator.checks import config_files, dependencies, lock
 from validator.codes import owned_by
+from validator.commands import listing
 from validator.project import config as project_config
 from validator.project import content_hash, uv_project
 from validator.project.sources import Project
 from validator.report import Finding
 from validator.sandbox import probe_results, resolution
+from validator.sandbox.envcache import early_key, this_python
 from validator.sandbox.interpreters import find_uv
 
 SIX = "six==1.16.0"
@@ -307,3 +309,13 @@ def test_lock_refuses_a_uv_project_in_one_line(
     assert "uv project" in err and "run `uv lock` there instead" in err
     assert len(err.splitlines()) == 1
     assert not (root / "constraints.txt").exists()
+
+
+def test_list_keys_a_uv_project_by_its_export_as_validate_builds_it(tmp_path: Path) -> None:
+    root = locked(tmp_path, [SIX])
+
+    entry = listing.entry(str(root))
+
+    assert entry["requirements"] == str(root / "uv.lock")
+    assert entry["environment"] == early_key(this_python(), f"{SIX}\n", {})
+    assert uv_project.logged_requirements(root, uv()) == f"{SIX}\n"

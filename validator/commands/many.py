@@ -88,17 +88,15 @@ def run_many(
 
 
 def _early_requirements(project: str) -> tuple[str, dict[str, bytes]] | None:
-    """PROJECT's requirements and the files they include (constraints)."""
+    """PROJECT's requirements and the files they include (constraints); a uv project's: its
+    uv.lock's export, which includes none."""
     from validator.commands.listing import UNREADABLE, requirements_of
-    from validator.project import uv_project
     from validator.project.requirements import included
 
     try:
         loaded, text = requirements_of(project)
     except UNREADABLE:
         return None  # the project's worker says what is wrong
-    if uv_project.is_uv_project(loaded.root):
-        return None  # its sandbox is its uv.lock's, exported by its own worker
     return text, included(text, loaded.path(loaded.requirements).parent)
 
 

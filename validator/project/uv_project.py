@@ -76,6 +76,14 @@ def export(root: Path, uv: str) -> str:
     return _uv(command, root, EXPORT_TIMEOUT_S, "uv export")
 
 
+def logged_requirements(root: Path, uv: str | None) -> str:
+    """The requirements a uv project's model is logged with, as the logged requirements.txt
+    holds them: the export of its uv.lock, one requirement a line."""
+    if uv is None:
+        raise UvProjectError("a uv project needs uv, which is not installed here")
+    return "".join(f"{line}\n" for line in export_lines(export(root, uv)))
+
+
 def export_lines(text: str) -> list[str]:
     """The requirement lines of an export (comments and blank lines aside), each written as
     MLflow writes a requirement into the logged requirements.txt (`packaging`'s form:

@@ -109,8 +109,7 @@ def start_early(state: SandboxState) -> None:
         uv = find_uv()
         if uv is None:  # DEP014 said so
             return
-        lines = uv_project.export_lines(uv_project.export(config.root, uv))
-        requirements = "".join(f"{line}\n" for line in lines)  # as the model will be logged
+        requirements = uv_project.logged_requirements(config.root, uv)
         folder = config.root
         state.source = uv_project.SOURCE
     else:
