@@ -2,8 +2,9 @@
 real cookiecutter, made a uv project (pyproject.toml with the kind's pins, requirements.txt
 deleted, `uv lock`): `mfc-validator validate` passes and names uv.lock as the source, its sandbox
 holds exactly uv.lock's versions, the logged model ships uv.lock, pyproject.toml and the export
-as its requirements.txt, MLflow's own `mlflow models serve --env-manager uv` of it answers, and
-`register` registers it. Real cookiecutter, uv, MLflow and package index throughout.
+as its requirements.txt, MLflow's own `mlflow models serve --env-manager uv` of it installs
+exactly the lock (`uv sync`) and answers, and `register` registers it. Real cookiecutter, uv,
+MLflow and package index throughout.
 """
 
 from __future__ import annotations
@@ -19,12 +20,10 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from tests.conftest import run_cli
+from tests.conftest import ProjectFactory, run_cli
 from tests.functional import genai
 from tests.functional.test_template import bake
 from validator.project import uv_project
-
-pytestmark = pytest.mark.slow
 
 SERVE_TIMEOUT = 900  # `--env-manager uv` runs `uv sync` of the whole environment first
 SEEDS = {"pip", "setuptools", "wheel"}  # what a virtualenv may hold besides the requirements
@@ -43,6 +42,18 @@ def pins(lines: list[str]) -> dict[str, str]:
             assert spec.operator == "==", line
             found[canonicalize_name(requirement.name)] = spec.version
     return found
+
+
+def freeze(uv: str, environment: Path) -> dict[str, str]:
+    """The pins of what ENVIRONMENT (a virtual environment's folder) holds, its seeds aside."""
+    frozen = subprocess.run(
+        [uv, "pip", "freeze", "--python", str(environment / "bin" / "python")],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    return {k: v for k, v in pins(frozen.stdout.splitlines()).items() if k not in SEEDS}
 
 
 def make_uv_project(project: Path) -> list[str]:
@@ -70,6 +81,7 @@ def report_of(project: Path, command: str, env: dict[str, str]) -> tuple[int, di
     return done.returncode, json.loads(out.read_text())
 
 
+@pytest.mark.slow
 def test_a_uv_project_is_validated_served_and_registered_from_its_lock(tmp_path: Path) -> None:
     cache = tmp_path / "validator-cache"  # its own: the one sandbox environment is this lock's
     env = {
@@ -100,15 +112,7 @@ def test_a_uv_project_is_validated_served_and_registered_from_its_lock(tmp_path:
 
     # the sandbox: one environment, holding exactly the lock's versions
     [sandbox] = [path for path in (cache / "envs").iterdir() if (path / "bin" / "python").exists()]
-    frozen = subprocess.run(
-        [uv, "pip", "freeze", "--python", str(sandbox / "bin" / "python")],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-    )
-    installed = pins(frozen.stdout.splitlines())
-    assert {k: v for k, v in installed.items() if k not in SEEDS} == locked
+    assert freeze(uv, sandbox) == locked
 
     # the logged model: MLflow shipped the uv project, and its requirements are the export
     [model_dir] = {path.parent for path in (project / ".mlflow").rglob("MLmodel")}
@@ -132,9 +136,55 @@ def test_a_uv_project_is_validated_served_and_registered_from_its_lock(tmp_path:
         status, body = genai.post(url, (project / "input_example.json").read_bytes())
     assert status == 200, body
     assert json.loads(body)["predictions"]
-    assert "uv sync" in (tmp_path / "serve-serve.log").read_text(errors="replace")
+    served = (tmp_path / "serve-serve.log").read_text(errors="replace")
+    assert "Found uv.lock artifact, restoring environment with uv sync" in served
+    [made] = (tmp_path / "mlflow-envs").glob("mlflow-*")
+    assert freeze(uv, made) == locked  # what was validated is what is served
 
     code, registered = report_of(project, "register", env)
 
     assert code == 0 and registered["status"] == "passed"
     assert registered["model_uri"].startswith("models:/")
+
+
+@pytest.mark.parametrize(
+    ("breakage", "failing", "said"),
+    [
+        ("stale", "DEP014", "uv.lock is stale: it no longer matches pyproject.toml"),
+        ("corrupt", "DEP014", "uv.lock cannot be used: `uv lock --check` failed: "),
+        ("not toml", "DEP019", "pyproject.toml is not valid TOML"),
+        ("no pyproject", "DEP019", "uv.lock has no pyproject.toml beside it"),
+    ],
+)
+def test_a_broken_uv_project_fails_once_and_logs_nothing(
+    make_project: ProjectFactory, tmp_path: Path, breakage: str, failing: str, said: str
+) -> None:
+    project = make_project()
+    requirements = (project / "requirements.txt").read_text().split()
+    listed = ", ".join(json.dumps(item) for item in requirements)
+    (project / "pyproject.toml").write_text(
+        f'[project]\nname = "m"\nversion = "0.1.0"\ndependencies = [{listed}]\n'
+    )
+    command = [*genai.uv_command(), "lock", "--quiet"]
+    done = subprocess.run(command, cwd=project, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    (project / "requirements.txt").unlink()
+    if breakage == "stale":
+        (project / "pyproject.toml").write_text(
+            (project / "pyproject.toml").read_text().replace('"]\n', '", "six"]\n')
+        )
+    elif breakage == "corrupt":
+        (project / "uv.lock").write_text("garbage\n")
+    elif breakage == "not toml":
+        (project / "pyproject.toml").write_text("[project\n")
+    else:
+        (project / "pyproject.toml").unlink()
+        (project / "requirements.txt").write_text("\n".join(requirements) + "\n")
+    env = {"MFC_VALIDATOR_CACHE": str(tmp_path / "cache"), "MLFLOW_TRACKING_URI": ""}
+
+    code, report = report_of(project, "validate", env)
+
+    failures = [check for check in report["checks"] if check["status"] == "failed"]
+    assert code == 1 and [check["code"] for check in failures] == [failing], failures
+    assert said in failures[0]["message"] and "\n" not in failures[0]["message"]
+    assert report["run_id"] is None and not (project / ".mlflow").exists()  # nothing logged

@@ -308,11 +308,8 @@ def _requirements(config: ProjectConfig, root: Path) -> list[str]:
     exactly the lock; MLflow ships uv.lock and pyproject.toml beside them for `--env-manager uv`."""
     if not uv_project.is_uv_project(root):
         return pip_requirements(root / config.requirements)
-    uv = find_uv()
-    if uv is None:  # DEP014 failed on it before anything was logged
-        raise ValidatorError("a uv project needs uv, which is not installed here")
     try:
-        return uv_project.export_lines(uv_project.export(root, uv))
+        return uv_project.logged_requirements(root, find_uv()).splitlines()
     except uv_project.UvProjectError as exc:
         raise ValidatorError(f"{uv_project.LOCK} cannot be exported: {exc}") from None
 

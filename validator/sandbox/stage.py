@@ -106,10 +106,10 @@ def start_early(state: SandboxState) -> None:
     """Start building the sandbox for the requirements the model is about to be logged with."""
     config = state.config
     if uv_project.is_uv_project(config.root):
-        uv = find_uv()
-        if uv is None:  # DEP014 said so
+        try:
+            requirements = uv_project.logged_requirements(config.root, find_uv())
+        except uv_project.UvProjectError:  # DEP014 or logging says why; nothing to start
             return
-        requirements = uv_project.logged_requirements(config.root, uv)
         folder = config.root
         state.source = uv_project.SOURCE
     else:
