@@ -160,15 +160,7 @@ def test_a_broken_uv_project_fails_once_and_logs_nothing(
     make_project: ProjectFactory, tmp_path: Path, breakage: str, failing: str, said: str
 ) -> None:
     project = make_project()
-    requirements = (project / "requirements.txt").read_text().split()
-    listed = ", ".join(json.dumps(item) for item in requirements)
-    (project / "pyproject.toml").write_text(
-        f'[project]\nname = "m"\nversion = "0.1.0"\ndependencies = [{listed}]\n'
-    )
-    command = [*genai.uv_command(), "lock", "--quiet"]
-    done = subprocess.run(command, cwd=project, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr
-    (project / "requirements.txt").unlink()
+    requirements = make_uv_project(project)
     if breakage == "stale":
         (project / "pyproject.toml").write_text(
             (project / "pyproject.toml").read_text().replace('"]\n', '", "six"]\n')
