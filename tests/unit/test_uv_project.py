@@ -19,8 +19,9 @@ from validator.project import content_hash, uv_project
 from validator.project.sources import Project
 from validator.report import Finding
 from validator.sandbox import probe_results, resolution
-from validator.sandbox.envcache import early_key, this_python
+from validator.sandbox.envcache import SandboxError, early_key, this_python
 from validator.sandbox.interpreters import find_uv
+from validator.sandbox.stage import _install_failure
 
 SIX = "six==1.16.0"
 
@@ -319,3 +320,15 @@ def test_list_keys_a_uv_project_by_its_export_as_validate_builds_it(tmp_path: Pa
     assert entry["requirements"] == str(root / "uv.lock")
     assert entry["environment"] == early_key(this_python(), f"{SIX}\n", {})
     assert uv_project.logged_requirements(root, uv()) == f"{SIX}\n"
+
+
+def test_a_lock_that_does_not_install_is_the_uv_projects_to_fix(tmp_path: Path) -> None:
+    root = project(tmp_path, [MLFLOW])
+    said = "error: No solution found when resolving dependencies: no version of six==9.9.9\n"
+    error = SandboxError("installing requirements.txt with uv failed (exit 1)", said)
+
+    finding = _install_failure(project_config.load(root), error, uv_lock=True)
+
+    assert finding.status == "failed" and finding.location == "uv.lock"
+    assert finding.hint is not None
+    assert "pyproject.toml" in finding.hint and "`uv lock`" in finding.hint

@@ -165,7 +165,7 @@ def environment_build(state: SandboxState) -> list[Finding]:
     try:
         env = state.box.environment()
     except SandboxError as exc:
-        return [_install_failure(config, exc)]
+        return [_install_failure(config, exc, uv_lock=bool(state.source))]
     built = (
         "reused from the cache"
         if env.reused
@@ -182,8 +182,17 @@ def environment_build(state: SandboxState) -> list[Finding]:
     ]
 
 
-def _install_failure(config: ProjectConfig, exc: SandboxError) -> Finding:
-    """SBX001 failed: the requirements' fault, or the index's that could not be reached."""
+def _install_failure(config: ProjectConfig, exc: SandboxError, *, uv_lock: bool = False) -> Finding:
+    """SBX001 failed: the requirements' fault (a uv project's: its uv.lock's), or the index's
+    that could not be reached."""
+    where = uv_project.LOCK if uv_lock else config.requirements
+    fix = (
+        f"fix the requirement the installer names in {uv_project.PYPROJECT} (a version that "
+        f"exists for this Python and platform) and run `uv lock`"
+        if uv_lock
+        else f"fix the requirement the installer names in {config.requirements} (a version "
+        "that exists for this Python and platform)"
+    )
     output = exc.stderr.strip().splitlines()
     detail = redact(" | ".join(line.strip() for line in output[-6:] if line.strip()))
     found = exc.sources or installer_sources()
@@ -193,16 +202,15 @@ def _install_failure(config: ProjectConfig, exc: SandboxError) -> Finding:
             "SBX001",
             f"the logged requirements do not install in a new virtualenv ({found.shown()}): "
             f"{exc}: {detail}",
-            config.requirements,
-            f"fix the requirement the installer names in {config.requirements} (a version "
-            "that exists for this Python and platform)",
+            where,
+            fix,
         )
     return failed(
         "SBX001",
         f"the installer ({found.shown()}) could not reach the package index, so the logged "
         f"requirements were not installed: {reason}: {detail}",
         found.where(),
-        f"{unreachable_fix(reason)}; this is no fault of {config.requirements}",
+        f"{unreachable_fix(reason)}; this is no fault of {where}",
     )
 
 
