@@ -313,6 +313,13 @@ REGISTRY: tuple[Code, ...] = (
       "the lock was made for another Python than the one `validate` logs the model with (the "
       "validator's own): its pins may not install, or not be what that Python resolves; "
       "checked before anything is logged", blocking=True),
+    _("DEP019", "dependencies", "dependencies",
+      "a uv.lock, if any, comes with a usable pyproject.toml",
+      "a `uv.lock` without `pyproject.toml` beside it (MLflow ignores the lock), or a uv "
+      "project (`pyproject.toml` and `uv.lock`) whose `pyproject.toml` is not valid TOML or "
+      "declares no `[project]` dependencies; a warning when a requirements.txt lies beside a uv "
+      "project, where it is not used (MLflow serves `uv.lock` with `--env-manager uv`); checked "
+      "before anything is logged", blocking=True),
 )  # fmt: skip
 del _
 

@@ -53,6 +53,9 @@ SCENARIOS: dict[str, Expected] = {
     "dep002_local_module_not_shipped": Expected("DEP002", "failed", 1, "model.py:10", "helpers"),
     "dep003_unknown_import": Expected("DEP003", "warning", 0, "model.py:10", "mfc_fixture_"),
     "dep004_optional_import": Expected("DEP004", "warning", 0, "model.py:13", "orjson"),
+    "dep019_lock_without_pyproject": Expected(
+        "DEP019", "failed", 1, "uv.lock", "MLflow ignores it"
+    ),
     "dep005_invalid_requirement": Expected(
         "DEP005", "failed", 1, "requirements.txt:3", "scikit-learn=1.5.2"
     ),

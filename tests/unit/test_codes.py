@@ -75,6 +75,7 @@ def test_static_stages_own_only_static_codes_and_blocking_is_sparse() -> None:
         "CFG001", "SCR001", "SCR002", "SCR006", "SIG001", "SIG002", "SIG003",
         "ENV006", "SCR007", "SBX006", "SBX001", "REG001", "CFG002", "CFG003", "CFG005",
         "ENV010", "REG004", "DEP013", "ENV011", "DEP014", "DEP016", "DEP017", "DEP018",
+        "DEP019",
     }  # fmt: skip
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 import difflib
 from pathlib import Path
 
+from validator.project import uv_project
 from validator.project.sources import Project
 from validator.report import Finding, failed, ran
 
@@ -27,6 +28,8 @@ def run(project: Project) -> list[Finding]:
     for key, relative in config.named_files():
         if (key, relative) in escaped:
             continue
+        if key == "requirements" and uv_project.is_uv_project(config.root):
+            continue  # a uv project's requirements are pyproject.toml's (DEP019)
         path = config.path(relative)
         if not path.exists():
             top = key.split(".")[0]

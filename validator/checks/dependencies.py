@@ -17,9 +17,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from validator.checks import lock, modules, precommit
-from validator.checks.requirements import Requirements, read_requirements
+from validator.checks.requirements import Requirements, read_requirements, read_uv_requirements
 from validator.paths import SKIPPED_DIRS, relative_path
+from validator.project import uv_project
 from validator.project.requirements import MLFLOW
+from validator.project.uv_project import LOCK, PYPROJECT
 from validator.report import Finding, failed, ran, skipped, warning
 
 if TYPE_CHECKING:
@@ -95,6 +97,10 @@ class _Resolver:
     def __init__(self, project: Project, requirements: set[str]) -> None:
         self.project = project
         self.requirements = requirements
+        # where the declared requirements are: a uv project's are pyproject.toml's
+        self.declared_in = (
+            PYPROJECT if uv_project.is_uv_project(project.root) else project.config.requirements
+        )
         self.shipped: dict[str, str] = {}  # importable name -> the code_paths entry
         for entry in project.config.code_paths:
             path = project.config.path(entry)
@@ -195,7 +201,7 @@ class _Resolver:
     ) -> Finding:
         """An import that nothing installed here provides, while some requirements are not
         installed here either: one of them may well provide it."""
-        requirements = self.project.config.requirements
+        requirements = self.declared_in
         listed = ", ".join(absent[:5]) + (f" and {len(absent) - 5} more" if len(absent) > 5 else "")
         return warning(
             "DEP003",
@@ -209,7 +215,7 @@ class _Resolver:
         )
 
     def unrequired(self, source: Source, item: Import) -> Finding:
-        requirements = self.project.config.requirements
+        requirements = self.declared_in
         where = f"{source.relative}:{item.line}"
         found = modules.providers(item.name)
         entry = modules.known(item.name)
@@ -280,9 +286,69 @@ def _import_outcome(project: Project, requirements: Requirements | None) -> list
     return ran(judged, (f for f in found if f.code in judged))
 
 
+def _uv_project(project: Project) -> list[Finding]:
+    """DEP019 and the requirement checks of a uv project (pyproject.toml and uv.lock): its
+    declared requirements are pyproject.toml's [project] dependencies; uv.lock is its lock."""
+    config, root = project.config, project.root
+    requirements: Requirements | None = None
+    found: list[Finding] = []
+    try:
+        dependencies = uv_project.direct_dependencies(root)
+    except uv_project.UvProjectError as exc:
+        found.append(
+            failed(
+                "DEP019",
+                f"a uv project ({PYPROJECT} and {LOCK}), but {exc}",
+                PYPROJECT,
+                "declare the model's requirements under [project] dependencies of "
+                f"{PYPROJECT} (mlflow among them), then run `uv lock`",
+            )
+        )
+        reason = f"{PYPROJECT} cannot be read (DEP019)"
+        findings = [skipped(code, reason) for code in (*REQUIREMENT_CODES, "DEP012")]
+        findings += [skipped(code, reason) for code in IMPORT_CODES if code != "DEP002"]
+    else:
+        requirements = read_uv_requirements(project, dependencies)
+        findings = ran(REQUIREMENT_CODES, requirements.findings)
+        findings += precommit.drift(project, (PYPROJECT, dependencies))
+    if config.path(config.requirements).is_file():
+        found.append(
+            warning(
+                "DEP019",
+                f"{config.requirements} is not used: this is a uv project ({PYPROJECT} and "
+                f"{LOCK}), so the model is validated and logged with what {LOCK} pins, and "
+                f"MLflow serves {LOCK} with --env-manager uv",
+                config.requirements,
+                f"delete {config.requirements} and keep the requirements in {PYPROJECT} "
+                f"([project] dependencies); run `uv lock` after every change",
+            )
+        )
+    reason = f"a uv project: {LOCK} is its lock (DEP014 checks that it is current)"
+    findings += ran(("DEP019",), found)
+    findings += [skipped(code, reason) for code in lock.CODES]
+    return findings + _import_outcome(project, requirements)
+
+
+def _orphan_lock(project: Project) -> list[Finding]:
+    """DEP019 where the project is no uv project: a uv.lock without pyproject.toml."""
+    if not uv_project.orphan_lock(project.root):
+        return ran(("DEP019",), [])
+    return [
+        failed(
+            "DEP019",
+            f"{LOCK} has no {PYPROJECT} beside it, so MLflow ignores it: the model would be "
+            f"logged and served with {project.config.requirements}, not with {LOCK}",
+            LOCK,
+            f"add the {PYPROJECT} that {LOCK} was made from (and run `uv lock`), or delete {LOCK}",
+        )
+    ]
+
+
 def run(project: Project) -> list[Finding]:
+    if uv_project.is_uv_project(project.root):
+        return _uv_project(project)
     config = project.config
-    findings: list[Finding] = []
+    findings: list[Finding] = _orphan_lock(project)
     requirements: Requirements | None = None
     if config.path(config.requirements).is_file():
         requirements = read_requirements(project)

@@ -58,17 +58,21 @@ def _hook(project: Project) -> tuple[list[str], int] | str:
     return f"{CONFIG} has no {HOOK} hook"
 
 
-def drift(project: Project) -> list[Finding]:
+def drift(project: Project, declared: tuple[str, list[str]] | None = None) -> list[Finding]:
+    """DEP012 against the requirements file, or DECLARED: (the file shown, its requirement
+    lines), a uv project's pyproject.toml."""
     hook = _hook(project)
     if isinstance(hook, str):
         return [skipped("DEP012", hook)]
     dependencies, line = hook
-    requirements_file = project.config.path(project.config.requirements)
-    text = requirements_file.read_text(encoding="utf-8", errors="replace")
-    wanted = pins(line for _, line in logical_lines(text))
+    if declared is None:
+        requirements_file = project.config.path(project.config.requirements)
+        text = requirements_file.read_text(encoding="utf-8", errors="replace")
+        declared = (project.config.requirements, [line for _, line in logical_lines(text)])
+    relative, lines = declared
+    wanted = pins(lines)
     listed = pins(dependencies)
     where = f"{CONFIG}:{line}" if line else CONFIG
-    relative = project.config.requirements
     problems = [f"{name}{spec} is missing" for name, spec in wanted.items() if name not in listed]
     problems += [
         f"{name} is {listed[name] or 'unpinned'} there but {spec or 'unpinned'} in {relative}"

@@ -24,6 +24,7 @@ from validator.project.requirements import (
     parse_requirement,
     redact,
 )
+from validator.project.uv_project import PYPROJECT
 from validator.report import Finding, failed, warning
 
 if TYPE_CHECKING:
@@ -224,8 +225,31 @@ class _Reader:
 def read_requirements(project: Project) -> Requirements:
     reader = _Reader(project)
     reader.read(project.config.path(project.config.requirements))
-    requirements = reader.requirements
-    relative = project.config.requirements
+    return _complete(reader.requirements, project.config.requirements)
+
+
+def read_uv_requirements(project: Project, dependencies: list[str]) -> Requirements:
+    """A uv project's declared requirements: pyproject.toml's [project] dependencies, each at
+    its line of the file (uv.lock pins them: none needs ==)."""
+    reader = _Reader(project)
+    path = project.root / PYPROJECT
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        text = []
+    for dependency in dependencies:
+        number = next((n for n, line in enumerate(text, 1) if dependency in line), 0)
+        line = _Line(path, PYPROJECT, number, dependency)
+        if has_credential(dependency):
+            reader.credential(line)
+        reader.requirement(line)
+    requirements = _complete(reader.requirements, PYPROJECT)
+    kept = [finding for finding in requirements.findings if finding.code != "DEP006"]
+    return Requirements(requirements.listed, kept)
+
+
+def _complete(requirements: Requirements, relative: str) -> Requirements:
+    """DEP007 and DEP008 over what was read."""
     if not requirements.keys & set(MLFLOW):
         version = modules.installed().get("mlflow")
         pin = f"mlflow=={version.version}" if version else "mlflow (pinned with ==)"

@@ -12,20 +12,29 @@ from typing import Any
 
 from validator.errors import ValidatorError
 from validator.paths import cache_root
-from validator.project import config
+from validator.project import config, uv_project
 from validator.project.requirements import included
 from validator.sandbox.envcache import early_key, this_python
+from validator.sandbox.interpreters import find_uv
 
 LIST_SCHEMA_VERSION = 1
 
 
 def requirements_of(project: str) -> tuple[config.ProjectConfig, str]:
-    """PROJECT's model.yaml and the text of its requirements file."""
+    """PROJECT's model.yaml and the text of its requirements file; for a uv project, what its
+    model is logged with: the export of its uv.lock."""
     loaded = config.load(Path(project))
+    if uv_project.is_uv_project(loaded.root):
+        return loaded, uv_project.logged_requirements(loaded.root, find_uv())
     return loaded, loaded.path(loaded.requirements).read_text(encoding="utf-8")
 
 
-UNREADABLE = (ValidatorError, OSError, UnicodeDecodeError)
+def _requirements_file(loaded: config.ProjectConfig) -> str:
+    """The file the environment comes from: the requirements file, or a uv project's uv.lock."""
+    return uv_project.LOCK if uv_project.is_uv_project(loaded.root) else loaded.requirements
+
+
+UNREADABLE = (ValidatorError, OSError, UnicodeDecodeError, uv_project.UvProjectError)
 
 
 def entry(project: str) -> dict[str, Any]:
@@ -33,7 +42,7 @@ def entry(project: str) -> dict[str, Any]:
     makes."""
     try:
         loaded, requirements = requirements_of(project)
-        folder = loaded.path(loaded.requirements).parent
+        folder = loaded.path(_requirements_file(loaded)).parent
     except UNREADABLE as exc:
         return {
             "project": project,
@@ -45,7 +54,7 @@ def entry(project: str) -> dict[str, Any]:
     return {
         "project": project,
         "name": loaded.name,
-        "requirements": os.path.normpath(Path(project) / loaded.requirements),
+        "requirements": os.path.normpath(Path(project) / _requirements_file(loaded)),
         "environment": early_key(this_python(), requirements, included(requirements, folder)),
     }
 

@@ -26,7 +26,7 @@ from typing import Any
 
 from validator.errors import ValidatorError
 from validator.project import config as project_config
-from validator.project import lock
+from validator.project import lock, uv_project
 from validator.project.requirements import (
     MLFLOW,
     logical_lines,
@@ -210,6 +210,11 @@ def _refuse_a_file_of_the_users(path: Path) -> None:
 def run(project: str, exclude_newer: str | None) -> int:
     """Write the lock of PROJECT; the exit status (errors raise ValidatorError)."""
     config = project_config.load(Path(project))
+    if uv_project.is_uv_project(config.root):
+        raise ValidatorError(
+            f"{config.root} is a uv project ({uv_project.PYPROJECT} and {uv_project.LOCK}): "
+            f"{uv_project.LOCK} is its lock; run `uv lock` there instead; nothing was written"
+        )
     requirements = config.path(config.requirements)
     if not requirements.is_file():
         raise ValidatorError(f"{config.requirements} does not exist: nothing to lock")

@@ -88,7 +88,8 @@ def run_many(
 
 
 def _early_requirements(project: str) -> tuple[str, dict[str, bytes]] | None:
-    """PROJECT's requirements and the files they include (constraints)."""
+    """PROJECT's requirements and the files they include (constraints); a uv project's: its
+    uv.lock's export, which includes none."""
     from validator.commands.listing import UNREADABLE, requirements_of
     from validator.project.requirements import included
 

@@ -21,9 +21,11 @@ from validator.errors import ValidatorError
 from validator.inprocess import child, copy_failures, type_hints
 from validator.json_compare import unstable_paths
 from validator.project import requirements as requirement_files
+from validator.project import uv_project
 from validator.project.config import ProjectConfig
 from validator.project.flavors import FLAVORS
 from validator.report import Finding, failed, passed, skipped, warning
+from validator.sandbox.interpreters import find_uv
 from validator.serving import Served, requirement_scan_skipped, serve
 from validator.tracebacks import chain, entry_function, innermost, user_frame
 from validator.tracking.server_check import StoreFailed, store_failure
@@ -300,6 +302,18 @@ def pip_requirements(requirements: Path) -> list[str]:
     return lines
 
 
+def _requirements(config: ProjectConfig, root: Path) -> list[str]:
+    """What the model is logged with: the requirements file's lines, or for a uv project what
+    its uv.lock pins (MLflow's own `uv export`), so that `virtualenv` and `local` serving install
+    exactly the lock; MLflow ships uv.lock and pyproject.toml beside them for `--env-manager uv`."""
+    if not uv_project.is_uv_project(root):
+        return pip_requirements(root / config.requirements)
+    try:
+        return uv_project.logged_requirements(root, find_uv()).splitlines()
+    except uv_project.UvProjectError as exc:
+        raise ValidatorError(f"{uv_project.LOCK} cannot be exported: {exc}") from None
+
+
 def _log_with_flavor(mlflow: Any, config: ProjectConfig, example: Any) -> Any:
     """Log the script with the flavor model.yaml names, as its author would."""
     root = config.root.resolve()
@@ -309,7 +323,7 @@ def _log_with_flavor(mlflow: Any, config: ProjectConfig, example: Any) -> Any:
     common: dict[str, Any] = {
         "name": "model",
         "input_example": example,
-        "pip_requirements": pip_requirements(root / config.requirements),
+        "pip_requirements": _requirements(config, root),
         "code_paths": [str(root / path) for path in config.code_paths] or None,
         "model_config": model_config or None,
     }

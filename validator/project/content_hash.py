@@ -12,6 +12,7 @@ import hashlib
 from pathlib import Path
 
 from validator.paths import files_under, relative_path
+from validator.project import uv_project
 from validator.project.config import CONFIG_FILE, ProjectConfig
 
 SCHEME = "mfc-content-v1"  # changes if what is hashed changes, so old hashes never match
@@ -22,6 +23,8 @@ def content_files(config: ProjectConfig) -> dict[str, Path]:
     """{relative posix path: file} of every file the hash covers; a missing file is listed too."""
     root = config.root
     named = [CONFIG_FILE] + [relative for _, relative in config.named_files()]
+    if uv_project.is_uv_project(root):  # what the model is logged and served with
+        named += [uv_project.PYPROJECT, uv_project.LOCK]
     files: dict[str, Path] = {}
     for relative in named:
         path = root / relative

@@ -3,6 +3,7 @@ in-process ones and the output schema, variables read, modules imported, and str
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 from dataclasses import dataclass, replace
@@ -12,7 +13,7 @@ from typing import Any
 from validator.checks.example_columns import missing_columns
 from validator.codes import CODES, owned_by
 from validator.json_compare import differences, same, unstable_paths
-from validator.project import lock
+from validator.project import lock, uv_project
 from validator.project.config import ProjectConfig
 from validator.project.requirements import normalize, requirement_names
 from validator.report import Finding, failed, passed, ran, skipped, warning
@@ -568,7 +569,13 @@ def _lock_pins_dependency(config: ProjectConfig) -> set[str]:
 def _dependencies(config: ProjectConfig, model_dir: Path, result: dict[str, Any]) -> list[Finding]:
     declared: set[str] = set()
     requirements_file = model_dir / "requirements.txt"
-    if requirements_file.is_file():
+    declared_in = config.requirements
+    if uv_project.is_uv_project(model_dir):
+        # MLflow shipped the uv project: its direct requirements, not the lock's export
+        declared_in = uv_project.PYPROJECT
+        with contextlib.suppress(uv_project.UvProjectError):
+            declared = requirement_names("\n".join(uv_project.direct_dependencies(model_dir)))
+    elif requirements_file.is_file():
         declared = requirement_names(requirements_file.read_text(encoding="utf-8"))
     modules: dict[str, Any] = result.get("modules", {})
     # the probe sends distribution names as installed; they are compared as PEP 503 names
@@ -588,9 +595,8 @@ def _dependencies(config: ProjectConfig, model_dir: Path, result: dict[str, Any]
                     "DEP009",
                     f"the model imports {module} at run time, which only a transitive requirement "
                     f"provides ({dist})",
-                    config.requirements,
-                    f"add {dist} to {config.requirements} pinned, so an upgrade elsewhere cannot "
-                    "remove it",
+                    declared_in,
+                    f"add {dist} to {declared_in} pinned, so an upgrade elsewhere cannot remove it",
                 )
             )
     pinning = _lock_pins_dependency(config)
@@ -601,9 +607,8 @@ def _dependencies(config: ProjectConfig, model_dir: Path, result: dict[str, Any]
                 warning(
                     "DEP010",
                     f"{requirement} is a requirement but the model never imports it at run time",
-                    config.requirements,
-                    f"remove {requirement} from {config.requirements} if the model does not "
-                    "need it",
+                    declared_in,
+                    f"remove {requirement} from {declared_in} if the model does not need it",
                 )
             )
     return findings

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from validator.paths import cache_root
+from validator.project import uv_project
 from validator.project.config import ProjectConfig
 from validator.project.requirements import (
     INCLUDES,
@@ -205,7 +206,9 @@ def resolution_file(key: str) -> Path:
 def resolve(
     config: ProjectConfig, *, use_cache: bool, progress: Callable[[str], None]
 ) -> list[Finding]:
-    """DEP014 for the project's requirements file."""
+    """DEP014 for the project's requirements file (a uv project's: its uv.lock)."""
+    if uv_project.is_uv_project(config.root):
+        return _uv_lock(config, progress)
     requirements = config.path(config.requirements)
     text = requirements.read_text(encoding="utf-8")
     version = this_python()
@@ -243,6 +246,50 @@ def resolve(
     message = (
         f"the requirements resolve for Python {version} ({count} distributions, resolved in "
         f"{elapsed:.1f} s)"
+    )
+    return [Finding(CODE, "passed", message)]
+
+
+def _uv_lock(config: ProjectConfig, progress: Callable[[str], None]) -> list[Finding]:
+    """DEP014 of a uv project: uv.lock matches pyproject.toml (`uv lock --check`) and exports
+    as MLflow exports it."""
+    uv = find_uv()
+    if uv is None:
+        return [
+            failed(
+                CODE,
+                f"a uv project ({uv_project.PYPROJECT} and {uv_project.LOCK}) needs uv, which "
+                "is not installed where the validator runs",
+                uv_project.LOCK,
+                "install uv (`pip install uv`) beside the validator",
+            )
+        ]
+    progress(f"checking {uv_project.LOCK} against {uv_project.PYPROJECT} with uv")
+    try:
+        uv_project.check_lock(config.root, uv)
+        count = len(uv_project.export_lines(uv_project.export(config.root, uv)))
+    except uv_project.UvProjectError as exc:
+        said = str(exc)
+        if unreachable(said) is not None:
+            return [skipped(CODE, f"the package index cannot be reached: {said}")]
+        stale = "needs to be updated" in said
+        message = (
+            f"{uv_project.LOCK} is stale: it no longer matches {uv_project.PYPROJECT} ({said})"
+            if stale
+            else f"{uv_project.LOCK} cannot be used: {said}"
+        )
+        return [
+            failed(
+                CODE,
+                message,
+                uv_project.LOCK,
+                f"run `uv lock` in the project's folder and commit {uv_project.LOCK} with "
+                f"{uv_project.PYPROJECT}",
+            )
+        ]
+    message = (
+        f"{uv_project.LOCK} is current with {uv_project.PYPROJECT} and pins {count} "
+        "distributions (uv lock --check, uv export)"
     )
     return [Finding(CODE, "passed", message)]
 

@@ -14,13 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from validator.checks.logged_files import logged_python_version
+from validator.project import uv_project
 from validator.project.config import ProjectConfig
 from validator.project.requirements import included, redact, requirement_lines
 from validator.report import Finding, failed, passed
 from validator.sandbox import probe_results
 from validator.sandbox.envcache import SandboxError, early_key, installer_sources, this_python
 from validator.sandbox.installer import unreachable, unreachable_fix
-from validator.sandbox.interpreters import find_python
+from validator.sandbox.interpreters import find_python, find_uv
 from validator.sandbox.resolution import resolve
 from validator.sandbox.runner import Sandbox, SandboxSettings
 
@@ -46,6 +47,7 @@ class SandboxState:
     early: Sandbox | None = None  # started before logging, for the project's requirements
     box: Sandbox | None = None  # the one that runs the probe
     traced: dict[str, Any] | None = None  # the probe's result, for ENV002 (see environment.py)
+    source: str = ""  # what the early sandbox was built from, when not the requirements file
 
 
 def _fits(box: Sandbox, model_dir: Path) -> bool:
@@ -103,8 +105,16 @@ def resolution(state: SandboxState) -> list[Finding]:
 def start_early(state: SandboxState) -> None:
     """Start building the sandbox for the requirements the model is about to be logged with."""
     config = state.config
-    requirements = config.path(config.requirements).read_text(encoding="utf-8")
-    folder = config.path(config.requirements).parent
+    if uv_project.is_uv_project(config.root):
+        try:
+            requirements = uv_project.logged_requirements(config.root, find_uv())
+        except uv_project.UvProjectError:  # DEP014 or logging says why; nothing to start
+            return
+        folder = config.root
+        state.source = uv_project.SOURCE
+    else:
+        requirements = config.path(config.requirements).read_text(encoding="utf-8")
+        folder = config.path(config.requirements).parent
     state.early = _sandbox(state, sys.executable, this_python(), requirements, folder)
 
 
@@ -155,24 +165,34 @@ def environment_build(state: SandboxState) -> list[Finding]:
     try:
         env = state.box.environment()
     except SandboxError as exc:
-        return [_install_failure(config, exc)]
+        return [_install_failure(config, exc, uv_lock=bool(state.source))]
     built = (
         "reused from the cache"
         if env.reused
         else f"built in {env.build_s:.1f} s" + ("" if state.options.use_cache else ", not cached")
     )
+    source = f"from {state.source or config.requirements}"
     return [
         Finding(
             "SBX001",
             "passed",
-            f"the logged requirements install in a fresh virtualenv "
-            f"(installed with {env.sources or env.installer}; environment {built})",
+            f"the logged requirements install in a fresh virtualenv ({source}; "
+            f"installed with {env.sources or env.installer}; environment {built})",
         )
     ]
 
 
-def _install_failure(config: ProjectConfig, exc: SandboxError) -> Finding:
-    """SBX001 failed: the requirements' fault, or the index's that could not be reached."""
+def _install_failure(config: ProjectConfig, exc: SandboxError, *, uv_lock: bool = False) -> Finding:
+    """SBX001 failed: the requirements' fault (a uv project's: its uv.lock's), or the index's
+    that could not be reached."""
+    where = uv_project.LOCK if uv_lock else config.requirements
+    fix = (
+        f"fix the requirement the installer names in {uv_project.PYPROJECT} (a version that "
+        f"exists for this Python and platform) and run `uv lock`"
+        if uv_lock
+        else f"fix the requirement the installer names in {config.requirements} (a version "
+        "that exists for this Python and platform)"
+    )
     output = exc.stderr.strip().splitlines()
     detail = redact(" | ".join(line.strip() for line in output[-6:] if line.strip()))
     found = exc.sources or installer_sources()
@@ -182,16 +202,15 @@ def _install_failure(config: ProjectConfig, exc: SandboxError) -> Finding:
             "SBX001",
             f"the logged requirements do not install in a new virtualenv ({found.shown()}): "
             f"{exc}: {detail}",
-            config.requirements,
-            f"fix the requirement the installer names in {config.requirements} (a version "
-            "that exists for this Python and platform)",
+            where,
+            fix,
         )
     return failed(
         "SBX001",
         f"the installer ({found.shown()}) could not reach the package index, so the logged "
         f"requirements were not installed: {reason}: {detail}",
         found.where(),
-        f"{unreachable_fix(reason)}; this is no fault of {config.requirements}",
+        f"{unreachable_fix(reason)}; this is no fault of {where}",
     )
 
 
