@@ -47,7 +47,7 @@ class SandboxState:
     early: Sandbox | None = None  # started before logging, for the project's requirements
     box: Sandbox | None = None  # the one that runs the probe
     traced: dict[str, Any] | None = None  # the probe's result, for ENV002 (see environment.py)
-    source: str = ""  # what the early sandbox was built from, when not the requirements file
+    source: str = ""  # what the model is logged with, when not the requirements file
 
 
 def _fits(box: Sandbox, model_dir: Path) -> bool:
@@ -106,12 +106,12 @@ def start_early(state: SandboxState) -> None:
     """Start building the sandbox for the requirements the model is about to be logged with."""
     config = state.config
     if uv_project.is_uv_project(config.root):
+        state.source = uv_project.SOURCE  # what the model is logged with, early sandbox or not
         try:
             requirements = uv_project.logged_requirements(config.root, find_uv())
         except uv_project.UvProjectError:  # DEP014 or logging says why; nothing to start
             return
         folder = config.root
-        state.source = uv_project.SOURCE
     else:
         requirements = config.path(config.requirements).read_text(encoding="utf-8")
         folder = config.path(config.requirements).parent
