@@ -420,6 +420,8 @@ def test_a_trace_adds_the_model_s_variables_hosts_and_imports_only(tmp_path: Pat
     result = {
         "env_reads": {
             "OPENAI_API_KEY": {"stage": "load", "user": False, "libraries": ["openai"]},
+            # looked up by the SDK but set nowhere (its other options): not the model's
+            "AZURE_OPENAI_AD_TOKEN": {"stage": "load", "user": False, "libraries": ["openai"]},
             "MLFLOW_TRACKING_URI": {"stage": "load", "user": False, "libraries": ["mlflow"]},
             "HOME": {"stage": "load", "user": False, "libraries": ["pandas"]},
             # what MLflow's own dependencies and the standard library read: not the model's
@@ -455,7 +457,8 @@ def test_a_trace_adds_the_model_s_variables_hosts_and_imports_only(tmp_path: Pat
         },
     }
 
-    said = traced.merge(adoption, result)
+    environ = {"OPENAI_API_KEY": "sk-x", "PANDAS_API_URL": "http://x", "GIT_DIR": "g"}
+    said = traced.merge(adoption, result, environ)
 
     assert said == "added 3 variables, 1 host, 1 requirement"
     added = {e.name: (e.secret, e.required, e.origin) for e in adoption.env if e.name not in before}

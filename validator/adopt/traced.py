@@ -11,6 +11,7 @@ import re
 import shutil
 import sys
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -116,11 +117,11 @@ def _one_line(message: str, most: int = 300) -> str:
     return first if len(first) <= most else first[: most - 1] + "…"
 
 
-def merge(adoption: Adoption, result: dict[str, Any]) -> str:
+def merge(adoption: Adoption, result: dict[str, Any], environ: Mapping[str, str]) -> str:
     """Add what the probe's RESULT saw to ADOPTION (variables, hosts, distributions); what was
-    added, in words."""
+    added, in words. ENVIRON: the variables set where init runs (what the sandbox could get)."""
     counts = [len(adoption.env), len(adoption.network), len(adoption.requirements)]
-    _variables(adoption, result)
+    _variables(adoption, result, environ)
     _hosts(adoption, result)
     _distributions(adoption, result)
     added = [len(adoption.env), len(adoption.network), len(adoption.requirements)]
@@ -146,7 +147,7 @@ def _required_libraries(adoption: Adoption, result: dict[str, Any]) -> set[str]:
     }
 
 
-def _variables(adoption: Adoption, result: dict[str, Any]) -> None:
+def _variables(adoption: Adoption, result: dict[str, Any], environ: Mapping[str, str]) -> None:
     reads = result.get("env_reads") or {}
     theirs = _required_libraries(adoption, result)
     for name, read in sorted(reads.items()):
@@ -159,6 +160,8 @@ def _variables(adoption: Adoption, result: dict[str, Any]) -> None:
             libraries = [str(lib) for lib in read.get("libraries") or [] if lib in theirs]
             if not libraries or not (looks_secret(name) or _ADDRESS.search(name)):
                 continue  # a library's own tuning (PYDANTIC_DISABLE_PLUGINS): not a deployer's
+            if not environ.get(str(name)):
+                continue  # looked up and unset, and the model worked: the SDK's other options
             who = ", ".join(libraries)
         adoption.add_env(
             EnvEntry(

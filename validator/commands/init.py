@@ -210,7 +210,7 @@ def run(
         # the model runs with what init would write over the folder's own files (those it keeps)
         trace = traced.probe(adoption, _trace_texts(adoption, options, result), options.timeout)
         if trace.failure is None:
-            added = traced.merge(adoption, trace.seen)
+            added = traced.merge(adoption, trace.seen, os.environ)
             result = plan(adoption, options)
             result.traced = f"traced: the model loaded and answered in the sandbox; {added}"
         else:  # the model's own defect: the project is written all the same, for validate
