@@ -1,8 +1,8 @@
 """Every MLflow 3.x a project may pin: the dataframe and agent kinds, generated from the template
-with their mlflow pin moved to the oldest supported release and a middle one, are locked
-(`nox -s lock`) and validated (`nox -s validate`) as a user runs them. The newest is the
-template's own pin: test_template runs each kind's nox sessions with it, and test_lock locks it.
-The validator then runs in-process with that MLflow, and the sandbox installs what the lock says.
+with their mlflow pin moved to the oldest supported release, a middle one and the newest (the
+template's own), are locked (`nox -s lock`) and validated (`nox -s validate`) as a user runs
+them. The validator then runs in-process with that MLflow, and the sandbox installs what the
+lock says.
 
 Without the lock the old releases do not even start: a fresh resolve of mlflow 3.1 today brings a
 SQLAlchemy it cannot import."""
@@ -18,11 +18,13 @@ import pytest
 from cookiecutter.main import cookiecutter
 
 from tests.functional.nox_session import run_nox
+from tests.pins import PINS
 
 pytestmark = pytest.mark.slow
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-VERSIONS = ("3.1.4", "3.10.1")  # not-a-pin: the oldest supported and a middle one
+# not-a-pin: the oldest supported, a middle one, and the template's own
+VERSIONS = ("3.1.4", "3.10.1", PINS["mlflow"])
 KINDS = ("dataframe", "agent")
 PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;#]+)", re.MULTILINE)
 
