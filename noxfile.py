@@ -27,6 +27,12 @@ DOCS_REQUIREMENTS = nox.project.dependency_groups(
 )
 # Material prints a notice about MkDocs 2.0 on every build; the build itself is what CI reads
 DOCS_ENV = {"NO_MKDOCS_2_WARNING": "1"}
+# uv installs without bytecode, and where PYTHONDONTWRITEBYTECODE is set (CI containers; this
+# project's machine) none is ever written: every process of the tests' environment (the
+# validator's zygote, each `mlflow server`, each test importing mlflow) would then compile mlflow
+# anew: 7 s of CPU each import against 2.6 s, measured here. Compiled once at install instead, in
+# about a minute.
+COMPILED = {"UV_COMPILE_BYTECODE": "1"}
 # the pages docs_screenshots takes, and the files it writes under docs/
 SCREENSHOTS = {"": "screenshot-home.png", "codes/": "screenshot-codes.png"}
 
@@ -35,7 +41,7 @@ SCREENSHOTS = {"": "screenshot-home.png", "codes/": "screenshot-codes.png"}
 def tests(session: nox.Session) -> None:
     """The fast tier, then the slow tier, each on every core (pytest-xdist); arguments after `--` go
     to one pytest run instead: `nox -s tests -- -m "not slow"` for the fast tier only."""
-    session.install("-e", ".[dev]")
+    session.install("-e", ".[dev]", env=COMPILED)
     if session.posargs:
         session.run("python", "-m", "pytest", *session.posargs)
         return
