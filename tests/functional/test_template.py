@@ -962,6 +962,19 @@ def sandbox_cache(shared_cache: Path) -> Path:
     return shared_cache
 
 
+def run_nox(project: Path, env: dict[str, str], *sessions: str) -> subprocess.CompletedProcess[str]:
+    """The generated project's own `nox -s SESSIONS`, with the nox of this environment."""
+    return subprocess.run(
+        [sys.executable, "-m", "nox", "-s", *sessions],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=1800,
+    )
+
+
 def _logged_report(project: Path) -> dict[str, str]:
     """code -> status, from the report the validation logged to its MLflow run."""
     (path,) = (project / ".mlflow").rglob("validation/report.json")
@@ -997,20 +1010,9 @@ def test_each_kind_passes_its_own_nox_tests_and_validate(
         "MFC_VALIDATOR_CACHE": str(sandbox_cache),
     }
 
-    def nox(session: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "nox", "-s", session],
-            cwd=project,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=1800,
-        )
-
-    tests = nox("tests")
+    tests = run_nox(project, env, "tests")
     assert tests.returncode == 0, tests.stdout[-5000:] + tests.stderr[-5000:]
-    result = nox("validate")
+    result = run_nox(project, env, "validate")
 
     output = result.stdout + result.stderr
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
