@@ -480,6 +480,18 @@ def test_pre_commit_check_runs_for_project_files(default_project: Path) -> None:
     assert not files.search("README.md")
 
 
+def test_the_repository_s_hooks_run_for_the_same_files(default_project: Path) -> None:
+    generated = re.compile(pre_commit_hooks(default_project)["mfc-check"]["files"])
+    hooks = yaml.safe_load((REPO_ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
+    names = [*PROJECT_FILES, "constraints.txt", "pyproject.toml", "uv.lock", "README.md", "x.toml"]
+
+    for hook in hooks:  # in a model project at the repository's root or in a folder of it
+        published = re.compile(hook["files"])
+        for name in names:
+            assert bool(published.search(name)) == bool(generated.search(name)), (hook["id"], name)
+            assert bool(published.search(f"models/demand/{name}")) == bool(generated.search(name))
+
+
 def test_relative_template_path_is_made_absolute(
     tmp_path: Path, config_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
