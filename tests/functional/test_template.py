@@ -911,7 +911,15 @@ def test_readme_and_gitignore(custom_project: Path) -> None:
         "`OTHER`",
     ):
         assert expected in readme
-    for pattern in (".mlflow/", ".nox/", "__pycache__/", "*.pyc", "mlruns/", ".pytest_cache/"):
+    for pattern in (
+        ".mlflow/",
+        ".nox/",
+        ".venv/",
+        "__pycache__/",
+        "*.pyc",
+        "mlruns/",
+        ".pytest_cache/",
+    ):
         assert pattern in ignored
 
 
