@@ -7,6 +7,11 @@ workflow was asked for. The kinds are the folders under `_kinds/` (`_shared/` ho
 an answer naming no folder is refused here, as is a variable the kind's `model.yaml` declares
 itself and the answers repeat.
 
+The kind's pins are its `requirements.txt`; with `dependencies: uv` they are `pyproject.toml`'s
+`[project] dependencies` instead (rendered from the same file), requirements.txt is removed, and
+`uv lock` writes `uv.lock` last. Without uv, or without the package index, the project is still
+generated, with a warning that says to run `uv lock` there.
+
 noxfile.py and .pre-commit-config.yaml are rendered with cookiecutter's `_repo_dir`, which may be
 relative to the folder cookiecutter was started from, or a clone of a git template: here it
 becomes a pip requirement that works from the generated project (an absolute path, or
@@ -45,6 +50,7 @@ CONTEXT: dict[str, Any] = json.loads(
         "commit": {{ cookiecutter._commit | default(none) | tojson }},
         "model_kind": {{ cookiecutter.model_kind | tojson }},
         "env_vars": {{ cookiecutter.env_vars | tojson }},
+        "dependencies": {{ cookiecutter.dependencies | tojson }},
         "ci": {{ cookiecutter.ci | tojson }}
     } """
 )
@@ -53,6 +59,10 @@ NOXFILE_LINE = re.compile(r"^DEFAULT_VALIDATOR_SPEC = .*$", re.MULTILINE)
 PRE_COMMIT_LINE = re.compile(r"^(?P<head>\s*- ).*?(?P<tail>  # mfc-validator: .*)$", re.MULTILINE)
 SCP_LIKE_URL = re.compile(r"^(?P<user_host>[\w.-]+@[\w.-]+):(?!//)(?P<path>.*)$")
 KINDS_DIR = "_kinds"
+REQUIREMENTS = "requirements.txt"
+PYPROJECT = "pyproject.toml"
+UV_LOCK = "uv.lock"
+UV_LOCK_TIMEOUT_S = 600  # a resolution of the whole environment against the package index
 CRUFT_FILE = ".cruft.json"
 # cookiecutter's keys that say how it ran on this machine (its folders), not what was answered
 NOT_ANSWERS = ("_output_dir", "_repo_dir", "_checkout", "_template", "_commit")
@@ -231,6 +241,50 @@ def assemble(project: Path, kind: str, ci: str) -> None:
         shutil.rmtree(project / ".github", ignore_errors=True)
 
 
+def keep_dependency_files(project: Path, dependencies: str) -> None:
+    """requirements.txt for 'requirements'; pyproject.toml, the same pins, for 'uv'."""
+    unused = REQUIREMENTS if dependencies == "uv" else PYPROJECT
+    (project / unused).unlink(missing_ok=True)
+
+
+def find_uv() -> str | None:
+    """$UV, as nox reads it; else uv on PATH, else beside this Python (installed with cookiecutter,
+    as nox[uv] brings it)."""
+    named = os.environ.get("UV")
+    if named:
+        return shutil.which(named)
+    found = shutil.which("uv")
+    if found:
+        return found
+    beside = Path(sys.executable).parent / ("uv.exe" if os.name == "nt" else "uv")
+    return str(beside) if beside.is_file() else None
+
+
+def uv_error(stderr: str) -> str:
+    """uv's error and its causes, on one line."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    kept = [line for line in lines if line.startswith(("error:", "cause:", "Caused by:"))]
+    return " ".join(" ".join(kept or lines[-2:]).split()) or "no message"
+
+
+def lock_uv_project(project: Path, uv: str | None) -> str | None:
+    """Write PROJECT's uv.lock with `uv lock`; None, or why it could not be written."""
+    if uv is None:
+        return "uv is not installed (pip install uv, or see https://docs.astral.sh/uv/)"
+    command = [uv, "lock", "--quiet", "--no-progress"]
+    try:
+        done = subprocess.run(
+            command, cwd=project, capture_output=True, text=True, timeout=UV_LOCK_TIMEOUT_S
+        )
+    except subprocess.TimeoutExpired:
+        return f"`uv lock` took longer than {UV_LOCK_TIMEOUT_S} s"
+    except OSError as error:
+        return f"`uv lock` could not run: {error.strerror or error}"
+    if done.returncode != 0:
+        return f"`uv lock` failed: {uv_error(done.stderr)}"
+    return None
+
+
 def main() -> int:
     template = str(CONTEXT["template"])
     # Under cruft: the template's own path (cruft makes it absolute) and the commit it renders.
@@ -241,6 +295,7 @@ def main() -> int:
         check_kind(Path.cwd(), kind)
         assemble(Path.cwd(), kind, str(CONTEXT["ci"]))
         check_own_env(Path.cwd(), kind, str(CONTEXT["env_vars"]))
+        keep_dependency_files(Path.cwd(), str(CONTEXT["dependencies"]))
     except AnswerError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
@@ -265,6 +320,15 @@ def main() -> int:
             ".pre-commit-config.yaml",
             file=sys.stderr,
         )
+    if CONTEXT["dependencies"] == "uv":
+        # last: it needs the package index, and the project is whole without it
+        why = lock_uv_project(Path.cwd(), find_uv())
+        if why is not None:
+            print(
+                f"warning: {UV_LOCK} was not written: {why}. The project is generated; run "
+                f"`uv lock` in {Path.cwd().name}/ (nox -s lock does it too) before validating it",
+                file=sys.stderr,
+            )
     return 0
 
 

@@ -17,6 +17,7 @@ ANSWERS: dict[str, object] = json.loads(
         "python_version": {{ cookiecutter.python_version | tojson }},
         "env_vars": {{ cookiecutter.env_vars | tojson }},
         "model_kind": {{ cookiecutter.model_kind | tojson }},
+        "dependencies": {{ cookiecutter.dependencies | tojson }},
         "ci": {{ cookiecutter.ci | tojson }}
     } """
 )
@@ -30,6 +31,7 @@ MODEL_NAME_FORBIDDEN = ("/", ":", "\\", "%")
 MODEL_NAME_MAX_LENGTH = 256
 # The choices in cookiecutter.json; the model kinds are the template's folders, which the
 # post-generation hook checks, as it checks the variables a kind declares itself.
+DEPENDENCIES_CHOICES = ("requirements", "uv")
 CI_CHOICES = ("no", "yes")
 
 
@@ -111,6 +113,7 @@ def main() -> int:
         check_model_name(answers["model_name"])
         check_python_version(answers["python_version"])
         check_env_vars(answers["env_vars"])
+        check_choice("dependencies", answers["dependencies"], DEPENDENCIES_CHOICES)
         check_choice("ci", answers["ci"], CI_CHOICES)
     except AnswerError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -3,9 +3,19 @@
 
 from __future__ import annotations
 
+{% set uv = cookiecutter.dependencies == "uv" -%}
+{% if uv -%}
+import contextlib
+{% endif -%}
 import hashlib
 import os
+{% if uv -%}
+import shutil
+{% endif -%}
 import subprocess
+{% if uv -%}
+import tempfile
+{% endif -%}
 from pathlib import Path
 
 import nox
@@ -14,8 +24,29 @@ nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.sessions = ["tests"]
 
 PYTHON = "{{ cookiecutter.python_version }}"
+{%- if uv %}
+# a uv project: the model's requirements are pyproject.toml's [project] dependencies, locked in
+# uv.lock; the shared environment installs uv.lock's export, as MLflow logs the model with it
+PYPROJECT = "pyproject.toml"
+LOCK = "uv.lock"  # written by `nox -s lock` (uv lock)
+DEPENDENCY_FILES = (PYPROJECT, LOCK)
+# MLflow's own flags (the export is the logged model's requirements.txt); no hashes, because
+# pytest and the validator are installed beside it
+EXPORT = (
+    "export",
+    "--frozen",
+    "--no-dev",
+    "--no-hashes",
+    "--no-emit-project",
+    "--no-header",
+    "--no-annotate",
+    "--quiet",
+)
+{%- else %}
 REQUIREMENTS = "requirements.txt"
 LOCK = "constraints.txt"  # written by `nox -s lock`, included by requirements.txt
+DEPENDENCY_FILES = (REQUIREMENTS, LOCK)
+{%- endif %}
 
 # The validator comes from the template this project was generated from (a local path, or a
 # git+URL@commit, which `nox -s update` moves); MFC_VALIDATOR_SPEC, any pip requirement,
@@ -38,13 +69,13 @@ def validator_spec() -> str:
 
 
 def fingerprint(spec: str) -> str:
-    """What the shared environment was installed from: the requirements, the tools and the
-    validator spec, and for a local folder its files' sizes and times, so that an edit
-    reinstalls it."""
+    """What the shared environment was installed from: the requirements and their lock, the
+    tools and the validator spec, and for a local folder its files' sizes and times, so that an
+    edit reinstalls it."""
     digest = hashlib.sha256()
-    digest.update(Path(REQUIREMENTS).read_bytes())
-    if Path(LOCK).is_file():
-        digest.update(b"\0" + Path(LOCK).read_bytes())
+    for name in DEPENDENCY_FILES:
+        if Path(name).is_file():
+            digest.update(f"\0{name}\0".encode() + Path(name).read_bytes())
     digest.update(b"\0" + "\0".join([*TOOLS, spec]).encode())
     if Path(spec).is_dir():
         for root, dirs, files in os.walk(spec):
@@ -63,13 +94,50 @@ def fingerprint(spec: str) -> str:
     return digest.hexdigest()
 
 
+{% if uv -%}
+def uv_command(session: nox.Session) -> str:
+    """uv: $UV or on PATH, else the one installed with nox (nox[uv])."""
+    found = shutil.which(os.environ.get("UV") or "uv")
+    if found is None:
+        with contextlib.suppress(ImportError, FileNotFoundError):
+            from uv import find_uv_bin
+
+            found = find_uv_bin()
+    if found is None:
+        session.error("this uv project needs uv: pip install 'nox[uv]' (or uv), then run it again")
+    return found
+
+
+def lock_if_missing(session: nox.Session) -> None:
+    """Write uv.lock where generating the project could not (no uv, or no package index then)."""
+    if not Path(LOCK).is_file():
+        session.log(f"{LOCK} is missing: locking {PYPROJECT} with `uv lock`")
+        session.run(uv_command(session), "lock", external=True)
+
+
+def install(session: nox.Session, spec: str) -> None:
+    """uv.lock's pins (exported as MLflow exports them), pytest and the validator."""
+    with tempfile.TemporaryDirectory() as folder:
+        exported = str(Path(folder) / "uv-export.txt")
+        session.run(uv_command(session), *EXPORT, "--output-file", exported, external=True)
+        session.install("-r", exported, *TOOLS, spec)
+{%- else -%}
+def install(session: nox.Session, spec: str) -> None:
+    """The requirements (with their lock, which they include), pytest and the validator."""
+    session.install("-r", REQUIREMENTS, *TOOLS, spec)
+{%- endif %}
+
+
 def install_validator(session: nox.Session) -> None:
     """Install the requirements, pytest and the validator, unless this reused environment already
     has exactly them (a stamp of their fingerprint in the environment's folder)."""
     spec = validator_spec()
+{%- if uv %}
+    lock_if_missing(session)
+{%- endif %}
     location = getattr(session.virtualenv, "location", None)
     if location is None:  # --no-venv: nothing of ours to reuse or stamp
-        session.install("-r", REQUIREMENTS, *TOOLS, spec)
+        install(session, spec)
         return
     stamp = Path(location) / STAMP
     wanted = fingerprint(spec)
@@ -77,13 +145,13 @@ def install_validator(session: nox.Session) -> None:
         session.log("requirements and validator unchanged: reusing this environment")
         return
     stamp.unlink(missing_ok=True)
-    session.install("-r", REQUIREMENTS, *TOOLS, spec)
+    install(session, spec)
     stamp.write_text(wanted, encoding="utf-8")
 
 
 # tests, validate and register run in one environment, .nox/env (the `env` session, which each of
 # them requires: nox runs it once, first), which they keep between runs and reinstall only when
-# requirements.txt or the validator spec changes (`nox -s validate --reuse-venv=never` rebuilds
+# their requirements or the validator spec change (`nox -s validate --reuse-venv=never` rebuilds
 # it). One environment instead of three: a third of the disk, and no session installs mlflow again.
 SHARED: dict[str, str] = {}
 
@@ -127,11 +195,19 @@ def register(session: nox.Session) -> None:
     run_in_env(session, "mfc-validator", "register", ".", *session.posargs)
 
 
+{% if uv -%}
+@nox.session(python=False)
+def lock(session: nox.Session) -> None:
+    """Lock pyproject.toml's dependencies and all they bring into uv.lock (uv lock), which
+    validate builds from and that ships with the model; run it again after changing them."""
+    session.run(uv_command(session), "lock", *session.posargs, external=True)
+{%- else -%}
 @nox.session(python=False, requires=["env"])
 def lock(session: nox.Session) -> None:
     """Resolve the full environment of requirements.txt into constraints.txt, the lock that
     validate builds from and that ships with the model; run it again after changing them."""
     run_in_env(session, "mfc-validator", "lock", ".", *session.posargs)
+{%- endif %}
 
 
 @nox.session(python=PYTHON)

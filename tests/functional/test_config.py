@@ -3,6 +3,7 @@ naming what is wrong, without a traceback."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from tests.conftest import ProjectFactory, run_cli
@@ -47,3 +48,20 @@ def test_missing_named_file_is_a_failed_config_check_with_exit_2(
     assert result.returncode == 2
     assert '"code": "CFG001"' in result.stdout
     assert "reqs/prod.txt" in result.stdout
+
+
+def test_a_uv_project_not_locked_yet_is_told_to_run_uv_lock(make_project: ProjectFactory) -> None:
+    # what the template makes with dependencies=uv where uv or the package index was missing
+    pyproject = '[project]\nname = "proj"\nversion = "0.1.0"\ndependencies = ["mlflow"]\n'
+    project = make_project({"requirements.txt": None, "pyproject.toml": pyproject})
+
+    result = run_cli("check", str(project), "--format", "json")
+
+    assert result.returncode == 2, result.stderr
+    [finding] = [c for c in json.loads(result.stdout)["checks"] if c["status"] == "failed"]
+    assert finding["code"] == "CFG001"
+    assert finding["message"] == (
+        "requirements names 'requirements.txt', which does not exist, and pyproject.toml has no "
+        "uv.lock beside it"
+    )
+    assert finding["hint"].startswith("run `uv lock` here to make this a uv project")

@@ -24,7 +24,13 @@ from tests.pins import MLFLOW, NUMPY, PANDAS, rendered
 from validator.checks import secrets
 from validator.commands import check as check_command
 from validator.project import config as project_config
+from validator.project import uv_project
 from validator.project.sources import Project
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - the package supports Python 3.10
+    import tomli as tomllib
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -80,6 +86,10 @@ def kind_pins(kind: str) -> list[str]:
 
 
 WORKFLOW = ".github/workflows/validate.yml"
+# dependencies: uv gives pyproject.toml instead of requirements.txt, and uv.lock once `uv lock` ran
+UV_PROJECT_FILES = sorted(
+    [*(name for name in PROJECT_FILES if name != "requirements.txt"), "pyproject.toml"]
+)
 PINNED = [MLFLOW, NUMPY, PANDAS]
 # a new project is not locked until `nox -s lock`: check warns once that its dependencies can drift
 UNLOCKED = ("DEP015", "warning")
@@ -136,14 +146,21 @@ Baker = Callable[..., Path]
 
 @pytest.fixture(scope="module")
 def baked(tmp_path_factory: pytest.TempPathFactory, config_file: Path) -> Baker:
-    """bake(...) for kind, ci and CUSTOM's answers or the defaults; each project baked once."""
-    projects: dict[tuple[str, str, bool], Path] = {}
+    """bake(...) for kind, ci, dependencies and CUSTOM's answers or the defaults; each project
+    baked once. A uv project is baked without uv (UV names none), so without its uv.lock: the
+    index is for the slow tier."""
+    projects: dict[tuple[str, str, bool, str], Path] = {}
 
-    def get(kind: str, ci: str = "no", custom: bool = False) -> Path:
-        key = (kind, ci, custom)
+    def get(kind: str, ci: str = "no", custom: bool = False, dependencies: str = "") -> Path:
+        key = (kind, ci, custom, dependencies)
         if key not in projects:
             answers = {**(CUSTOM if custom else {}), "model_kind": kind, "ci": ci}
-            projects[key] = bake(tmp_path_factory.mktemp(f"{kind}-{ci}"), config_file, **answers)
+            if dependencies:
+                answers["dependencies"] = dependencies
+            folder = tmp_path_factory.mktemp(f"{kind}-{ci}")
+            with pytest.MonkeyPatch.context() as monkeypatch:
+                monkeypatch.setenv("UV", str(folder / "no-uv"))
+                projects[key] = bake(folder, config_file, **answers)
         return projects[key]
 
     return get
@@ -228,16 +245,99 @@ def test_every_kind_bakes_exactly_its_files_fully_rendered(
 
     expected = PROJECT_FILES + kind_files(kind) + ([WORKFLOW] if ci == "yes" else [])
     assert files_of(project) == sorted(expected)
+    assert_fully_rendered(project, GITHUB_EXPRESSIONS)
+
+
+def assert_fully_rendered(project: Path, github_expressions: list[str]) -> None:
     for name in files_of(project):
         if name.endswith(".skops"):
             continue  # binary, copied as it is
         text = (project / name).read_text(encoding="utf-8")
         if name == WORKFLOW:
-            for expression in GITHUB_EXPRESSIONS:
+            for expression in github_expressions:
                 assert expression in text
             text = re.sub(r"\$\{\{ [^{}]+ \}\}", "", text)
         for marker in ("{{", "}}", "{%", "%}", "{#", "#}"):
             assert marker not in text, f"{marker!r} left in {name}"
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_kind_bakes_a_uv_project_from_the_same_pins(baked: Baker, kind: str) -> None:
+    project = baked(kind, "yes", custom=True, dependencies="uv")
+    pins = kind_pins(kind)
+
+    # no requirements.txt (DEP019 would warn that it is not used), no constraints.txt
+    assert files_of(project) == sorted([*UV_PROJECT_FILES, *kind_files(kind), WORKFLOW])
+    uv_cache = GITHUB_EXPRESSIONS[-1].replace("requirements.txt", "uv.lock")
+    assert_fully_rendered(project, [*GITHUB_EXPRESSIONS[:-1], uv_cache])
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
+    assert pyproject["project"] == {
+        "name": "churn_score",
+        "version": "0.1.0",
+        "description": CUSTOM["description"],
+        "requires-python": "==3.12.*",
+        "dependencies": pins,
+    }
+    assert uv_project.direct_dependencies(project) == pins  # as the validator reads them
+    # no build backend: MLflow logs the script, uv needs no package to lock or sync
+    assert pyproject["tool"] == {"uv": {"package": False}} and "build-system" not in pyproject
+    assert "requirements" not in model_yaml(project)
+    validate = pre_commit_hooks(project)["mfc-validate"]
+    assert validate["additional_dependencies"] == [str(REPO_ROOT.resolve()), *pins]
+    readme = (project / "README.md").read_text(encoding="utf-8")
+    assert f"additional_dependencies: [{', '.join(pins)}]" in readme
+    assert "| `uv.lock` |" in readme and "| `requirements.txt` |" not in readme
+    # `nox -s lock` is `uv lock`, which needs no environment first
+    sessions = nox_sessions((project / "noxfile.py").read_text(encoding="utf-8"))
+    assert sessions["lock"] == "nox.session(python=False)"
+    assert sessions["env"] == "nox.session(python=PYTHON, reuse_venv=True)"
+    # the shared environment is installed from, and fingerprinted by, pyproject.toml and uv.lock
+    assert (noxfile_constant(project, "PYPROJECT"), noxfile_constant(project, "LOCK")) == (
+        "pyproject.toml",
+        "uv.lock",
+    )
+    assert "DEPENDENCY_FILES = (PYPROJECT, LOCK)" in (project / "noxfile.py").read_text("utf-8")
+
+
+def test_a_uv_project_s_description_is_quoted_in_toml(
+    tmp_path: Path, config_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    description = 'The "best" model \\ of all'
+    monkeypatch.setenv("UV", str(tmp_path / "no-uv"))
+
+    project = bake(tmp_path, config_file, description=description, dependencies="uv")
+
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
+    assert pyproject["project"]["description"] == description
+
+
+@pytest.mark.parametrize("without", ["uv", "the index"])
+def test_a_uv_project_without_uv_or_its_index_is_generated_and_says_to_lock(
+    tmp_path: Path,
+    config_file: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+    without: str,
+) -> None:
+    if without == "uv":
+        monkeypatch.setenv("UV", str(tmp_path / "no-uv"))
+    else:  # the real uv (beside this Python), offline with nothing cached: as without an index
+        monkeypatch.delenv("UV", raising=False)
+        monkeypatch.setenv("UV_OFFLINE", "1")
+        monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / "empty-uv-cache"))
+        monkeypatch.setenv("UV_PYTHON_DOWNLOADS", "never")
+
+    project = bake(tmp_path / "out", config_file, dependencies="uv")
+
+    said = [line for line in capfd.readouterr().err.splitlines() if "uv.lock" in line]
+    assert len(said) == 1 and said[0].startswith("warning: uv.lock was not written: "), said
+    why = "uv is not installed" if without == "uv" else "`uv lock` failed: error: "
+    assert why in said[0] and "Traceback" not in said[0]
+    assert said[0].endswith(
+        "The project is generated; run `uv lock` in demand_forecast/ (nox -s lock does it too) "
+        "before validating it"
+    )
+    assert files_of(project) == UV_PROJECT_FILES  # whole, but for uv.lock
 
 
 def test_the_artifact_is_copied_byte_for_byte(baked: Baker) -> None:
@@ -375,7 +475,21 @@ def test_pre_commit_check_runs_for_project_files(default_project: Path) -> None:
         if name.endswith((".py", ".yaml", ".yml", ".json")) or name == "requirements.txt":
             assert files.search(name), name
     assert files.search("constraints.txt")  # the lock: check says when it is stale
+    for name in ("pyproject.toml", "uv.lock"):  # a uv project's requirements and lock
+        assert files.search(name), name
     assert not files.search("README.md")
+
+
+def test_the_repository_s_hooks_run_for_the_same_files(default_project: Path) -> None:
+    generated = re.compile(pre_commit_hooks(default_project)["mfc-check"]["files"])
+    hooks = yaml.safe_load((REPO_ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
+    names = [*PROJECT_FILES, "constraints.txt", "pyproject.toml", "uv.lock", "README.md", "x.toml"]
+
+    for hook in hooks:  # in a model project at the repository's root or in a folder of it
+        published = re.compile(hook["files"])
+        for name in names:
+            assert bool(published.search(name)) == bool(generated.search(name)), (hook["id"], name)
+            assert bool(published.search(f"models/demand/{name}")) == bool(generated.search(name))
 
 
 def test_relative_template_path_is_made_absolute(
@@ -797,7 +911,15 @@ def test_readme_and_gitignore(custom_project: Path) -> None:
         "`OTHER`",
     ):
         assert expected in readme
-    for pattern in (".mlflow/", ".nox/", "__pycache__/", "*.pyc", "mlruns/", ".pytest_cache/"):
+    for pattern in (
+        ".mlflow/",
+        ".nox/",
+        ".venv/",
+        "__pycache__/",
+        "*.pyc",
+        "mlruns/",
+        ".pytest_cache/",
+    ):
         assert pattern in ignored
 
 
@@ -860,6 +982,19 @@ def sandbox_cache(shared_cache: Path) -> Path:
     return shared_cache
 
 
+def run_nox(project: Path, env: dict[str, str], *sessions: str) -> subprocess.CompletedProcess[str]:
+    """The generated project's own `nox -s SESSIONS`, with the nox of this environment."""
+    return subprocess.run(
+        [sys.executable, "-m", "nox", "-s", *sessions],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=1800,
+    )
+
+
 def _logged_report(project: Path) -> dict[str, str]:
     """code -> status, from the report the validation logged to its MLflow run."""
     (path,) = (project / ".mlflow").rglob("validation/report.json")
@@ -895,20 +1030,9 @@ def test_each_kind_passes_its_own_nox_tests_and_validate(
         "MFC_VALIDATOR_CACHE": str(sandbox_cache),
     }
 
-    def nox(session: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "nox", "-s", session],
-            cwd=project,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=1800,
-        )
-
-    tests = nox("tests")
+    tests = run_nox(project, env, "tests")
     assert tests.returncode == 0, tests.stdout[-5000:] + tests.stderr[-5000:]
-    result = nox("validate")
+    result = run_nox(project, env, "validate")
 
     output = result.stdout + result.stderr
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]

@@ -1,10 +1,11 @@
 """A uv project is validated as MLflow logs and serves it. The template's default kind, baked with
-real cookiecutter, made a uv project (pyproject.toml with the kind's pins, requirements.txt
-deleted, `uv lock`): `mfc-validator validate` passes and names uv.lock as the source, its sandbox
-holds exactly uv.lock's versions, the logged model ships uv.lock, pyproject.toml and the export
-as its requirements.txt, MLflow's own `mlflow models serve --env-manager uv` of it installs
-exactly the lock (`uv sync`) and answers, and `register` registers it. Real cookiecutter, uv,
-MLflow and package index throughout.
+real cookiecutter as a uv project (`dependencies=uv`: pyproject.toml with the kind's pins, and
+uv.lock from the template's own `uv lock`), passes its own `nox -s tests validate register` right
+after generation: validate names uv.lock as the source, its sandbox holds exactly uv.lock's
+versions, the logged model ships uv.lock, pyproject.toml and the export as its requirements.txt,
+MLflow's own `mlflow models serve --env-manager uv` of it installs exactly the lock (`uv sync`)
+and answers, and register registers it. Real cookiecutter, uv, nox, MLflow and package index
+throughout.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from packaging.utils import canonicalize_name
 
 from tests.conftest import ProjectFactory, run_cli
 from tests.functional import genai
-from tests.functional.test_template import bake
+from tests.functional.test_template import REPO_ROOT, bake, run_nox
 from validator.project import uv_project
 
 SERVE_TIMEOUT = 900  # `--env-manager uv` runs `uv sync` of the whole environment first
@@ -45,7 +46,8 @@ def pins(lines: list[str]) -> dict[str, str]:
 
 
 def freeze(uv: str, environment: Path) -> dict[str, str]:
-    """The pins of what ENVIRONMENT (a virtual environment's folder) holds, its seeds aside."""
+    """The pins of what ENVIRONMENT (a virtual environment's folder) holds, its seeds and what
+    was installed from a folder (`name @ file://…`) aside."""
     frozen = subprocess.run(
         [uv, "pip", "freeze", "--python", str(environment / "bin" / "python")],
         capture_output=True,
@@ -53,7 +55,8 @@ def freeze(uv: str, environment: Path) -> dict[str, str]:
         check=True,
         timeout=120,
     )
-    return {k: v for k, v in pins(frozen.stdout.splitlines()).items() if k not in SEEDS}
+    pinned = [line for line in frozen.stdout.splitlines() if " @ " not in line]
+    return {k: v for k, v in pins(pinned).items() if k not in SEEDS}
 
 
 def make_uv_project(project: Path) -> list[str]:
@@ -81,38 +84,64 @@ def report_of(project: Path, command: str, env: dict[str, str]) -> tuple[int, di
     return done.returncode, json.loads(out.read_text())
 
 
+def logged_report(project: Path) -> dict[str, Any]:
+    """The report the validation logged to its MLflow run."""
+    [path] = (project / ".mlflow").rglob("validation/report.json")
+    report: dict[str, Any] = json.loads(path.read_text())
+    return report
+
+
 @pytest.mark.slow
-def test_a_uv_project_is_validated_served_and_registered_from_its_lock(tmp_path: Path) -> None:
+def test_a_uv_project_from_the_template_is_validated_served_and_registered_from_its_lock(
+    tmp_path: Path,
+) -> None:
     cache = tmp_path / "validator-cache"  # its own: the one sandbox environment is this lock's
     env = {
         key: value
         for key, value in os.environ.items()
-        if key not in {"MLFLOW_TRACKING_URI", "VIRTUAL_ENV"}
+        if key not in {"MLFLOW_TRACKING_URI", "VIRTUAL_ENV", "UV"}
     }
-    env |= {"MFC_VALIDATOR_CACHE": str(cache), "MLFLOW_TRACKING_URI": ""}
+    env |= {
+        "MFC_VALIDATOR_CACHE": str(cache),
+        "MFC_VALIDATOR_SPEC": str(REPO_ROOT),  # this working tree's validator
+        "MLFLOW_TRACKING_URI": "",
+    }
     (tmp_path / "cookiecutter.yaml").write_text(f"replay_dir: {tmp_path / 'replay'}\n")
-    project = bake(tmp_path / "out", tmp_path / "cookiecutter.yaml")  # the default kind
-    dependencies = make_uv_project(project)
+    python = f"{sys.version_info.major}.{sys.version_info.minor}"
+    project = bake(  # the default kind; the template's hook runs `uv lock`
+        tmp_path / "out", tmp_path / "cookiecutter.yaml", dependencies="uv", python_version=python
+    )
+    assert not (project / "requirements.txt").exists() and (project / "uv.lock").is_file()
+    dependencies = uv_project.direct_dependencies(project)
     uv = genai.uv_command()[0]
     exported = uv_project.export_lines(uv_project.export(project, uv))
     locked = pins(exported)
     assert {name for name, _ in (line.split("==") for line in dependencies)} <= set(locked)
     assert len(locked) > len(dependencies)  # the transitive ones are locked too
 
-    code, report = report_of(project, "validate", env)
+    done = run_nox(project, env, "tests", "validate", "register")
 
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, done.stdout[-5000:] + done.stderr[-5000:]
+    assert "validate passed" in output and "register passed" in output
+    assert "models:/demand-forecast/1" in output  # registered
+    report = logged_report(project)
     checks = {check["code"]: check for check in report["checks"]}
-    assert code == 0 and report["status"] == "passed", [
+    assert report["status"] == "passed", [
         check for check in report["checks"] if check["status"] in ("failed", "warning")
     ]
     assert "from uv.lock (uv export)" in checks["SBX001"]["message"]
     assert checks["DEP014"]["message"].startswith("uv.lock is current with pyproject.toml")
     assert checks["DEP019"]["status"] == "passed" and checks["DEP015"]["status"] == "skipped"
     assert checks["DEP010"]["status"] == "passed"  # pyproject's dependencies, not the export's
+    assert checks["DEP012"]["status"] == "passed"  # the pre-commit hook lists the same pins
 
     # the sandbox: one environment, holding exactly the lock's versions
     [sandbox] = [path for path in (cache / "envs").iterdir() if (path / "bin" / "python").exists()]
     assert freeze(uv, sandbox) == locked
+    # nox's environment: the lock's versions too, beside pytest and the validator
+    in_nox = freeze(uv, project / ".nox" / "env")
+    assert {name: in_nox.get(name) for name in locked} == locked
 
     # the logged model: MLflow shipped the uv project, and its requirements are the export
     [model_dir] = {path.parent for path in (project / ".mlflow").rglob("MLmodel")}
@@ -140,11 +169,6 @@ def test_a_uv_project_is_validated_served_and_registered_from_its_lock(tmp_path:
     assert "Found uv.lock artifact, restoring environment with uv sync" in served
     [made] = (tmp_path / "mlflow-envs").glob("mlflow-*")
     assert freeze(uv, made) == locked  # what was validated is what is served
-
-    code, registered = report_of(project, "register", env)
-
-    assert code == 0 and registered["status"] == "passed"
-    assert registered["model_uri"].startswith("models:/")
 
 
 @pytest.mark.parametrize(

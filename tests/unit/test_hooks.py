@@ -44,6 +44,7 @@ POST_GEN_CONTEXT = {
     "_checkout": None,
     "model_kind": "dataframe",
     "env_vars": "",
+    "dependencies": "requirements",
     "ci": "no",
 }
 
@@ -99,7 +100,13 @@ def test_local_templates_give_absolute_paths(
 
 # cruft renders with generate_files alone: _template (absolute or a URL) and _commit, no _repo_dir
 # and no _checkout
-CRUFT_CONTEXT = {"model_kind": "dataframe", "env_vars": "", "ci": "no", "_commit": "0a1b2c3d"}
+CRUFT_CONTEXT = {
+    "model_kind": "dataframe",
+    "env_vars": "",
+    "dependencies": "requirements",
+    "ci": "no",
+    "_commit": "0a1b2c3d",
+}
 
 
 def _post_gen_under_cruft(project: Path, template: str) -> str:
@@ -164,21 +171,27 @@ def test_unresolvable_template_warns_without_traceback(
 
 def test_the_choices_the_pre_gen_hook_knows_are_cookiecutter_json_s() -> None:
     choices = json.loads((REPO_ROOT / "cookiecutter.json").read_text(encoding="utf-8"))
-    pre_gen = render_hook("pre_gen_project.py", {**ANSWERS, "model_kind": "x", "ci": "x"})
+    pre_gen = render_hook(
+        "pre_gen_project.py", {**ANSWERS, "model_kind": "x", "dependencies": "x", "ci": "x"}
+    )
 
     assert list(pre_gen.CI_CHOICES) == choices["ci"]
+    assert list(pre_gen.DEPENDENCIES_CHOICES) == choices["dependencies"]
 
 
+@pytest.mark.parametrize(
+    ("question", "chosen"), [("ci", {"ci": "maybe"}), ("dependencies", {"dependencies": "pip"})]
+)
 def test_a_choice_cookiecutter_did_not_ask_for_is_refused(
-    capsys: pytest.CaptureFixture[str],
+    capsys: pytest.CaptureFixture[str], question: str, chosen: dict[str, str]
 ) -> None:
     # a replay file brings its answers unchecked
-    answers = {**ANSWERS, "model_kind": "typed", "ci": "maybe"}
+    answers = {**ANSWERS, "model_kind": "typed", "dependencies": "uv", "ci": "no", **chosen}
 
     assert render_hook("pre_gen_project.py", answers).main() == 1
 
     err = capsys.readouterr().err
-    assert err.startswith("error: invalid answer to ci: 'maybe'; expected one of ")
+    assert err.startswith(f"error: invalid answer to {question}: {chosen[question]!r}; expected ")
 
 
 def _rendered_kinds(project: Path) -> None:
@@ -263,3 +276,92 @@ def test_variables_declared_once_pass(post_gen: ModuleType, tmp_path: Path, decl
     (tmp_path / "model.yaml").write_text(declared, encoding="utf-8")
 
     post_gen.check_own_env(tmp_path, "agent", "A_KEY")
+
+
+@pytest.mark.parametrize(
+    ("dependencies", "kept"), [("requirements", "requirements.txt"), ("uv", "pyproject.toml")]
+)
+def test_only_the_chosen_dependency_file_is_kept(
+    post_gen: ModuleType, tmp_path: Path, dependencies: str, kept: str
+) -> None:
+    for name in ("requirements.txt", "pyproject.toml"):
+        (tmp_path / name).write_text("mlflow\n", encoding="utf-8")
+
+    post_gen.keep_dependency_files(tmp_path, dependencies)
+
+    assert sorted(path.name for path in tmp_path.iterdir()) == [kept]
+
+
+def test_uv_is_found_as_nox_finds_it(
+    post_gen: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    uv = tmp_path / "bin" / "uv"
+    uv.parent.mkdir()
+    uv.write_text("#!/bin/sh\n", encoding="utf-8")
+    uv.chmod(0o755)
+    monkeypatch.setenv("PATH", str(uv.parent))
+    monkeypatch.setattr(post_gen.sys, "executable", str(tmp_path / "python"))
+    monkeypatch.delenv("UV", raising=False)
+
+    assert post_gen.find_uv() == str(uv)
+    monkeypatch.setenv("UV", str(tmp_path / "elsewhere" / "uv"))  # $UV, where nox also looks
+    assert post_gen.find_uv() is None
+    monkeypatch.delenv("UV")
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert post_gen.find_uv() is None
+    monkeypatch.setattr(post_gen.sys, "executable", str(uv.parent / "python"))
+    assert post_gen.find_uv() == str(uv)  # beside cookiecutter's Python: pip install nox[uv]
+
+
+def test_uv_s_error_is_one_line_of_its_error_and_causes(post_gen: ModuleType) -> None:
+    stderr = (
+        "Using CPython 3.11.7\n"
+        "error: No solution found when resolving dependencies\n"
+        "  cause: Because mlflow was not found in the cache, we can conclude ...\n"
+        "\n"
+        "hint: Packages were unavailable because the network was disabled.\n"
+    )
+
+    assert post_gen.uv_error(stderr) == (
+        "error: No solution found when resolving dependencies "
+        "cause: Because mlflow was not found in the cache, we can conclude ..."
+    )
+    assert post_gen.uv_error("") == "no message"
+
+
+def test_a_uv_project_without_uv_is_generated_with_a_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    module = render_hook("post_gen_project.py", {**POST_GEN_CONTEXT, "dependencies": "uv"})
+    project = tmp_path / "demand_forecast"
+    _rendered_kinds(project)
+    for name in ("requirements.txt", "pyproject.toml"):
+        (project / name).write_text("mlflow\n", encoding="utf-8")
+    monkeypatch.chdir(project)
+    monkeypatch.setattr(module, "find_uv", lambda: None)
+
+    assert module.main() == 0
+
+    warnings = [line for line in capsys.readouterr().err.splitlines() if "uv.lock" in line]
+    assert warnings == [
+        "warning: uv.lock was not written: uv is not installed (pip install uv, or see "
+        "https://docs.astral.sh/uv/). The project is generated; run `uv lock` in "
+        "demand_forecast/ (nox -s lock does it too) before validating it"
+    ]
+    assert (project / "pyproject.toml").is_file() and not (project / "requirements.txt").exists()
+    assert not (project / "uv.lock").exists()
+
+
+def test_a_failing_uv_lock_is_said_in_one_line(post_gen: ModuleType, tmp_path: Path) -> None:
+    uv = tmp_path / "uv"
+    uv.write_text(
+        "#!/bin/sh\necho 'error: lock failed' >&2\necho '  cause: no index' >&2\nexit 2\n"
+    )
+    uv.chmod(0o755)
+
+    assert post_gen.lock_uv_project(tmp_path, str(uv)) == (
+        "`uv lock` failed: error: lock failed cause: no index"
+    )
+    assert post_gen.lock_uv_project(tmp_path, str(tmp_path / "gone")).startswith(
+        "`uv lock` could not run: "
+    )

@@ -277,10 +277,14 @@ def test_a_corrupt_lock_fails_the_resolution(tmp_path: Path) -> None:
 # -- the runtime checks and the lock command ----------------------------------------------------
 
 
-def test_dep010_reads_the_shipped_pyproject_not_the_export(tmp_path: Path) -> None:
+@pytest.mark.parametrize("shipped", [True, False], ids=["shipped", "export-only"])
+def test_dep010_reads_the_shipped_pyproject_not_the_export(tmp_path: Path, shipped: bool) -> None:
     # the logged model's folder: requirements.txt is the export (a transitive mfc-base in it),
-    # pyproject.toml and uv.lock as MLflow copied them
-    model_dir = project(tmp_path, ["mfc-app==1.0", "mfc-unused==1.0"])
+    # pyproject.toml and uv.lock as MLflow copied them; or the export alone, as the langchain
+    # flavor logs a uv project's model, whose declared requirements are then the project's
+    root = project(tmp_path, ["mfc-app==1.0", "mfc-unused==1.0"])
+    model_dir = root if shipped else tmp_path / "logged-model"
+    model_dir.mkdir(exist_ok=True)
     (model_dir / "requirements.txt").write_text("mfc-app==1.0\nmfc-base==1.9\nmfc-unused==1.0\n")
     result = {
         "modules": {"mfc_app": {"distributions": ["mfc-app"]}},
@@ -288,7 +292,7 @@ def test_dep010_reads_the_shipped_pyproject_not_the_export(tmp_path: Path) -> No
         "user_imports": ["mfc_app"],
     }
 
-    found = probe_results._dependencies(project_config.load(model_dir), model_dir, result)
+    found = probe_results._dependencies(project_config.load(root), model_dir, result)
 
     assert [(f.code, f.message, f.location) for f in found] == [
         (

@@ -60,6 +60,7 @@ def render_files(
             **{key: value for key, value in answers.items() if not key.startswith("__")},
             "project_slug": root.resolve().name,
             "model_kind": _ADOPTED,
+            "dependencies": "requirements",  # init writes requirements.txt
             "python_version": f"{sys.version_info.major}.{sys.version_info.minor}",
             "_repo_dir": str(TEMPLATE_ROOT),
             "_template": str(TEMPLATE_ROOT),

@@ -20,6 +20,12 @@ def _near(path: Path, relative: str) -> str | None:
     return Path(relative).with_name(close[0]).as_posix()
 
 
+def unlocked_uv_project(root: Path) -> bool:
+    """pyproject.toml without uv.lock: a uv project until `uv lock` runs (a template's project
+    generated where uv or the package index was missing)."""
+    return (root / uv_project.PYPROJECT).is_file() and not (root / uv_project.LOCK).exists()
+
+
 def run(project: Project) -> list[Finding]:
     config = project.config
     findings: list[Finding] = []
@@ -31,7 +37,18 @@ def run(project: Project) -> list[Finding]:
         if key == "requirements" and uv_project.is_uv_project(config.root):
             continue  # a uv project's requirements are pyproject.toml's (DEP019)
         path = config.path(relative)
-        if not path.exists():
+        if not path.exists() and key == "requirements" and unlocked_uv_project(config.root):
+            findings.append(
+                failed(
+                    "CFG001",
+                    f"{key} names '{relative}', which does not exist, and "
+                    f"{uv_project.PYPROJECT} has no {uv_project.LOCK} beside it",
+                    config.where(key),
+                    f"run `uv lock` here to make this a uv project ({uv_project.PYPROJECT} and "
+                    f"{uv_project.LOCK}), or create {relative}",
+                )
+            )
+        elif not path.exists():
             top = key.split(".")[0]
             meant = _near(path, relative)
             findings.append(

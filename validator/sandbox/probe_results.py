@@ -570,11 +570,13 @@ def _dependencies(config: ProjectConfig, model_dir: Path, result: dict[str, Any]
     declared: set[str] = set()
     requirements_file = model_dir / "requirements.txt"
     declared_in = config.requirements
-    if uv_project.is_uv_project(model_dir):
-        # MLflow shipped the uv project: its direct requirements, not the lock's export
+    # a uv project's direct requirements, not the lock's export: as MLflow shipped them, or the
+    # project's own where the flavor ships the export alone (mlflow.langchain copies no uv files)
+    uv_root = next((d for d in (model_dir, config.root) if uv_project.is_uv_project(d)), None)
+    if uv_root is not None:
         declared_in = uv_project.PYPROJECT
         with contextlib.suppress(uv_project.UvProjectError):
-            declared = requirement_names("\n".join(uv_project.direct_dependencies(model_dir)))
+            declared = requirement_names("\n".join(uv_project.direct_dependencies(uv_root)))
     elif requirements_file.is_file():
         declared = requirement_names(requirements_file.read_text(encoding="utf-8"))
     modules: dict[str, Any] = result.get("modules", {})

@@ -43,6 +43,23 @@ def declaration() -> dict[str, Any]:
 
 
 @pytest.fixture(scope="session")
+def pinned_requirements() -> list[str]:
+{%- if cookiecutter.dependencies == "uv" %}
+    """The model's runtime requirements: pyproject.toml's [project] dependencies."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pytest's own dependency before Python 3.11
+        import tomli as tomllib
+
+    pyproject = tomllib.loads((PROJECT / "pyproject.toml").read_text(encoding="utf-8"))
+    return [str(requirement) for requirement in pyproject["project"]["dependencies"]]
+{%- else %}
+    """The model's runtime requirements: requirements.txt's lines."""
+    return (PROJECT / "requirements.txt").read_text(encoding="utf-8").split()
+{%- endif %}
+
+
+@pytest.fixture(scope="session")
 def model_config(declaration: dict[str, Any]) -> dict[str, Any]:
     config = declaration.get("model_config") or {}
     if isinstance(config, str):

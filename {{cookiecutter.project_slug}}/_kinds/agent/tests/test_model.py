@@ -344,17 +344,19 @@ def test_input_example_is_a_responses_request_that_calls_the_tool(
 
 
 def test_the_logged_model_answers_through_pyfunc(
-    model_config: dict[str, Any], payload: dict[str, Any], env: dict[str, str]
+    model_config: dict[str, Any],
+    payload: dict[str, Any],
+    env: dict[str, str],
+    pinned_requirements: list[str],
 ) -> None:
     # what the validator and serving do: log the script, load it back, predict with dicts
-    requirements = (PROJECT / "requirements.txt").read_text(encoding="utf-8").split()
     with mlflow.start_run():
         info = mlflow.pyfunc.log_model(
             name="agent",
             python_model=str(PROJECT / "model.py"),
             model_config=model_config,
             input_example=payload,
-            pip_requirements=requirements,
+            pip_requirements=pinned_requirements,
         )
     loaded = mlflow.pyfunc.load_model(info.model_uri)
 

@@ -74,17 +74,16 @@ def test_input_example_holds_the_chain_s_input_variables(
 
 
 def test_the_logged_chain_answers_through_pyfunc(
-    payload: dict[str, Any], answer: str, env: dict[str, str]
+    payload: dict[str, Any], answer: str, env: dict[str, str], pinned_requirements: list[str]
 ) -> None:
     # what the validator and serving do: log the script with the langchain flavor, load it back
     # as a pyfunc model, predict
-    requirements = (PROJECT / "requirements.txt").read_text(encoding="utf-8").split()
     with mlflow.start_run():
         info = mlflow.langchain.log_model(
             lc_model=str(PROJECT / "model.py"),
             name="chain",
             input_example=payload["inputs"],
-            pip_requirements=requirements,
+            pip_requirements=pinned_requirements,
         )
     loaded = mlflow.pyfunc.load_model(info.model_uri)
 
