@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from validator.checks import modules
 from validator.checks.example_columns import missing_columns
 from validator.codes import CODES, owned_by
 from validator.json_compare import differences, same, unstable_paths
@@ -51,15 +52,8 @@ def _error_location(error: dict[str, Any], model_dir: Path, config: ProjectConfi
 def _load_failure(error: dict[str, Any], model_dir: Path, config: ProjectConfig) -> Finding:
     location = _error_location(error, model_dir, config)
     kind, message = error["type"], error["message"]
-    if kind in ("ModuleNotFoundError", "ImportError") and error.get("module"):
-        module = str(error["module"]).split(".")[0]
-        return failed(
-            "SBX002",
-            f"{config.script} imports {module}, which the logged requirements do not provide",
-            location,
-            f"add the distribution that provides '{module}' to {config.requirements}, or list "
-            "its file or folder in model.yaml code_paths if it is yours",
-        )
+    if kind == "ModuleNotFoundError" and error.get("module"):
+        return _missing_module(str(error["module"]), error, model_dir, config, location)
     if kind in ("FileNotFoundError", "PermissionError", "IsADirectoryError"):
         return failed(
             "SBX002",
@@ -74,6 +68,58 @@ def _load_failure(error: dict[str, Any], model_dir: Path, config: ProjectConfig)
         location,
         "the model loads only with what it declares: check requirements, code_paths, artifacts "
         "and env in model.yaml",
+    )
+
+
+def _importer(error: dict[str, Any], model_dir: Path) -> str | None:
+    """Where a library (not the model's own files) made the import that failed: its file,
+    relative to the environment's site-packages, and line (llama_index/core/embeddings/
+    utils.py:12); None when the model's own code made it."""
+    frames = error.get("frames") or []
+    if not frames:
+        return None
+    file, line = str(frames[-1]["file"]), frames[-1]["line"]
+    if Path(file).resolve().is_relative_to(model_dir.resolve()):
+        return None
+    for marker in ("/site-packages/", "/dist-packages/"):
+        if marker in file:
+            return f"{file.split(marker, 1)[1]}:{line}"
+    return None
+
+
+def provider_here(module: str) -> modules.Installed | None:
+    """The distribution installed here that provides MODULE itself (a dotted name), not one
+    that only shares its namespace package: llama-index-core does not provide
+    llama_index.embeddings.openai."""
+    found = modules.providers(module)
+    return found[0] if found else None
+
+
+def _missing_module(
+    module: str, error: dict[str, Any], model_dir: Path, config: ProjectConfig, location: str
+) -> Finding:
+    """SBX002 for a module the sandbox does not have, named in full (llama_index.embeddings.openai,
+    which a library imports lazily, is not llama_index, which the requirements may well
+    provide), with the distribution that provides it where one is installed here."""
+    importer = _importer(error, model_dir)
+    who = f"{importer} (a library the model uses)" if importer else config.script
+    provider = provider_here(module)
+    logged = model_dir / "requirements.txt"
+    declared = requirement_names(logged.read_text(encoding="utf-8")) if logged.is_file() else set()
+    if provider is not None and normalize(provider.key) not in declared:
+        return failed(
+            "SBX002",
+            f"{who} imports {module}, which the logged requirements do not provide; "
+            f"{provider.name} provides it ({provider.version} installed here)",
+            location,
+            f"add {provider.name}=={provider.version} to {config.requirements}",
+        )
+    return failed(
+        "SBX002",
+        f"{who} imports {module}, which the logged requirements do not provide",
+        location,
+        f"add the distribution that provides '{module}' to {config.requirements}, or list "
+        "its file or folder in model.yaml code_paths if it is yours",
     )
 
 

@@ -1,0 +1,130 @@
+"""SBX002 when the model does not load in the sandbox for want of a module: the module named in
+full (a library's lazy import of a plugin of a namespace package is not its top level, which the
+requirements may well provide), and the distribution installed here that provides it."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from validator.project import config
+from validator.sandbox.probe_results import probe_checks
+from validator.sandbox.runner import ProbeRun
+
+
+def _distribution(site: Path, name: str, version: str, files: dict[str, str]) -> None:
+    """An installed distribution NAME in SITE, as pip leaves one: its files and a dist-info
+    folder whose RECORD lists them."""
+    for relative, text in files.items():
+        (site / relative).parent.mkdir(parents=True, exist_ok=True)
+        (site / relative).write_text(text, encoding="utf-8")
+    info = site / f"{name.replace('-', '_')}-{version}.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n\n")
+    (info / "RECORD").write_text("".join(f"{relative},,\n" for relative in files))
+
+
+@pytest.fixture
+def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A site-packages where acme-core installs the namespace package acme with acme.core (as
+    llama-index-core installs llama_index), and acme-plugins-openai adds acme.plugins.openai
+    (as llama-index-embeddings-openai adds llama_index.embeddings.openai)."""
+    folder = tmp_path / "site-packages"
+    _distribution(folder, "acme-core", "1.2.0", {"acme/core/__init__.py": ""})
+    _distribution(
+        folder, "acme-plugins-openai", "0.4.1", {"acme/plugins/openai/__init__.py": "X = 1\n"}
+    )
+    monkeypatch.setattr(sys, "path", [*sys.path, str(folder)])
+    return folder
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> config.ProjectConfig:
+    from tests.conftest import GOOD_FILES
+
+    root = tmp_path / "project"
+    root.mkdir()
+    for name, text in GOOD_FILES.items():
+        (root / name).write_text(text)
+    return config.load(root)
+
+
+def _sbx002(project: config.ProjectConfig, model_dir: Path, error: dict[str, Any]) -> Any:
+    (model_dir / "requirements.txt").write_text("mlflow==3.17.2\nacme-core==1.2.0\n")
+    result = {"ok": False, "stage": "load", "error": error}
+    findings = probe_checks(project, model_dir, ProbeRun(result, False, "", 0, 1.0), None, 300)
+    return next(f for f in findings if f.code == "SBX002")
+
+
+def _missing(module: str, frames: list[tuple[Path | str, int]]) -> dict[str, Any]:
+    return {
+        "type": "ModuleNotFoundError",
+        "message": f"No module named '{module}'",
+        "module": module,
+        "frames": [{"file": str(file), "line": line} for file, line in frames],
+    }
+
+
+def test_a_library_s_lazy_import_is_named_in_full_with_its_distribution(
+    project: config.ProjectConfig, tmp_path: Path, site: Path
+) -> None:
+    model_dir = tmp_path / "model"
+    model_dir.mkdir()
+    sandbox_site = "/envs/abc/lib/python3.11/site-packages"
+    error = _missing(
+        "acme.plugins.openai",
+        [(model_dir / "model.py", 7), (f"{sandbox_site}/acme/core/settings.py", 41)],
+    )
+
+    finding = _sbx002(project, model_dir, error)
+
+    assert finding.status == "failed"
+    assert finding.message == (
+        "acme/core/settings.py:41 (a library the model uses) imports acme.plugins.openai, which "
+        "the logged requirements do not provide; acme-plugins-openai provides it (0.4.1 "
+        "installed here)"
+    )
+    assert finding.location == "model.py:7"
+    assert finding.hint == "add acme-plugins-openai==0.4.1 to requirements.txt"
+
+
+def test_a_plugin_installed_nowhere_is_not_pinned_on_the_namespace_s_owner(
+    project: config.ProjectConfig, tmp_path: Path, site: Path
+) -> None:
+    # acme-core installs the namespace acme, not acme.plugins.other: it is not the provider
+    model_dir = tmp_path / "model"
+    model_dir.mkdir()
+    error = _missing("acme.plugins.other", [(model_dir / "model.py", 3)])
+
+    finding = _sbx002(project, model_dir, error)
+
+    assert finding.message == (
+        "model.py imports acme.plugins.other, which the logged requirements do not provide"
+    )
+    assert "acme-core" not in (finding.hint or "")
+    assert "'acme.plugins.other'" in (finding.hint or "")
+
+
+def test_a_name_a_module_does_not_have_is_not_a_missing_module(
+    project: config.ProjectConfig, tmp_path: Path, site: Path
+) -> None:
+    # ImportError names the module it looked in: acme.core is installed and declared, so
+    # saying the requirements do not provide it would be a false alarm
+    model_dir = tmp_path / "model"
+    model_dir.mkdir()
+    error = {
+        "type": "ImportError",
+        "message": "cannot import name 'Graph' from 'acme.core' (/site-packages/acme/core/x.py)",
+        "module": "acme.core",
+        "frames": [{"file": str(model_dir / "model.py"), "line": 2}],
+    }
+
+    finding = _sbx002(project, model_dir, error)
+
+    assert "do not provide" not in finding.message
+    assert finding.message.startswith(
+        "the model failed to load in the sandbox: ImportError: cannot import name 'Graph'"
+    )
