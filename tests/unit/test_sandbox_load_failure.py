@@ -4,41 +4,20 @@ requirements may well provide), and the distribution installed here that provide
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.unit.fake_site import namespace_with_a_plugin
 from validator.project import config
 from validator.sandbox.probe_results import probe_checks
 from validator.sandbox.runner import ProbeRun
 
 
-def _distribution(site: Path, name: str, version: str, files: dict[str, str]) -> None:
-    """An installed distribution NAME in SITE, as pip leaves one: its files and a dist-info
-    folder whose RECORD lists them."""
-    for relative, text in files.items():
-        (site / relative).parent.mkdir(parents=True, exist_ok=True)
-        (site / relative).write_text(text, encoding="utf-8")
-    info = site / f"{name.replace('-', '_')}-{version}.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n\n")
-    (info / "RECORD").write_text("".join(f"{relative},,\n" for relative in files))
-
-
 @pytest.fixture
 def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A site-packages where acme-core installs the namespace package acme with acme.core (as
-    llama-index-core installs llama_index), and acme-plugins-openai adds acme.plugins.openai
-    (as llama-index-embeddings-openai adds llama_index.embeddings.openai)."""
-    folder = tmp_path / "site-packages"
-    _distribution(folder, "acme-core", "1.2.0", {"acme/core/__init__.py": ""})
-    _distribution(
-        folder, "acme-plugins-openai", "0.4.1", {"acme/plugins/openai/__init__.py": "X = 1\n"}
-    )
-    monkeypatch.setattr(sys, "path", [*sys.path, str(folder)])
-    return folder
+    return namespace_with_a_plugin(tmp_path / "site-packages", monkeypatch)
 
 
 @pytest.fixture
@@ -59,11 +38,16 @@ def _sbx002(project: config.ProjectConfig, model_dir: Path, error: dict[str, Any
     return next(f for f in findings if f.code == "SBX002")
 
 
-def _missing(module: str, frames: list[tuple[Path | str, int]]) -> dict[str, Any]:
+def _missing(
+    module: str, frames: list[tuple[Path | str, int]], wanted: str | None = None
+) -> dict[str, Any]:
+    """The probe's error for a ModuleNotFoundError: MODULE, the package it names, and WANTED,
+    the whole import asked for (validator/sandbox/probe.py)."""
     return {
         "type": "ModuleNotFoundError",
         "message": f"No module named '{module}'",
         "module": module,
+        "wanted": wanted,
         "frames": [{"file": str(file), "line": line} for file, line in frames],
     }
 
@@ -74,9 +58,12 @@ def test_a_library_s_lazy_import_is_named_in_full_with_its_distribution(
     model_dir = tmp_path / "model"
     model_dir.mkdir()
     sandbox_site = "/envs/abc/lib/python3.11/site-packages"
+    # Python's error names acme.plugins, the first package missing, which several plugins
+    # share; the probe keeps the import asked for
     error = _missing(
-        "acme.plugins.openai",
+        "acme.plugins",
         [(model_dir / "model.py", 7), (f"{sandbox_site}/acme/core/settings.py", 41)],
+        wanted="acme.plugins.openai",
     )
 
     finding = _sbx002(project, model_dir, error)

@@ -148,6 +148,7 @@ _OS_FILES = ("os.py", "_collections_abc.py", "<frozen os>", "<frozen _collection
 
 
 _original_import = builtins.__import__
+_WANTED = "_mfc_wanted"  # the whole import a ModuleNotFoundError failed (see _traced_import)
 _IMPORT_NAME = opcode.opmap["IMPORT_NAME"]
 
 
@@ -169,7 +170,15 @@ def _traced_import(
     in_stage = _stage in ("load", "predict", "stream") and not level
     if in_stage and _imported_by_user(sys._getframe(1)):
         _user_imports.add(name.split(".")[0])
-    return _original_import(name, globals, locals, fromlist, level)
+    try:
+        return _original_import(name, globals, locals, fromlist, level)
+    except ModuleNotFoundError as exc:
+        # the error names the first package missing (llama_index.embeddings, a namespace that
+        # many distributions extend): keep the whole import asked for, which tells which one
+        wanted = f"{exc.name}."
+        if not level and name.startswith(wanted) and not hasattr(exc, _WANTED):
+            setattr(exc, _WANTED, name)
+        raise
 
 
 _connections: dict[str, dict[str, Any]] = {}
@@ -264,6 +273,7 @@ def _error(exc: BaseException) -> dict[str, Any]:
         "type": type(innermost).__name__,
         "message": str(innermost),
         "module": getattr(innermost, "name", None),
+        "wanted": getattr(innermost, _WANTED, None),
         "outer": f"{type(exc).__name__}: {exc}",
         "frames": frames,
     }

@@ -52,8 +52,9 @@ def _error_location(error: dict[str, Any], model_dir: Path, config: ProjectConfi
 def _load_failure(error: dict[str, Any], model_dir: Path, config: ProjectConfig) -> Finding:
     location = _error_location(error, model_dir, config)
     kind, message = error["type"], error["message"]
-    if kind == "ModuleNotFoundError" and error.get("module"):
-        return _missing_module(str(error["module"]), error, model_dir, config, location)
+    module = missing_module(error)
+    if module is not None:
+        return _missing_module(module, error, model_dir, config, location)
     if kind in ("FileNotFoundError", "PermissionError", "IsADirectoryError"):
         return failed(
             "SBX002",
@@ -69,6 +70,15 @@ def _load_failure(error: dict[str, Any], model_dir: Path, config: ProjectConfig)
         "the model loads only with what it declares: check requirements, code_paths, artifacts "
         "and env in model.yaml",
     )
+
+
+def missing_module(error: dict[str, Any]) -> str | None:
+    """The module a ModuleNotFoundError (the probe's ERROR) failed to import, whole: the import
+    asked for (llama_index.embeddings.openai) where the probe saw it, else the package the
+    error names (llama_index.embeddings); None for any other error."""
+    if error.get("type") != "ModuleNotFoundError" or not error.get("module"):
+        return None
+    return str(error.get("wanted") or error["module"])
 
 
 def _importer(error: dict[str, Any], model_dir: Path) -> str | None:
@@ -87,14 +97,6 @@ def _importer(error: dict[str, Any], model_dir: Path) -> str | None:
     return None
 
 
-def provider_here(module: str) -> modules.Installed | None:
-    """The distribution installed here that provides MODULE itself (a dotted name), not one
-    that only shares its namespace package: llama-index-core does not provide
-    llama_index.embeddings.openai."""
-    found = modules.providers(module)
-    return found[0] if found else None
-
-
 def _missing_module(
     module: str, error: dict[str, Any], model_dir: Path, config: ProjectConfig, location: str
 ) -> Finding:
@@ -103,7 +105,7 @@ def _missing_module(
     provide), with the distribution that provides it where one is installed here."""
     importer = _importer(error, model_dir)
     who = f"{importer} (a library the model uses)" if importer else config.script
-    provider = provider_here(module)
+    provider = modules.provider(module)
     logged = model_dir / "requirements.txt"
     declared = requirement_names(logged.read_text(encoding="utf-8")) if logged.is_file() else set()
     if provider is not None and normalize(provider.key) not in declared:
