@@ -52,27 +52,46 @@ def _missing(
     }
 
 
+SANDBOX_SITE = "/envs/abc/lib/python3.11/site-packages"
+
+
+@pytest.mark.parametrize(
+    ("library_frames", "importer"),
+    [
+        ([(f"{SANDBOX_SITE}/acme/core/settings.py", 41)], "acme/core/settings.py:41"),
+        # MLflow restores a LlamaIndex index's settings with importlib.import_module: the
+        # frames end in the import system's own, and MLflow's is the one that asked
+        (
+            [
+                (f"{SANDBOX_SITE}/mlflow/llama_index/serialize_objects.py", 99),
+                ("/usr/lib/python3.11/importlib/__init__.py", 126),
+                ("<frozen importlib._bootstrap>", 1204),
+            ],
+            "mlflow/llama_index/serialize_objects.py:99",
+        ),
+    ],
+    ids=["import-statement", "import_module"],
+)
 def test_a_library_s_lazy_import_is_named_in_full_with_its_distribution(
-    project: config.ProjectConfig, tmp_path: Path, site: Path
+    project: config.ProjectConfig,
+    tmp_path: Path,
+    site: Path,
+    library_frames: list[tuple[str, int]],
+    importer: str,
 ) -> None:
     model_dir = tmp_path / "model"
     model_dir.mkdir()
-    sandbox_site = "/envs/abc/lib/python3.11/site-packages"
     # Python's error names acme.plugins, the first package missing, which several plugins
     # share; the probe keeps the import asked for
-    error = _missing(
-        "acme.plugins",
-        [(model_dir / "model.py", 7), (f"{sandbox_site}/acme/core/settings.py", 41)],
-        wanted="acme.plugins.openai",
-    )
+    frames: list[tuple[Path | str, int]] = [(model_dir / "model.py", 7), *library_frames]
+    error = _missing("acme.plugins", frames, wanted="acme.plugins.openai")
 
     finding = _sbx002(project, model_dir, error)
 
     assert finding.status == "failed"
     assert finding.message == (
-        "acme/core/settings.py:41 (a library the model uses) imports acme.plugins.openai, which "
-        "the logged requirements do not provide; acme-plugins-openai provides it (0.4.1 "
-        "installed here)"
+        f"{importer} (a library the model uses) imports acme.plugins.openai, which the logged "
+        "requirements do not provide; acme-plugins-openai provides it (0.4.1 installed here)"
     )
     assert finding.location == "model.py:7"
     assert finding.hint == "add acme-plugins-openai==0.4.1 to requirements.txt"

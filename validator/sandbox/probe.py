@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import importlib
 import json
 import opcode
 import os
@@ -65,6 +66,9 @@ def _is_user_file(filename: str) -> bool:
     return bool(_MODEL_DIR) and os.path.realpath(filename).startswith(_MODEL_DIR + os.sep)
 
 
+# the stages whose variable reads are traced: "log" is MLflow logging the model in the
+# validator's own worker (validator/inprocess/log_model.py), for init
+_READING = ("load", "predict", "stream", "log")
 _original_getitem = os._Environ.__getitem__
 _original_setitem = os._Environ.__setitem__
 _writes: set[str] = set()  # variables the model's own code set while loading or predicting
@@ -110,7 +114,7 @@ def _by_name() -> bool:
 def _traced_getitem(self: Any, key: str) -> Any:
     if not isinstance(key, str):  # os.get_exec_path tries environ[b"PATH"]: not a variable
         return _original_getitem(self, key)
-    if _stage in ("load", "predict", "stream") and _by_name():
+    if _stage in _READING and _by_name():
         file, line, module, via = _reader()
         read = _reads.get(key)
         if _is_user_file(file) and not (read and read["user"]):
@@ -138,7 +142,7 @@ def _traced_getitem(self: Any, key: str) -> Any:
 
 
 def _traced_setitem(self: Any, key: str, value: Any) -> None:
-    tracing = isinstance(key, str) and _stage in ("load", "predict", "stream")
+    tracing = isinstance(key, str) and _stage in _READING
     if tracing and _is_user_file(_reader()[0]):
         _writes.add(key)
     _original_setitem(self, key, value)
@@ -173,11 +177,30 @@ def _traced_import(
     try:
         return _original_import(name, globals, locals, fromlist, level)
     except ModuleNotFoundError as exc:
-        # the error names the first package missing (llama_index.embeddings, a namespace that
-        # many distributions extend): keep the whole import asked for, which tells which one
-        wanted = f"{exc.name}."
-        if not level and name.startswith(wanted) and not hasattr(exc, _WANTED):
-            setattr(exc, _WANTED, name)
+        if not level:
+            _keep_wanted(exc, name)
+        raise
+
+
+def _keep_wanted(exc: ModuleNotFoundError, name: str) -> None:
+    """The error names the first package missing (llama_index.embeddings, a namespace that many
+    distributions extend): keep on it the whole import NAME asked for, which tells which one;
+    the innermost import that failed sets it."""
+    if exc.name and name.startswith(f"{exc.name}.") and not hasattr(exc, _WANTED):
+        setattr(exc, _WANTED, name)
+
+
+_original_import_module = importlib.import_module
+
+
+def _traced_import_module(name: str, package: str | None = None) -> Any:
+    # importlib.import_module does not call __import__: MLflow's LlamaIndex flavor restores an
+    # index's settings with it (llama_index.embeddings.openai.base)
+    try:
+        return _original_import_module(name, package)
+    except ModuleNotFoundError as exc:
+        if not name.startswith("."):
+            _keep_wanted(exc, name)
         raise
 
 
@@ -509,6 +532,7 @@ def _handle(request: dict[str, Any], import_s: float) -> None:
     os._Environ.__getitem__ = _traced_getitem  # type: ignore[method-assign,assignment]
     os._Environ.__setitem__ = _traced_setitem  # type: ignore[method-assign,assignment]
     builtins.__import__ = _traced_import
+    importlib.import_module = _traced_import_module
     try:
         _stage = "load"
         _mark_stage()

@@ -85,7 +85,11 @@ def _importer(error: dict[str, Any], model_dir: Path) -> str | None:
     """Where a library (not the model's own files) made the import that failed: its file,
     relative to the environment's site-packages, and line (llama_index/core/embeddings/
     utils.py:12); None when the model's own code made it."""
-    frames = error.get("frames") or []
+    frames = [
+        frame
+        for frame in error.get("frames") or []
+        if not str(frame["file"]).startswith("<frozen") and "/importlib/" not in str(frame["file"])
+    ]  # the import system's own frames: who called it is the importer
     if not frames:
         return None
     file, line = str(frames[-1]["file"]), frames[-1]["line"]
