@@ -27,7 +27,7 @@ from validator.sandbox.probe_results import missing_module
 from validator.secret_names import looks_secret
 
 TRACED = "(traced)"
-_STAGES = {"load": "loading", "predict": "answering", "stream": "streaming"}
+_STAGES = {"load": "loading", "predict": "answering", "stream": "streaming", "log": "logging"}
 # what every process reads, whatever the model: not the deployer's to set
 _AMBIENT = frozenset(
     {"HOME", "PATH", "TMPDIR", "TEMP", "TMP", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "USER", "PWD"}
@@ -174,7 +174,9 @@ def _required_libraries(adoption: Adoption, result: dict[str, Any]) -> set[str]:
 
 
 def _variables(adoption: Adoption, result: dict[str, Any], environ: Mapping[str, str]) -> None:
-    reads = result.get("env_reads") or {}
+    # what MLflow's logging read too (validate logs the model with what init declares), where
+    # the sandbox did not see the same read while the model loaded and answered
+    reads = {**(result.get("logging_env_reads") or {}), **(result.get("env_reads") or {})}
     theirs = _required_libraries(adoption, result)
     for name, read in sorted(reads.items()):
         if read.get("written") or name in _AMBIENT or name.startswith(_AMBIENT_PREFIXES):
