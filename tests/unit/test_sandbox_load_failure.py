@@ -58,12 +58,17 @@ SANDBOX_SITE = "/envs/abc/lib/python3.11/site-packages"
 @pytest.mark.parametrize(
     ("library_frames", "importer"),
     [
-        ([(f"{SANDBOX_SITE}/acme/core/settings.py", 41)], "acme/core/settings.py:41"),
+        (
+            # the probe's own frame, which traces imports, is not who imported
+            [(f"{SANDBOX_SITE}/acme/core/settings.py", 41), ("/src/validator/sandbox/probe.py", 9)],
+            "acme/core/settings.py:41",
+        ),
         # MLflow restores a LlamaIndex index's settings with importlib.import_module: the
         # frames end in the import system's own, and MLflow's is the one that asked
         (
             [
                 (f"{SANDBOX_SITE}/mlflow/llama_index/serialize_objects.py", 99),
+                ("/src/validator/sandbox/probe.py", 200),
                 ("/usr/lib/python3.11/importlib/__init__.py", 126),
                 ("<frozen importlib._bootstrap>", 1204),
             ],

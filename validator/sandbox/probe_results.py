@@ -20,7 +20,7 @@ from validator.project.requirements import normalize, requirement_names
 from validator.report import Finding, failed, passed, ran, skipped, warning
 from validator.sandbox.limits import shown
 from validator.sandbox.probe import STAGE_MARK
-from validator.sandbox.runner import ProbeRun
+from validator.sandbox.runner import PROBE, ProbeRun
 from validator.tracebacks import deepest_location
 
 PROBE_CODES = owned_by("probe")
@@ -88,8 +88,10 @@ def _importer(error: dict[str, Any], model_dir: Path) -> str | None:
     frames = [
         frame
         for frame in error.get("frames") or []
-        if not str(frame["file"]).startswith("<frozen") and "/importlib/" not in str(frame["file"])
-    ]  # the import system's own frames: who called it is the importer
+        if not str(frame["file"]).startswith("<frozen")
+        and "/importlib/" not in str(frame["file"])
+        and Path(str(frame["file"])).name != PROBE.name
+    ]  # the import system's own frames and the probe's, which traces it: not the importer
     if not frames:
         return None
     file, line = str(frames[-1]["file"]), frames[-1]["line"]
