@@ -241,7 +241,7 @@ DOCS: dict[str, CodeDoc] = {
     ),
     "ENV002": _(
         "Remove the declaration, or read the variable; when a library reads it, `validate` "
-        "sees that in the sandbox and passes it.",
+        "sees that in the sandbox (or while MLflow logs the model) and passes it.",
         "model.yaml",
         "  - name: LEGACY_ENDPOINT\n    description: No longer read by model.py.",
         "env002_unused_declaration",

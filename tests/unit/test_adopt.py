@@ -242,6 +242,82 @@ def test_a_react_agent_and_a_chat_engine_get_the_request_their_flavor_takes(
     assert list(example("plain")) == ["FILL_IN"]
 
 
+WORKFLOW = """\
+    import mlflow
+    from llama_index.core.workflow import Event, StartEvent, StopEvent, Workflow, step
+
+
+    class Drafted(Event):
+        draft: str
+
+
+    class Writer(Workflow):
+        @step
+        async def draft(self, ev: StartEvent) -> Drafted:
+            return Drafted(draft=f"{ev.topic} in {ev.get('style')} for {ev['reader']}{ev.topic}")
+
+        @step
+        async def finish(self, ev: Drafted) -> StopEvent:
+            return StopEvent(result=ev.draft)
+
+
+    mlflow.models.set_model(Writer(timeout=10))
+"""
+TYPED_START = """\
+    import mlflow
+    from llama_index.core import workflow as wf
+
+
+    class Ask(wf.StartEvent):
+        question: str
+        language: str = "en"
+
+
+    class Answerer(wf.Workflow):
+        @wf.step(num_workers=2)
+        async def answer(self, ev: Ask) -> wf.StopEvent:
+            return wf.StopEvent(result=ev.question)
+
+
+    flow = Answerer()
+    mlflow.models.set_model(flow)
+"""
+
+
+@pytest.mark.parametrize(
+    ("script", "request_", "line"),
+    [
+        (WORKFLOW, {"topic": "Hello!", "style": "Hello!", "reader": "Hello!"}, 11),
+        (TYPED_START, {"question": "Hello!", "language": "Hello!"}, 12),
+    ],
+    ids=["reads-of-its-start-event", "a-start-event-of-its-own"],
+)
+def test_a_llama_index_workflow_is_asked_the_fields_its_start_step_reads(
+    tmp_path: Path, script: str, request_: dict[str, str], line: int
+) -> None:
+    root = folder(tmp_path, {"flow.py": script})
+
+    result = init(root)
+
+    assert result.returncode == 0, result.stdout  # no placeholder
+    example = json.loads((root / "input_example.json").read_text(encoding="utf-8"))
+    assert example == {"inputs": [request_]}
+    text = (root / "model.yaml").read_text(encoding="utf-8")
+    assert f"start step reads (flow.py:{line}): put real values (static)" in text
+
+
+def test_a_workflow_whose_start_step_reads_nothing_gets_a_placeholder(tmp_path: Path) -> None:
+    reads = next(line for line in WORKFLOW.splitlines() if "Drafted(draft=" in line)
+    script = WORKFLOW.replace(reads, '            return Drafted(draft="a fixed draft")')
+    root = folder(tmp_path, {"flow.py": script})
+
+    result = init(root)
+
+    assert result.returncode == 1  # SIG002: nothing says what the workflow takes
+    example = json.loads((root / "input_example.json").read_text(encoding="utf-8"))
+    assert list(example) == ["FILL_IN"]
+
+
 def test_a_development_config_outside_the_folder_is_a_to_do(tmp_path: Path) -> None:
     script = """\
         import mlflow

@@ -289,6 +289,26 @@ def test_a_variable_nothing_read_in_the_sandbox_still_warns_and_says_so(tmp_path
     assert [(f.status, f.location) for f in found] == [("warning", "model.yaml:3")]
     assert "SDK_BASE_URL" in found[0].message
     assert "nothing read by name while loading and predicting" in found[0].message
+    assert found[0].message.endswith("in the sandbox, nor while MLflow logged the model")
+
+
+def test_a_variable_read_only_while_mlflow_logged_the_model_is_used(tmp_path: Path) -> None:
+    # the LlamaIndex flavor reads OPENAI_API_BASE as it saves the index's settings, and loading
+    # never reads it again: validate, which logs the model, needs it declared all the same
+    result = {
+        **SANDBOX_RESULT,
+        "env_reads": {"SDK_API_KEY": {"user": False, "libraries": ["openai"]}},
+        "logging_env_reads": {
+            "SDK_BASE_URL": {"stage": "log", "user": False, "libraries": ["llama_index"]},
+            "SDK_API_KEY": {"stage": "log", "user": False, "libraries": ["llama_index"]},
+        },
+    }
+    found = [f for f in checked(tmp_path, result) if f.code == "ENV002"]
+    assert [f.status for f in found] == ["passed"]
+    assert found[0].message == (
+        "every declared variable is read: SDK_BASE_URL by llama_index while MLflow logged the "
+        "model; SDK_API_KEY by openai (traced)"
+    )
 
 
 def test_without_a_trace_the_warning_says_the_sandbox_did_not_run(tmp_path: Path) -> None:

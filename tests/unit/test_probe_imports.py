@@ -4,6 +4,7 @@ the model's own code asked for it, not when C code called from the model's frame
 from __future__ import annotations
 
 import builtins
+import importlib
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -78,3 +79,32 @@ def test_numpy_printing_an_array_in_an_f_string_is_not_the_models_import(
 def test_imports_outside_the_model_folder_are_not_the_models(run_model_code: Run) -> None:
     source = "import logging\n\n\ndef predict():\n    logging.getLogger('x').info('%s', 1)\n"
     assert run_model_code(source) == set()
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "from acmens.plugins.openai import Embedding",
+        # MLflow's LlamaIndex flavor restores an index's settings so, not by an import statement
+        "import importlib; importlib.import_module('acmens.plugins.openai')",
+    ],
+    ids=["import-statement", "import_module"],
+)
+def test_a_missing_module_keeps_the_whole_import_asked_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, statement: str
+) -> None:
+    # acmens is a namespace package (no __init__.py) that plugins extend, as llama_index is:
+    # the error names acmens.plugins, the first package missing, not the plugin asked for
+    (tmp_path / "acmens" / "core").mkdir(parents=True)
+    (tmp_path / "acmens" / "core" / "__init__.py").write_text("")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(builtins, "__import__", probe._traced_import)
+    monkeypatch.setattr(importlib, "import_module", probe._traced_import_module)
+    with pytest.raises(ModuleNotFoundError) as raised:
+        exec(statement, {})
+    monkeypatch.undo()
+
+    error = probe._error(raised.value)
+
+    assert (error["type"], error["module"]) == ("ModuleNotFoundError", "acmens.plugins")
+    assert error["wanted"] == "acmens.plugins.openai"

@@ -835,21 +835,101 @@ def infer_example(
     found = _literal_examples(sources, adoption.flavor.value)
     if found is None and adoption.flavor.value == "langchain":
         found = _prompt_example(tree, script)
-    adoption.example = found or _flavor_example(adoption, tree)
+    adoption.example = found or _flavor_example(adoption, tree, model)
 
 
 # what a graph built over chat messages is made with: its input is {"messages": [...]}
 _MESSAGE_GRAPHS = ("create_react_agent", "create_agent", "MessagesState", "add_messages")
 
 
-def _flavor_example(adoption: Adoption, tree: ast.Module) -> Sourced | None:
-    """A request that the flavor itself says: a LlamaIndex engine takes a question; a LangGraph
-    graph over chat messages (create_react_agent, MessagesState, add_messages) takes messages."""
+_EVENT_METHODS = frozenset({"get", "keys", "values", "items", "dict", "model_dump", "to_dict"})
+
+
+def _named(annotation: ast.expr, names: dict[str, str], wanted: str) -> bool:
+    """Whether ANNOTATION (or a decorator) is LlamaIndex's WANTED (StartEvent, step), as the
+    script names it: imported from llama_index, or through a module of it."""
+    name = (
+        annotation.attr if isinstance(annotation, ast.Attribute) else getattr(annotation, "id", "")
+    )
+    return name == wanted and names.get(name, "llama_index").startswith("llama_index")
+
+
+def _start_fields(tree: ast.Module, workflow: ast.ClassDef) -> tuple[list[str], int] | None:
+    """The fields a LlamaIndex Workflow's start step reads of its StartEvent (`ev.topic`,
+    `ev.get("topic")`, `ev["topic"]`, or those a StartEvent subclass declares), and the step's
+    line: MLflow runs the workflow with the request's fields as the StartEvent's."""
+    names = aliases(tree)
+    classes = {node.name: node for node in tree.body if isinstance(node, ast.ClassDef)}
+    for step in workflow.body:
+        if not isinstance(step, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        if not any(_named(getattr(d, "func", d), names, "step") for d in step.decorator_list):
+            continue
+        for parameter in step.args.args[1:]:
+            hint = parameter.annotation
+            declared = classes.get(getattr(hint, "id", "")) if hint is not None else None
+            if hint is None or not (
+                _named(hint, names, "StartEvent")
+                or (declared and any(_named(b, names, "StartEvent") for b in declared.bases))
+            ):
+                continue
+            fields = [
+                item.target.id
+                for item in (declared.body if declared else [])
+                if isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name)
+            ]
+            fields += _event_reads(step, parameter.arg)
+            unique = list(dict.fromkeys(fields))
+            return (unique, step.lineno) if unique else None
+    return None
+
+
+def _event_reads(step: ast.FunctionDef | ast.AsyncFunctionDef, event: str) -> list[str]:
+    """The fields STEP reads of its parameter EVENT, in the order of the source."""
+    found: list[tuple[int, int, str]] = []
+    for node in ast.walk(step):
+        target = node.value if isinstance(node, (ast.Attribute, ast.Subscript)) else None
+        if not (isinstance(target, ast.Name) and target.id == event):
+            continue
+        if isinstance(node, ast.Attribute) and node.attr not in _EVENT_METHODS:
+            found.append((node.lineno, node.col_offset, node.attr))
+        elif isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant):
+            found.append((node.lineno, node.col_offset, str(node.slice.value)))
+    for node in ast.walk(step):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "get"
+            and isinstance(node.func.value, ast.Name)
+            and node.func.value.id == event
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+        ):
+            found.append((node.lineno, node.col_offset, str(node.args[0].value)))
+    return [name for _, _, name in sorted(found)]
+
+
+def _flavor_example(
+    adoption: Adoption, tree: ast.Module, model: ast.ClassDef | ast.FunctionDef | None
+) -> Sourced | None:
+    """A request that the flavor itself says: a LlamaIndex engine takes a question; a LlamaIndex
+    Workflow the fields its start step reads of its StartEvent; a LangGraph graph over chat
+    messages (create_react_agent, MessagesState, add_messages) takes messages."""
     flavor = adoption.flavor.value
     engine = adoption.flavor_options.get("engine_type")
     if flavor == "llama_index" and engine is not None:
         said = f"a LlamaIndex {engine.value} engine takes a question: put a real one {STATIC}"
         return Sourced({"inputs": ["Hello!"]}, said)
+    if flavor == "llama_index" and isinstance(model, ast.ClassDef):
+        start = _start_fields(tree, model)
+        if start is None:
+            return None
+        fields, line = start
+        said = (
+            f"the StartEvent fields that {model.name}'s start step reads "
+            f"({adoption.script.value}:{line}): put real values {STATIC}"
+        )
+        return Sourced({"inputs": [dict.fromkeys(fields, "Hello!")]}, said)
     if flavor != "langchain":
         return None
     names = aliases(tree)

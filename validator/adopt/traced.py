@@ -17,15 +17,17 @@ from pathlib import Path
 from typing import Any
 
 from validator.adopt.static import Adoption, EnvEntry, Requirement, Sourced, installed
+from validator.checks import modules
 from validator.errors import ValidatorError
 from validator.paths import SKIPPED_DIRS
 from validator.project.requirements import normalize
 from validator.render.progress import Progress
 from validator.report import Finding
+from validator.sandbox.probe_results import missing_module
 from validator.secret_names import looks_secret
 
 TRACED = "(traced)"
-_STAGES = {"load": "loading", "predict": "answering", "stream": "streaming"}
+_STAGES = {"load": "loading", "predict": "answering", "stream": "streaming", "log": "logging"}
 # what every process reads, whatever the model: not the deployer's to set
 _AMBIENT = frozenset(
     {"HOME", "PATH", "TMPDIR", "TEMP", "TMP", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "USER", "PWD"}
@@ -97,12 +99,36 @@ def probe(adoption: Adoption, texts: dict[str, str], timeout: float | None) -> T
     blocking = [f for f in report.checks if f.status == "failed"]
     first = blocking[0] if blocking else None
     if first is not None and not _timed_out(first):
-        return Trace(failure=first)
+        return Trace(seen, failure=first)
     why = f"{first.code}: {_one_line(first.message)}" if first else "the sandbox did not run"
     raise ValidatorError(
         f"the model did not load and answer its request in the sandbox ({why}); nothing "
         "was written: `mfc-validator init --no-trace` writes what the files say, then "
         "`mfc-validator validate` shows the failure"
+    )
+
+
+def lacking(adoption: Adoption, trace: Trace) -> Requirement | None:
+    """The distribution that TRACE's model could not do without: the sandbox, holding exactly
+    what ADOPTION requires, lacked a module that the model or a library of it imported while
+    loading or answering (llama_index.core imports llama_index.embeddings.openai only when an
+    index is built), and a distribution installed here provides it, which ADOPTION does not
+    require yet. None when the trace failed otherwise: an import that a library makes but can
+    do without never fails, so only what the model needs is ever added."""
+    seen = trace.seen
+    module = missing_module(seen.get("error") or {})
+    if trace.failure is None or seen.get("stage") not in ("load", "predict") or module is None:
+        return None
+    found = modules.provider(module)
+    required = {normalize(r.name) for r in adoption.requirements}
+    if found is None or found.key in required:
+        return None
+    doing = _STAGES.get(str(seen.get("stage")), "running")
+    return Requirement(
+        found.name,
+        found.version,
+        f"provides {module}, which the model imported while {doing} and the sandbox lacked "
+        f"{TRACED}",
     )
 
 
@@ -148,7 +174,9 @@ def _required_libraries(adoption: Adoption, result: dict[str, Any]) -> set[str]:
 
 
 def _variables(adoption: Adoption, result: dict[str, Any], environ: Mapping[str, str]) -> None:
-    reads = result.get("env_reads") or {}
+    # what MLflow's logging read too (validate logs the model with what init declares), where
+    # the sandbox did not see the same read while the model loaded and answered
+    reads = {**(result.get("logging_env_reads") or {}), **(result.get("env_reads") or {})}
     theirs = _required_libraries(adoption, result)
     for name, read in sorted(reads.items()):
         if read.get("written") or name in _AMBIENT or name.startswith(_AMBIENT_PREFIXES):

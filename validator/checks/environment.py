@@ -267,15 +267,22 @@ class Trace(NamedTuple):
     answered: bool  # the model loaded and answered the example: every read had its chance
 
 
+LOGGING = "while MLflow logged the model"
+
+
 def trace(result: Mapping[str, object]) -> Trace:
-    """The Trace in a probe RESULT (its env_reads: see validator/sandbox/probe.py)."""
-    found = result.get("env_reads")
+    """The Trace in a probe RESULT (its env_reads: see validator/sandbox/probe.py), with the
+    reads made while MLflow logged the model (logging_env_reads: validator/inprocess/env_reads.py)
+    where the sandbox did not see the same variable read."""
     readers: dict[str, list[str]] = {}
-    for name, read in (found if isinstance(found, dict) else {}).items():
-        who = [str(library) for library in read.get("libraries") or []]
-        if read.get("user"):
-            who.insert(0, "the model's own code")
-        readers[str(name)] = who
+    for key, when in (("logging_env_reads", f" {LOGGING}"), ("env_reads", "")):
+        found = result.get(key)
+        for name, read in (found if isinstance(found, dict) else {}).items():
+            who = [str(library) for library in read.get("libraries") or []]
+            if read.get("user"):
+                who.insert(0, "the model's own code")
+            if who:
+                readers[str(name)] = [*who[:-1], who[-1] + when]
     answered = result.get("stage") not in ("load", "request", "predict", "respond")
     return Trace(readers, answered)
 
@@ -337,7 +344,7 @@ def unread(project: Project, traced: Trace | None, untraced: str = "") -> list[F
                 if traced.answered
                 else "before the model failed"
             )
-            message += f", and nothing read by name {stage} in the sandbox"
+            message += f", and nothing read by name {stage} in the sandbox, nor {LOGGING}"
             hint = (
                 f"remove {var.name} from env in {CONFIG_FILE}, unless the model reads it only on "
                 "other requests (a library that copies the whole environment, as pydantic "
@@ -347,11 +354,9 @@ def unread(project: Project, traced: Trace | None, untraced: str = "") -> list[F
     if findings or not by_library:
         return findings or ran(("ENV002",), [])
     shown = "; ".join(by_library)
-    return [
-        Finding(
-            "ENV002", "passed", f"every declared variable is read: {shown} (traced in the sandbox)"
-        )
-    ]
+    where = "" if LOGGING in shown else " in the sandbox"
+    message = f"every declared variable is read: {shown} (traced{where})"
+    return [Finding("ENV002", "passed", message)]
 
 
 def with_trace(

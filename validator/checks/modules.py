@@ -236,6 +236,13 @@ def providers(dotted: str) -> list[Installed]:
     return [dist for dist in candidates if depth(dist) == best]
 
 
+def provider(dotted: str) -> Installed | None:
+    """The installed distribution that provides DOTTED itself, not one that only shares its
+    namespace package: llama-index-core does not provide llama_index.embeddings.openai."""
+    found = providers(dotted)
+    return found[0] if found else None
+
+
 def provided_by(dotted: str, requirements: Iterable[str]) -> bool:
     """Whether one of the (normalized) requirement names provides the import."""
     names = set(requirements)

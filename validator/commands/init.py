@@ -25,6 +25,9 @@ MODEL_YAML = "model.yaml"
 REQUIREMENTS = "requirements.txt"
 INPUT_EXAMPLE = "input_example.json"
 NOXFILE = "noxfile.py"
+# how many distributions the trace adds, one run of the model each, for modules that the sandbox
+# lacked (a library's lazy import): more is a model that needs what is not installed here
+_MOST_LACKING = 3
 PRE_COMMIT = ".pre-commit-config.yaml"
 
 
@@ -209,14 +212,27 @@ def run(
 
         # the model runs with what init would write over the folder's own files (those it keeps)
         trace = traced.probe(adoption, _trace_texts(adoption, options, result), options.timeout)
+        lacked: list[str] = []
+        while len(lacked) < _MOST_LACKING and (needed := traced.lacking(adoption, trace)):
+            # a module the sandbox lacked that a distribution installed here provides: the
+            # model cannot work without it, so it is required, and the model is run again
+            adoption.add_requirement(needed)
+            lacked.append(needed.name)
+            result = plan(adoption, options)
+            trace = traced.probe(adoption, _trace_texts(adoption, options, result), options.timeout)
+        required = (
+            f"; required {', '.join(lacked)}, which the sandbox lacked at first" if lacked else ""
+        )
         if trace.failure is None:
             added = traced.merge(adoption, trace.seen, os.environ)
             result = plan(adoption, options)
-            result.traced = f"traced: the model loaded and answered in the sandbox; {added}"
+            result.traced = (
+                f"traced: the model loaded and answered in the sandbox; {added}{required}"
+            )
         else:  # the model's own defect: the project is written all the same, for validate
             result.traced = (
                 "not traced: the model failed in the sandbox, so what it reads and contacts "
-                "there is unknown; the files below come from the folder's files alone"
+                f"there is unknown; the files below come from the folder's files alone{required}"
             )
             result.findings.append(trace.failure)
     _report(result, adoption, options, out, display)

@@ -182,6 +182,16 @@ STAGES: tuple[Stage[Validation], ...] = (
 )
 
 
+def _with_logging(
+    result: dict[str, Any] | None, logged: log_model.Logged | None
+) -> dict[str, Any] | None:
+    """The probe's RESULT with the variables read while MLflow logged the model (for ENV002 and
+    init), when the sandbox ran."""
+    if result is None or logged is None:
+        return result
+    return {**result, "logging_env_reads": logged.env_reads}
+
+
 def run(
     root: Path,
     display: str,
@@ -208,9 +218,10 @@ def run(
         state = Validation(project, box, options, zygote, timeout, shown)
         report.checks = run_stages(STAGES, state, watch=shown.stage)
         # a declared variable that a library read in the sandbox is used (ENV002)
-        report.checks = with_trace(report.checks, project, box.traced)
+        seen = _with_logging(box.traced, state.logged)
+        report.checks = with_trace(report.checks, project, seen)
         if traced is not None:
-            traced(box.traced)
+            traced(seen)
         report.checks = redact_findings(report.checks, secret_values(project.config, os.environ))
         report.mark_unusable()
         logged = state.logged

@@ -18,7 +18,7 @@ from typing import Any
 from validator.checks.example_columns import missing_columns
 from validator.checks.input_example import FORMATS, LLM_KEYS
 from validator.errors import ValidatorError
-from validator.inprocess import child, copy_failures, type_hints
+from validator.inprocess import child, copy_failures, env_reads, type_hints
 from validator.json_compare import unstable_paths
 from validator.project import requirements as requirement_files
 from validator.project import uv_project
@@ -44,6 +44,8 @@ class Logged:
     model: Any = None  # the logged model loaded in-process, so that no one runs the script again
     # where two predictions on the same request differ (fresh ids, timestamps), as JSON paths
     unstable: list[str] = field(default_factory=list)
+    # the variables read while MLflow logged the model, as the probe records reads (for init)
+    env_reads: dict[str, Any] = field(default_factory=dict)
 
 
 @contextlib.contextmanager
@@ -234,7 +236,9 @@ def log(
         _never_shipping(root / STORE_DIR),
     ):
         try:
-            info = _log_with_flavor(mlflow, config, _logging_example(payload, data, params))
+            with env_reads.traced(root) as reads:
+                info = _log_with_flavor(mlflow, config, _logging_example(payload, data, params))
+            result.env_reads = json.loads(json.dumps(reads))
         except BaseException as exc:  # SystemExit from the script too
             _raise_if_store_failed(exc, config, "logging the model and uploading its files")
             copy_failure = copy_failures.copy_failure(exc, config)

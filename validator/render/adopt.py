@@ -86,7 +86,7 @@ def model_yaml(adoption: Adoption, files: dict[str, Sourced]) -> str:
             required = (
                 "  # read as os.environ[...]: loading fails without it"
                 if var.required
-                else "  # read in the sandbox: true if the model cannot work without it"
+                else "  # seen in the trace: true if the model cannot work without it"
                 if var.origin.endswith("(traced)")
                 else "  # read with a fallback (.get, getenv, a default)"
             )

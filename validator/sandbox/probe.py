@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import importlib
 import json
 import opcode
 import os
@@ -65,6 +66,9 @@ def _is_user_file(filename: str) -> bool:
     return bool(_MODEL_DIR) and os.path.realpath(filename).startswith(_MODEL_DIR + os.sep)
 
 
+# the stages whose variable reads are traced: "log" is MLflow logging the model in the
+# validator's own worker (validator/inprocess/log_model.py), for init
+_READING = ("load", "predict", "stream", "log")
 _original_getitem = os._Environ.__getitem__
 _original_setitem = os._Environ.__setitem__
 _writes: set[str] = set()  # variables the model's own code set while loading or predicting
@@ -110,7 +114,7 @@ def _by_name() -> bool:
 def _traced_getitem(self: Any, key: str) -> Any:
     if not isinstance(key, str):  # os.get_exec_path tries environ[b"PATH"]: not a variable
         return _original_getitem(self, key)
-    if _stage in ("load", "predict", "stream") and _by_name():
+    if _stage in _READING and _by_name():
         file, line, module, via = _reader()
         read = _reads.get(key)
         if _is_user_file(file) and not (read and read["user"]):
@@ -138,7 +142,7 @@ def _traced_getitem(self: Any, key: str) -> Any:
 
 
 def _traced_setitem(self: Any, key: str, value: Any) -> None:
-    tracing = isinstance(key, str) and _stage in ("load", "predict", "stream")
+    tracing = isinstance(key, str) and _stage in _READING
     if tracing and _is_user_file(_reader()[0]):
         _writes.add(key)
     _original_setitem(self, key, value)
@@ -148,6 +152,7 @@ _OS_FILES = ("os.py", "_collections_abc.py", "<frozen os>", "<frozen _collection
 
 
 _original_import = builtins.__import__
+_WANTED = "_mfc_wanted"  # the whole import a ModuleNotFoundError failed (see _traced_import)
 _IMPORT_NAME = opcode.opmap["IMPORT_NAME"]
 
 
@@ -169,7 +174,34 @@ def _traced_import(
     in_stage = _stage in ("load", "predict", "stream") and not level
     if in_stage and _imported_by_user(sys._getframe(1)):
         _user_imports.add(name.split(".")[0])
-    return _original_import(name, globals, locals, fromlist, level)
+    try:
+        return _original_import(name, globals, locals, fromlist, level)
+    except ModuleNotFoundError as exc:
+        if not level:
+            _keep_wanted(exc, name)
+        raise
+
+
+def _keep_wanted(exc: ModuleNotFoundError, name: str) -> None:
+    """The error names the first package missing (llama_index.embeddings, a namespace that many
+    distributions extend): keep on it the whole import NAME asked for, which tells which one;
+    the innermost import that failed sets it."""
+    if exc.name and name.startswith(f"{exc.name}.") and not hasattr(exc, _WANTED):
+        setattr(exc, _WANTED, name)
+
+
+_original_import_module = importlib.import_module
+
+
+def _traced_import_module(name: str, package: str | None = None) -> Any:
+    # importlib.import_module does not call __import__: MLflow's LlamaIndex flavor restores an
+    # index's settings with it (llama_index.embeddings.openai.base)
+    try:
+        return _original_import_module(name, package)
+    except ModuleNotFoundError as exc:
+        if not name.startswith("."):
+            _keep_wanted(exc, name)
+        raise
 
 
 _connections: dict[str, dict[str, Any]] = {}
@@ -264,6 +296,7 @@ def _error(exc: BaseException) -> dict[str, Any]:
         "type": type(innermost).__name__,
         "message": str(innermost),
         "module": getattr(innermost, "name", None),
+        "wanted": getattr(innermost, _WANTED, None),
         "outer": f"{type(exc).__name__}: {exc}",
         "frames": frames,
     }
@@ -499,6 +532,7 @@ def _handle(request: dict[str, Any], import_s: float) -> None:
     os._Environ.__getitem__ = _traced_getitem  # type: ignore[method-assign,assignment]
     os._Environ.__setitem__ = _traced_setitem  # type: ignore[method-assign,assignment]
     builtins.__import__ = _traced_import
+    importlib.import_module = _traced_import_module
     try:
         _stage = "load"
         _mark_stage()

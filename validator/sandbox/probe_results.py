@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from validator.checks import modules
 from validator.checks.example_columns import missing_columns
 from validator.codes import CODES, owned_by
 from validator.json_compare import differences, same, unstable_paths
@@ -19,7 +20,7 @@ from validator.project.requirements import normalize, requirement_names
 from validator.report import Finding, failed, passed, ran, skipped, warning
 from validator.sandbox.limits import shown
 from validator.sandbox.probe import STAGE_MARK
-from validator.sandbox.runner import ProbeRun
+from validator.sandbox.runner import PROBE, ProbeRun
 from validator.tracebacks import deepest_location
 
 PROBE_CODES = owned_by("probe")
@@ -51,15 +52,9 @@ def _error_location(error: dict[str, Any], model_dir: Path, config: ProjectConfi
 def _load_failure(error: dict[str, Any], model_dir: Path, config: ProjectConfig) -> Finding:
     location = _error_location(error, model_dir, config)
     kind, message = error["type"], error["message"]
-    if kind in ("ModuleNotFoundError", "ImportError") and error.get("module"):
-        module = str(error["module"]).split(".")[0]
-        return failed(
-            "SBX002",
-            f"{config.script} imports {module}, which the logged requirements do not provide",
-            location,
-            f"add the distribution that provides '{module}' to {config.requirements}, or list "
-            "its file or folder in model.yaml code_paths if it is yours",
-        )
+    module = missing_module(error)
+    if module is not None:
+        return _missing_module(module, error, model_dir, config, location)
     if kind in ("FileNotFoundError", "PermissionError", "IsADirectoryError"):
         return failed(
             "SBX002",
@@ -74,6 +69,65 @@ def _load_failure(error: dict[str, Any], model_dir: Path, config: ProjectConfig)
         location,
         "the model loads only with what it declares: check requirements, code_paths, artifacts "
         "and env in model.yaml",
+    )
+
+
+def missing_module(error: dict[str, Any]) -> str | None:
+    """The module a ModuleNotFoundError (the probe's ERROR) failed to import, whole: the import
+    asked for (llama_index.embeddings.openai) where the probe saw it, else the package the
+    error names (llama_index.embeddings); None for any other error."""
+    if error.get("type") != "ModuleNotFoundError" or not error.get("module"):
+        return None
+    return str(error.get("wanted") or error["module"])
+
+
+def _importer(error: dict[str, Any], model_dir: Path) -> str | None:
+    """Where a library (not the model's own files) made the import that failed: its file,
+    relative to the environment's site-packages, and line (llama_index/core/embeddings/
+    utils.py:12); None when the model's own code made it."""
+    frames = [
+        frame
+        for frame in error.get("frames") or []
+        if not str(frame["file"]).startswith("<frozen")
+        and "/importlib/" not in str(frame["file"])
+        and Path(str(frame["file"])).name != PROBE.name
+    ]  # the import system's own frames and the probe's, which traces it: not the importer
+    if not frames:
+        return None
+    file, line = str(frames[-1]["file"]), frames[-1]["line"]
+    if Path(file).resolve().is_relative_to(model_dir.resolve()):
+        return None
+    for marker in ("/site-packages/", "/dist-packages/"):
+        if marker in file:
+            return f"{file.split(marker, 1)[1]}:{line}"
+    return None
+
+
+def _missing_module(
+    module: str, error: dict[str, Any], model_dir: Path, config: ProjectConfig, location: str
+) -> Finding:
+    """SBX002 for a module the sandbox does not have, named in full (llama_index.embeddings.openai,
+    which a library imports lazily, is not llama_index, which the requirements may well
+    provide), with the distribution that provides it where one is installed here."""
+    importer = _importer(error, model_dir)
+    who = f"{importer} (a library the model uses)" if importer else config.script
+    provider = modules.provider(module)
+    logged = model_dir / "requirements.txt"
+    declared = requirement_names(logged.read_text(encoding="utf-8")) if logged.is_file() else set()
+    if provider is not None and normalize(provider.key) not in declared:
+        return failed(
+            "SBX002",
+            f"{who} imports {module}, which the logged requirements do not provide; "
+            f"{provider.name} provides it ({provider.version} installed here)",
+            location,
+            f"add {provider.name}=={provider.version} to {config.requirements}",
+        )
+    return failed(
+        "SBX002",
+        f"{who} imports {module}, which the logged requirements do not provide",
+        location,
+        f"add the distribution that provides '{module}' to {config.requirements}, or list "
+        "its file or folder in model.yaml code_paths if it is yours",
     )
 
 
