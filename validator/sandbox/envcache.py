@@ -134,15 +134,26 @@ def run_step(
     """Run an installer step (with FOUND's settings carried over) and return its output; on
     failure, or after TIMEOUT seconds, raise SandboxError with its own output."""
     canceller.check()
-    process = subprocess.Popen(
-        command,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-        # the tracking server's credentials are not the installer's
-        env={**without_credentials(os.environ), **(found.environment() if found else {})},
-    )
+    # a TMPDIR of the step's own, removed once it has ended: a step stopped with SIGKILL (a
+    # cancelled build) leaves no temporary file where the caller's TMPDIR points
+    step_tmp = tempfile.mkdtemp(prefix="mfc-step-")
+    try:
+        process = subprocess.Popen(
+            command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+            # the tracking server's credentials are not the installer's
+            env={
+                **without_credentials(os.environ),
+                **(found.environment() if found else {}),
+                "TMPDIR": step_tmp,
+            },
+        )
+    except BaseException:
+        shutil.rmtree(step_tmp, ignore_errors=True)
+        raise
     canceller.processes.append(process)
     try:
         output, _ = process.communicate(timeout=timeout)
@@ -155,6 +166,7 @@ def run_step(
         raise
     finally:
         canceller.processes.remove(process)
+        shutil.rmtree(step_tmp, ignore_errors=True)
     canceller.check()
     if process.returncode != 0:
         raise SandboxError(f"{what} failed (exit {process.returncode})", output, found)
