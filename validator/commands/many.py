@@ -145,10 +145,13 @@ def _interrupt_once(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def _work(job: Job, conn: multiprocessing.connection.Connection) -> None:
-    """In a worker forked from the warm server: one project's validate or register."""
+def _work(job: Job, tmp: str, conn: multiprocessing.connection.Connection) -> None:
+    """In a worker forked from the warm server: one project's validate or register, with TMP as
+    its temporary folder (and its children's), which the batch removes once the worker ended."""
     signal.signal(signal.SIGTERM, _interrupt_once)
     signal.signal(signal.SIGINT, _interrupt_once)
+    os.environ["TMPDIR"] = tmp
+    tempfile.tempdir = tmp
     from validator.commands import validate
 
     options = replace(job.options, label=f"[{job.project}] ")
@@ -196,6 +199,10 @@ class _Running:
     process: Any  # multiprocessing Process
     conn: multiprocessing.connection.Connection
     started: float
+    tmp: str  # the worker's temporary folder: removed when it has ended, even killed
+
+    def remove_tmp(self) -> None:
+        shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 def _result(running: _Running) -> Report:
@@ -205,6 +212,7 @@ def _result(running: _Running) -> Report:
             message = running.conn.recv()
     running.process.join()
     running.conn.close()
+    running.remove_tmp()
     command, project = running.job.command, running.job.project
     if message is None or message[0] == "crash":
         detail = message[1].strip().splitlines()[-1] if message else ""
@@ -230,10 +238,16 @@ def _run_workers(jobs: list[Job], parallel: int, progress: Progress) -> list[Rep
             while pending and len(running) < parallel:
                 index, job = pending.pop(0)
                 reader, writer = context.Pipe(duplex=False)
-                process = context.Process(target=_work, args=(job, writer), daemon=False)
-                process.start()
-                writer.close()
-                running[index] = _Running(job, process, reader, time.perf_counter())
+                tmp = tempfile.mkdtemp(prefix="mfc-job-")
+                process = context.Process(target=_work, args=(job, tmp, writer), daemon=False)
+                try:
+                    process.start()
+                except BaseException:
+                    shutil.rmtree(tmp, ignore_errors=True)
+                    raise
+                finally:
+                    writer.close()
+                running[index] = _Running(job, process, reader, time.perf_counter(), tmp)
             waited = [r.conn for r in running.values()] + [
                 r.process.sentinel for r in running.values()
             ]
@@ -285,3 +299,4 @@ def _stop_all(running: list[_Running]) -> None:
             item.process.kill()
             item.process.join()
         item.conn.close()
+        item.remove_tmp()
