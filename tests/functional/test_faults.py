@@ -128,6 +128,8 @@ def test_server_failing_halfway_then_auth_validate_and_register(
     project = make_project({"model.yaml": "name: faulty-scorer\n"})
     gateway, auth = server.gateway, credentials(server)
     gateway.reset()
+    began = tmp_path / "began"  # what the environment cache holds from before is not searched
+    began.touch()
 
     # the server answers 500 while the model is downloaded for the sandbox: exit 2, run FAILED
     gateway.fail_on(DOWNLOAD, "500")
@@ -209,10 +211,17 @@ def test_server_failing_halfway_then_auth_validate_and_register(
 
     # the secrets are nowhere the validator or the server wrote: reports, the store's files
     # and artifacts, the environment cache, temporary files, the project
-    written = [server.folder, cache, process_tmp, project.parent]
+    # (of the cache, shared with the other tests and gigabytes of installed packages, the files
+    # written since this test began)
+    written = [server.folder, process_tmp, project.parent]
     search = ["grep", "-rlF", "-e", server.password, "-e", server.token, *map(str, written)]
     found = subprocess.run(search, capture_output=True, text=True, timeout=120, check=False)
     assert (found.returncode, found.stdout) == (1, ""), found.stdout + found.stderr
+    pattern = ["-e", server.password, "-e", server.token]
+    newer = ["find", str(cache), "-type", "f", "-newer", str(began)]
+    search = [*newer, "-exec", "grep", "-lF", *pattern, "{}", "+"]
+    found = subprocess.run(search, capture_output=True, text=True, timeout=120, check=False)
+    assert (found.stdout, found.stderr) == ("", ""), found.stdout + found.stderr
     env_files = list((server.folder / "artifacts").rglob("environment_variables.txt"))
     assert all("MLFLOW_TRACKING" not in path.read_text() for path in env_files)
 
