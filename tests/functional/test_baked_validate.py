@@ -1,4 +1,5 @@
-"""Issue-level acceptance: bake with the real cookiecutter CLI and run the project's own nox."""
+"""Issue-level acceptance: bake with the real cookiecutter CLI and run the project's own nox
+(validate, then register), as a user does right after generating it."""
 
 from __future__ import annotations
 
@@ -77,3 +78,10 @@ def test_fresh_project_validates_with_its_own_nox_session(tmp_path: Path) -> Non
         (project / ".nox" / "env").glob("lib/python*/site-packages/mlflow/__pycache__/*.pyc")
     )
     assert list((tmp_path / "env-cache").rglob("site-packages/mlflow/__pycache__/*.pyc"))
+
+    # and it registers right after, from the validation just recorded
+    code, output = run_nox(project, "register", env, "--format", "json", "--output", "reg.json")
+    assert code == 0, output
+    registered = json.loads((project / "reg.json").read_text())
+    assert registered["command"] == "register" and registered["status"] == "passed"
+    assert registered["model_uri"] == "models:/demand-forecast/1"
