@@ -20,6 +20,7 @@ import yaml
 from cookiecutter.main import cookiecutter
 
 from tests.conftest import run_cli
+from tests.functional.nox_session import run_nox
 from tests.pins import MLFLOW, NUMPY, PANDAS, rendered
 from validator.checks import secrets
 from validator.commands import check as check_command
@@ -982,19 +983,6 @@ def sandbox_cache(shared_cache: Path) -> Path:
     return shared_cache
 
 
-def run_nox(project: Path, env: dict[str, str], *sessions: str) -> subprocess.CompletedProcess[str]:
-    """The generated project's own `nox -s SESSIONS`, with the nox of this environment."""
-    return subprocess.run(
-        [sys.executable, "-m", "nox", "-s", *sessions],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=1800,
-    )
-
-
 def _logged_report(project: Path) -> dict[str, str]:
     """code -> status, from the report the validation logged to its MLflow run."""
     (path,) = (project / ".mlflow").rglob("validation/report.json")
@@ -1030,12 +1018,10 @@ def test_each_kind_passes_its_own_nox_tests_and_validate(
         "MFC_VALIDATOR_CACHE": str(sandbox_cache),
     }
 
-    tests = run_nox(project, env, "tests")
-    assert tests.returncode == 0, tests.stdout[-5000:] + tests.stderr[-5000:]
-    result = run_nox(project, env, "validate")
-
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
+    code, output = run_nox(project, "tests", env, timeout=1800)
+    assert code == 0, output[-10000:]
+    code, output = run_nox(project, "validate", env, timeout=1800)
+    assert code == 0, output[-10000:]
     assert "validate passed" in output
     # in the environment tests built: nothing installed twice
     assert "requirements and validator unchanged: reusing this environment" in output

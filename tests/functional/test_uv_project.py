@@ -23,7 +23,8 @@ from packaging.utils import canonicalize_name
 
 from tests.conftest import ProjectFactory, run_cli
 from tests.functional import genai
-from tests.functional.test_template import REPO_ROOT, bake, run_nox
+from tests.functional.nox_session import run_nox
+from tests.functional.test_template import REPO_ROOT, bake
 from validator.project import uv_project
 
 SERVE_TIMEOUT = 900  # `--env-manager uv` runs `uv sync` of the whole environment first
@@ -119,10 +120,8 @@ def test_a_uv_project_from_the_template_is_validated_served_and_registered_from_
     assert {name for name, _ in (line.split("==") for line in dependencies)} <= set(locked)
     assert len(locked) > len(dependencies)  # the transitive ones are locked too
 
-    done = run_nox(project, env, "tests", "validate", "register")
-
-    output = done.stdout + done.stderr
-    assert done.returncode == 0, done.stdout[-5000:] + done.stderr[-5000:]
+    code, output = run_nox(project, ("tests", "validate", "register"), env, timeout=1800)
+    assert code == 0, output[-10000:]
     assert "validate passed" in output and "register passed" in output
     assert "models:/demand-forecast/1" in output  # registered
     report = logged_report(project)
